@@ -1,0 +1,279 @@
+"""Binance spot market streams: the URL to open and the lines each frame becomes.
+
+Pure functions and one stateless parser; no I/O. One connection carries both
+streams through the combined endpoint, ``/stream?streams=<a>/<b>``, because
+the spot ``depth5`` payload names neither its symbol nor its stream: only the
+combined wrapper ``{"stream":...,"data":...}`` says what a frame is.
+
+Doc: https://github.com/binance/binance-spot-api-docs/blob/master/web-socket-streams.md
+(protocols.md section 1). Lines: SPEC.md section 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+from .feed import Data, ExchangeError, Feed, Notice, Parsed, excerpt
+from .rawjson import member_spans
+
+EXCHANGE = "binance"
+LIVE_BASE = "wss://stream.binance.com:9443"
+"""The main spot endpoint; ``wss://data-stream.binance.vision`` serves market data too."""
+
+DEPTH_SPEEDS = {"1000ms": "", "100ms": "@100ms"}
+"""Update speeds of the partial book stream and the suffix each one needs."""
+
+_SYMBOL = re.compile(r"[a-z0-9]{2,20}")
+_PING_EVERY = 20.0  # the server pings; we only answer (protocols.md 1.7)
+_LIFETIME = 24 * 3600.0  # the server cuts every connection at 24 h (protocols.md 1.8)
+
+STATUS_HINTS = {
+    451: (
+        "Binance refuses connections from this region (HTTP 451, restricted location). "
+        "Point the recorder at an endpoint you may use, e.g. "
+        "--binance-url wss://data-stream.binance.vision, or use --source sim."
+    ),
+    403: "Binance refused the connection (HTTP 403): this IP may be banned for a while.",
+    429: "Binance says too many connection attempts from this IP (HTTP 429).",
+}
+
+
+class BinanceError(ExchangeError):
+    """Binance answered with an error message, e.g. ``Invalid request: invalid stream``."""
+
+
+def check_symbol(symbol: str) -> str:
+    """Return the stream symbol (lower case) or raise ``ValueError`` naming the problem.
+
+    Binance stream names need the lower-case symbol: an upper-case or unknown
+    name in the URL gives no error and no data (protocols.md 1.2), so the
+    form is checked here rather than waiting in silence.
+    """
+    lowered = symbol.strip().lower()
+    if not _SYMBOL.fullmatch(lowered):
+        raise ValueError(
+            f"unknown Binance symbol format {symbol!r}: expected letters and digits "
+            "such as 'btcusdt' (base then quote, no separator)"
+        )
+    return lowered
+
+
+def stream_names(symbol: str = "btcusdt", depth_speed: str = "1000ms") -> tuple[str, str]:
+    """The two stream names of Step A: partial book depth 5 and trades."""
+    if depth_speed not in DEPTH_SPEEDS:
+        raise ValueError(
+            f"unknown depth speed {depth_speed!r}: expected one of {', '.join(DEPTH_SPEEDS)}"
+        )
+    symbol = check_symbol(symbol)
+    return f"{symbol}@depth5{DEPTH_SPEEDS[depth_speed]}", f"{symbol}@trade"
+
+
+def stream_url(
+    symbol: str = "btcusdt", depth_speed: str = "1000ms", base: str = LIVE_BASE
+) -> str:
+    """The combined-stream URL carrying both streams on one connection.
+
+    >>> stream_url()
+    'wss://stream.binance.com:9443/stream?streams=btcusdt@depth5/btcusdt@trade'
+    """
+    return f"{base.rstrip('/')}/stream?streams={'/'.join(stream_names(symbol, depth_speed))}"
+
+
+def format_depth(symbol: str, bids: bytes, asks: bytes) -> bytes:
+    """``btcusdt@orderbook,bids:<bids>,asks:<asks>`` with both arrays copied as sent."""
+    return b"".join((symbol.encode(), b"@orderbook,bids:", bids, b",asks:", asks, b"\n"))
+
+
+def format_trade(symbol: str, price: bytes, quantity: bytes) -> bytes:
+    """``btcusdt@trade, p:<p>,q:<q>`` with the strings' characters, without quotes."""
+    return b"".join((symbol.encode(), b"@trade, p:", price, b",q:", quantity, b"\n"))
+
+
+class Parser:
+    """Turn one frame of the combined stream into a :class:`Data` line or a :class:`Notice`.
+
+    Partial book depth (``<symbol>@depth5``, ``<symbol>@depth5@100ms``)::
+
+        {"stream":"btcusdt@depth5","data":{"lastUpdateId":160,
+         "bids":[["0.0024","10"]],"asks":[["0.0026","100"]]}}
+
+    becomes ``btcusdt@orderbook,bids:[["0.0024","10"]],asks:[["0.0026","100"]]``
+    with ``seq`` = ``lastUpdateId``.
+
+    Trade (``<symbol>@trade``; ``b`` and ``a`` were removed 2024-06-18 and are
+    ignored when present)::
+
+        {"stream":"btcusdt@trade","data":{"e":"trade","E":1672515782136,"s":"BTCUSDT",
+         "t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true}}
+
+    becomes ``btcusdt@trade, p:0.001,q:100`` with ``seq`` = trade id ``t``.
+
+    Non-data frames become notices: ``{"result":null,"id":1}`` (reply),
+    ``{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":...}}``
+    (shutdown), a stream not asked for (unexpected), anything else not shaped
+    like the documented payloads (malformed). An error message
+    (``{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":2}``)
+    raises :class:`BinanceError`.
+
+    The documented compact layout is matched with ``bytes.find``, which copies
+    the arrays untouched and costs a fraction of ``json.loads``; any other
+    layout of valid JSON goes through the general path.
+    """
+
+    def __init__(self, symbol: str = "btcusdt", depth_speed: str = "1000ms") -> None:
+        self.symbol = check_symbol(symbol)
+        depth, trade = stream_names(symbol, depth_speed)
+        self.depth_key = f"{self.symbol}@orderbook"
+        self.trade_key = f"{self.symbol}@trade"
+        self._depth_prefix = f"{self.symbol}@orderbook,bids:".encode()
+        self._trade_prefix = f"{self.symbol}@trade, p:".encode()
+        self._routes: dict[bytes, Callable[[bytes, int], Parsed | None]] = {
+            depth.encode(): self._depth,
+            trade.encode(): self._trade,
+        }
+        self._names = {depth: self.depth_key, trade: self.trade_key}
+
+    def __call__(self, frame: bytes) -> Parsed:
+        if frame.startswith(b'{"stream":"'):
+            end = frame.find(b'"', 11)
+            route = self._routes.get(frame[11:end])
+            if route is not None:
+                parsed = route(frame, end + 1)
+                if parsed is not None:
+                    return parsed
+        return self._general(frame)
+
+    # Fast paths: the documented compact layout only; None sends the frame
+    # to the general path, which decides whether it is valid at all.
+
+    def _depth(self, frame: bytes, pos: int) -> Data | None:
+        if not (frame.startswith(b',"data":{"lastUpdateId":', pos) and frame.endswith(b"]}}")):
+            return None
+        b = frame.find(b',"bids":[', pos)
+        a = frame.find(b'],"asks":[', b)
+        if b < 0 or a < 0:
+            return None
+        try:
+            seq = int(frame[pos + 24 : b])
+        except ValueError:
+            return None
+        return Data(
+            self.depth_key,
+            seq,
+            b"".join((self._depth_prefix, frame[b + 8 : a + 1], b",asks:", frame[a + 9 : -2], b"\n")),
+        )
+
+    def _trade(self, frame: bytes, pos: int) -> Data | None:
+        if not (frame.startswith(b',"data":{"e":"trade",', pos) and frame.endswith(b"}}")):
+            return None
+        t = frame.find(b',"t":', pos)
+        p = frame.find(b',"p":"', t)
+        q = frame.find(b'","q":"', p)
+        end = frame.find(b'"', q + 7)
+        if t < 0 or p < 0 or q < 0 or end < 0:
+            return None
+        try:
+            seq = int(frame[t + 5 : p])
+        except ValueError:
+            return None
+        return Data(
+            self.trade_key,
+            seq,
+            b"".join((self._trade_prefix, frame[p + 6 : q], b",q:", frame[q + 7 : end], b"\n")),
+        )
+
+    # General path: any valid JSON layout, plus every non-data message.
+
+    def _general(self, frame: bytes) -> Parsed:
+        try:
+            message = json.loads(frame)
+        except ValueError as exc:
+            return Notice("malformed", f"not valid JSON ({exc}): {excerpt(frame)}")
+        if not isinstance(message, dict):
+            return Notice("malformed", f"not a JSON object: {excerpt(frame)}")
+        if "error" in message or ("code" in message and "msg" in message):
+            error = message.get("error", message)
+            if isinstance(error, dict):
+                text = f"Binance error {error.get('code')}: {error.get('msg')}"
+            else:
+                text = f"Binance error: {error}"
+            if message.get("id") is not None:
+                text += f" (request id {message['id']})"
+            raise BinanceError(text)
+        if "result" in message and "id" in message:
+            return Notice("reply", excerpt(frame))
+        spans = member_spans(frame)
+        if "stream" in message and "data" in spans:
+            name, (start, _end) = message["stream"], spans["data"]
+            data = message["data"]
+        else:  # a raw payload, as on /ws/<name>
+            name, start, data = None, 0, message
+        if not isinstance(data, dict):
+            return Notice("malformed", f"data is not an object: {excerpt(frame)}")
+        event = data.get("e")
+        if event == "serverShutdown" or name == "!serverShutdown":
+            return Notice("shutdown", excerpt(frame))
+        key = self._names.get(name) if name is not None else self._raw_key(data)
+        if key is None:
+            return Notice("unexpected", f"stream {name!r} not subscribed: {excerpt(frame)}")
+        inner = member_spans(frame, start)
+        try:
+            if key == self.depth_key:
+                bids, asks = inner["bids"], inner["asks"]
+                if not (frame[bids[0]] == frame[asks[0]] == ord("[")):
+                    raise KeyError("bids/asks are not arrays")
+                return Data(
+                    key,
+                    int(data["lastUpdateId"]),
+                    format_depth(self.symbol, frame[slice(*bids)], frame[slice(*asks)]),
+                )
+            p, q = inner["p"], inner["q"]
+            if not isinstance(data["p"], str) or not isinstance(data["q"], str):
+                raise KeyError("p/q are not strings")
+            return Data(
+                key,
+                int(data["t"]),
+                format_trade(self.symbol, frame[p[0] + 1 : p[1] - 1], frame[q[0] + 1 : q[1] - 1]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            return Notice("malformed", f"{key} message without {exc}: {excerpt(frame)}")
+
+    def _raw_key(self, data: dict[str, object]) -> str | None:
+        if "lastUpdateId" in data:
+            return self.depth_key
+        if data.get("e") == "trade" and str(data.get("s", "")).lower() == self.symbol:
+            return self.trade_key
+        return None
+
+
+def feed(
+    symbol: str = "btcusdt",
+    depth_speed: str = "1000ms",
+    base: str = LIVE_BASE,
+    stall_after: float | None = None,
+) -> Feed:
+    """Step A as the recorder runs it: one connection, depth5 + trade.
+
+    The client sends nothing but pongs: Binance counts every client frame
+    (pings and pongs too) against 5 per second and pings us every 20 s.
+    The depth stream must tick every period; silence for several periods
+    means the connection is dead even if trades still flow. Trades may
+    legitimately pause, so they have no stall limit.
+    """
+    parser = Parser(symbol, depth_speed)
+    period = 0.1 if depth_speed == "100ms" else 1.0
+    return Feed(
+        exchange=EXCHANGE,
+        url=stream_url(symbol, depth_speed, base),
+        requests=(),
+        parser=parser,
+        streams=(parser.depth_key, parser.trade_key),
+        stall_after={parser.depth_key: stall_after or max(5 * period, 3.0)},
+        contiguous=frozenset({parser.trade_key}),
+        ping_interval=None,
+        lifetime=_LIFETIME,
+        connect_limit=(300, 300.0),
+        status_hints=STATUS_HINTS,
+    )

@@ -1,0 +1,107 @@
+"""What an exchange module hands to the recorder, and what its parser returns.
+
+The recorder knows no exchange. Each exchange module (:mod:`btclib.binance`,
+:mod:`btclib.upbit`) describes one subscription as a :class:`Feed`: where to
+connect, what to send after connecting, how to keep the socket alive and a
+pure parser that turns one received frame into either a :class:`Data` line or
+a :class:`Notice`. Data flows one way: frame -> parser -> sink.
+
+The parsers are Sans-I/O: they take ``bytes`` exactly as the WebSocket
+delivered them and never touch a socket or a file, so they are tested with
+captured frames alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class Data(NamedTuple):
+    """One market-data message, already formatted as the line the file gets.
+
+    ``stream`` is the line's key (``btcusdt@trade``); ``seq`` a number that
+    identifies the message within its stream (Binance trade id or
+    ``lastUpdateId``) or ``None`` where the exchange sends none; ``line`` the
+    bytes to append, ending with ``\\n``.
+    """
+
+    stream: str
+    seq: int | None
+    line: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A frame that is not market data: logged and counted, never written.
+
+    ``kind`` is one of:
+
+    - ``reply``: an answer to a request (``{"result":null,"id":1}``);
+    - ``status``: a keep-alive answer (Upbit ``{"status":"UP"}``);
+    - ``shutdown``: the server announced it will close soon (Binance
+      ``serverShutdown``): the recorder opens a new connection at once;
+    - ``unexpected``: data of a stream nobody asked for;
+    - ``malformed``: not the JSON the exchange documents.
+    """
+
+    kind: str
+    detail: str
+
+
+Parsed = Data | Notice
+Parser = Callable[[bytes], Parsed]
+
+
+class ExchangeError(Exception):
+    """The exchange sent an error message about our request.
+
+    Retrying the same request would get the same answer, so the recorder
+    stops and reports it instead of reconnecting forever.
+    """
+
+
+def excerpt(frame: bytes, limit: int = 120) -> str:
+    """A short, printable piece of a frame for logs and error messages."""
+    text = frame[:limit].decode("utf-8", "replace")
+    text = text.encode("unicode_escape").decode("ascii")
+    return text + ("..." if len(frame) > limit else "")
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One subscription on one WebSocket connection, as the recorder runs it.
+
+    Attributes:
+        exchange: name used in logs, the events log and summaries.
+        url: the WebSocket URL to connect to.
+        requests: messages sent right after connecting (``str`` as text
+            frames, ``bytes`` as binary frames).
+        parser: pure function from one received frame to :data:`Parsed`.
+        streams: the line keys this feed produces, in a stable order.
+        stall_after: per line key, seconds of silence after which the
+            connection is considered dead and replaced (missing key: never).
+        contiguous: line keys whose ``seq`` must grow by exactly one
+            (Binance trade ids): a jump is a gap of known size.
+        ping_interval: seconds between client pings; ``None`` sends none
+            (Binance counts every client frame against 5 per second).
+        lifetime: seconds after which the server cuts the connection (Binance:
+            24 h); the recorder replaces it a little before, overlapping.
+        connect_limit: at most this many connection attempts per window
+            (count, seconds), as the exchange allows per IP.
+        status_hints: per HTTP status of a refused handshake, a sentence
+            telling the user what it means and what to do.
+    """
+
+    exchange: str
+    url: str
+    requests: tuple[str | bytes, ...]
+    parser: Parser
+    streams: tuple[str, ...]
+    stall_after: Mapping[str, float] = field(default_factory=dict)
+    contiguous: frozenset[str] = frozenset()
+    ping_interval: float | None = 20.0
+    lifetime: float | None = None
+    connect_limit: tuple[int, float] = (300, 300.0)
+    status_hints: Mapping[int, str] = field(default_factory=dict)

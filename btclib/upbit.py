@@ -1,0 +1,179 @@
+"""Upbit quotation WebSocket: the request to send and the lines each frame becomes.
+
+Pure functions and one stateless parser; no I/O. Upbit differs from Binance
+in three ways that shape this module: the subscription is a JSON array sent
+after connecting (not part of the URL); data arrives in BINARY frames of
+UTF-8 JSON; and numbers are JSON numbers spelled Java-style (``2.2855E7``,
+``0.13138600``, ``9.9E-7``), which only a byte copy keeps as sent.
+
+Doc: https://docs.upbit.com/kr/reference/websocket-orderbook and
+https://docs.upbit.com/kr/reference/websocket-request-format (protocols.md
+section 2). Lines: SPEC.md section 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Sequence
+
+from .feed import Data, ExchangeError, Feed, Notice, Parsed, excerpt
+from .rawjson import member_spans
+
+EXCHANGE = "upbit"
+LIVE_URL = "wss://api.upbit.com/websocket/v1"
+
+_CODE = re.compile(r"([A-Z]{2,10})-([A-Z0-9]{1,15})")
+_IDLE_LIMIT = 60.0  # docs say 120 s of silence closes the socket; 60 s was observed
+
+STATUS_HINTS = {
+    429: "Upbit says too many connections or requests from this IP (HTTP 429).",
+    418: "Upbit has temporarily banned this IP for too many requests (HTTP 418).",
+}
+
+
+class UpbitError(ExchangeError):
+    """Upbit answered with an error message, e.g. ``NO_CODES`` or ``WRONG_FORMAT``."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"Upbit error {name}: {message}")
+        self.name = name
+        self.message = message
+
+
+def check_code(code: str) -> str:
+    """Return the market code (``KRW-BTC``) or raise ``ValueError`` naming the problem.
+
+    Upbit accepts unknown or lower-case codes silently and then sends nothing
+    (protocols.md 2.2), so the form is checked here. Lower case is upper-cased.
+    """
+    upper = code.strip().upper()
+    if not _CODE.fullmatch(upper):
+        raise ValueError(
+            f"unknown Upbit market code format {code!r}: expected QUOTE-BASE such as 'KRW-BTC'"
+        )
+    return upper
+
+
+def line_key(code: str) -> str:
+    """The line prefix of a market: base then quote, lower case (``KRW-BTC`` -> ``btckrw``)."""
+    quote, base = check_code(code).split("-")
+    return f"{base.lower()}{quote.lower()}@orderbook"
+
+
+def subscription(codes: Sequence[str] = ("KRW-BTC",), ticket: str | None = None) -> str:
+    """The request array: ticket, one orderbook type object for all codes, format.
+
+    One frame carries every code because a new request on an open socket
+    replaces the previous subscription (protocols.md 2.2).
+
+    >>> subscription(["KRW-BTC"], ticket="t")
+    '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC"]},{"format":"DEFAULT"}]'
+    """
+    request = [
+        {"ticket": ticket or str(uuid.uuid4())},
+        {"type": "orderbook", "codes": [check_code(c) for c in codes]},
+        {"format": "DEFAULT"},
+    ]
+    return json.dumps(request, separators=(",", ":"))
+
+
+def format_orderbook(key: str, units: bytes) -> bytes:
+    """``btckrw@orderbook,<orderbook_units>`` with the array copied as sent."""
+    return b"".join((key.encode(), b",", units, b"\n"))
+
+
+class Parser:
+    """Turn one Upbit frame into a :class:`Data` line or a :class:`Notice`.
+
+    Orderbook, DEFAULT format (a whole book every time; binary frame)::
+
+        {"type":"orderbook","code":"KRW-BTC","timestamp":1790134742106,
+         "total_ask_size":2.51469375,"total_bid_size":1.63815297,
+         "orderbook_units":[{"ask_price":1.16539E8,"bid_price":1.16538E8,
+           "ask_size":0.02054761,"bid_size":0.08120946}],
+         "stream_type":"SNAPSHOT","level":0}
+
+    becomes ``btckrw@orderbook,[{"ask_price":1.16539E8,...}]`` (SIMPLE format:
+    ``obu`` is copied the same way). ``{"status":"UP"}`` is a status notice;
+    ``{"error":{"name":"NO_CODES","message":"..."}}`` raises :class:`UpbitError`.
+    Frames may be text or binary: both arrive here as bytes.
+    """
+
+    def __init__(self, codes: Sequence[str] = ("KRW-BTC",)) -> None:
+        self.codes = tuple(check_code(c) for c in codes)
+        self._keys = {code: line_key(code) for code in self.codes}
+        self._fast = {
+            f'{{"type":"orderbook","code":"{code}",'.encode(): (key, key.encode() + b",")
+            for code, key in self._keys.items()
+        }
+
+    def __call__(self, frame: bytes) -> Parsed:
+        end = frame.find(b'",', 27)
+        hit = self._fast.get(frame[: end + 2])
+        if hit is not None and frame.endswith(b"}"):
+            start = frame.find(b',"orderbook_units":[', end)
+            stop = frame.find(b"]", start)
+            if start > 0 and stop > 0 and frame[stop + 1 : stop + 2] in (b",", b"}"):
+                return Data(hit[0], None, b"".join((hit[1], frame[start + 19 : stop + 1], b"\n")))
+        return self._general(frame)
+
+    def _general(self, frame: bytes) -> Parsed:
+        try:
+            message = json.loads(frame)
+        except ValueError as exc:
+            return Notice("malformed", f"not valid JSON ({exc}): {excerpt(frame)}")
+        if not isinstance(message, dict):
+            return Notice("malformed", f"not a JSON object: {excerpt(frame)}")
+        if "error" in message:
+            error = message["error"]
+            if isinstance(error, dict):
+                raise UpbitError(str(error.get("name")), str(error.get("message")))
+            raise UpbitError("UNKNOWN", str(error))
+        if "status" in message:
+            return Notice("status", excerpt(frame))
+        if "method" in message or "mthd" in message:
+            return Notice("reply", excerpt(frame))
+        kind = message.get("type", message.get("ty"))
+        code = message.get("code", message.get("cd"))
+        if kind != "orderbook":
+            return Notice("unexpected", f"type {kind!r} not subscribed: {excerpt(frame)}")
+        key = self._keys.get(code) if isinstance(code, str) else None
+        if key is None:
+            return Notice("unexpected", f"code {code!r} not subscribed: {excerpt(frame)}")
+        spans = member_spans(frame)
+        units = spans.get("orderbook_units", spans.get("obu"))
+        if units is None or frame[units[0]] != ord("["):
+            return Notice("malformed", f"orderbook without orderbook_units: {excerpt(frame)}")
+        return Data(key, None, format_orderbook(key, frame[slice(*units)]))
+
+
+def feed(
+    codes: Sequence[str] = ("KRW-BTC",),
+    url: str = LIVE_URL,
+    keepalive: float = 20.0,
+    stall_after: float | None = None,
+) -> Feed:
+    """Step B as the recorder runs it: one connection, one request, orderbook frames.
+
+    Upbit sends no pings and closes a socket after ~60-120 s without traffic,
+    so the client pings every ``keepalive`` seconds (<= 30 s). A quiet book
+    sends nothing, so silence is tolerated for a minute before the connection
+    is replaced.
+    """
+    parser = Parser(codes)
+    keys = tuple(parser._keys.values())
+    if keepalive <= 0 or keepalive > _IDLE_LIMIT / 2:
+        raise ValueError(f"keepalive {keepalive} s: must be above 0 and at most 30 s for Upbit")
+    return Feed(
+        exchange=EXCHANGE,
+        url=url,
+        requests=(subscription(parser.codes),),
+        parser=parser,
+        streams=keys,
+        stall_after={key: stall_after or _IDLE_LIMIT for key in keys},
+        ping_interval=keepalive,
+        connect_limit=(5, 1.0),
+        status_hints=STATUS_HINTS,
+    )
