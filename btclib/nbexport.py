@@ -1,0 +1,407 @@
+"""Export the report notebooks to PDF so that every output line is readable whole.
+
+Two pieces, used by ``make report`` (through ``notebooks/nbconvert_config.py``) and by the tests:
+
+* :class:`SanitizeOutputsPreprocessor`, an nbconvert preprocessor that runs right after
+  execution and makes the outputs printable: it merges consecutive stream outputs, keeps only
+  the final state of ``\\r`` progress lines, removes raw control characters (which abort
+  xelatex), keeps ANSI colour codes (nbconvert renders them), and gives HTML-only and
+  widget-only outputs a readable ``text/plain`` fallback.
+* :func:`export_notebook` / ``python -m btclib.nbexport``, a small entry that executes and
+  exports notebooks with the repository's configuration, to PDF through LaTeX (the default) or
+  to HTML printed to PDF by a system Chromium (for machines without TeX).
+
+This module imports nbconvert lazily except for the preprocessor base class, so the pure text
+helpers (:func:`clean_text`, :func:`html_to_text`) can be used without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+__all__ = [
+    "CONFIG_FILE",
+    "SanitizeOutputsPreprocessor",
+    "chromium_binary",
+    "clean_text",
+    "export_notebook",
+    "html_to_text",
+    "load_config",
+    "main",
+    "strip_control_chars",
+]
+
+#: The nbconvert configuration kept in the repository (template, preprocessors, timeout).
+CONFIG_FILE = Path(__file__).resolve().parent.parent / "notebooks" / "nbconvert_config.py"
+
+# An ANSI CSI sequence: ESC [ parameters intermediates final-byte.
+_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+# Other two-character ESC sequences (ESC followed by one byte in @-Z, \, ], ^, _).
+_ESC_OTHER = re.compile(r"\x1b[@-Z\\\]^_]")
+# Control characters that xelatex refuses ("Text line contains an invalid character"), plus ESC
+# left over after the sequences above were handled, and DEL. Tab and newline are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_NO_ESC = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
+
+# text/plain reprs that carry no information in a PDF.
+_USELESS_PLAIN = re.compile(r"^<IPython\.core\.display\.\w+ object>$|^<IPython\.display\.\w+ object>$")
+
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def _keep_sgr(match: re.Match[str]) -> str:
+    """Keep colour (SGR, ``...m``) sequences; drop cursor moves, clear-line, etc."""
+    seq = match.group(0)
+    return seq if seq.endswith("m") else ""
+
+
+def strip_control_chars(text: str, *, keep_ansi_colors: bool = True) -> str:
+    """Remove the control characters that break a LaTeX build, keeping tab and newline.
+
+    With ``keep_ansi_colors`` the ANSI colour sequences (``ESC[31m``) stay, since nbconvert's
+    ``ansi2latex`` filter turns them into colours; every other escape sequence is removed.
+    A carriage return is not handled here: see :func:`clean_text`.
+    """
+    if "\x1b" in text:
+        text = _CSI.sub(_keep_sgr if keep_ansi_colors else "", text)
+        text = _ESC_OTHER.sub("", text)
+        if keep_ansi_colors:
+            # A lone ESC (not starting a kept colour sequence) is removed; the kept sequences'
+            # ESC bytes survive because the pattern below excludes \x1b.
+            text = re.sub(r"\x1b(?!\[[0-9;]*m)", "", text)
+            return _CONTROL_NO_ESC.sub("", text)
+    return _CONTROL.sub("", text)
+
+
+def _last_carriage_segment(line: str) -> str:
+    """What a terminal shows for one line: the text after its last carriage return.
+
+    Progress bars redraw a line as ``"\\r 10%...\\r 20%...\\r100%..."``; only the final state
+    is kept. A trailing ``\\r`` (the redraw that follows has not arrived) does not blank the line.
+    """
+    stripped = line.rstrip("\r")
+    if "\r" not in stripped:
+        return stripped
+    return stripped.rsplit("\r", 1)[1]
+
+
+def clean_text(text: str, *, keep_ansi_colors: bool = True) -> str:
+    """Make output text printable: resolve ``\\r`` redraws, then strip control characters.
+
+    ``\\r\\n`` is a plain line end. On every other line only the text after the last ``\\r``
+    is kept. Then raw control characters (``\\x00-\\x08``, ``\\x0b``, ``\\x0c``,
+    ``\\x0e-\\x1f``, ``\\x7f``) are removed, except ANSI colour sequences when asked to keep them.
+    """
+    text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        text = "\n".join(_last_carriage_segment(line) for line in text.split("\n"))
+    return strip_control_chars(text, keep_ansi_colors=keep_ansi_colors)
+
+
+class _TextExtractor(HTMLParser):
+    """Collect the visible text of an HTML fragment, with line breaks at block elements."""
+
+    _BLOCKS = frozenset(
+        {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "hr"}
+    )
+    _SKIP = frozenset({"script", "style"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+        elif tag in {"td", "th"}:
+            self.parts.append("\t")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """The visible text of an HTML fragment, for a PDF that cannot show HTML."""
+    parser = _TextExtractor()
+    parser.feed(fragment)
+    parser.close()
+    text = html.unescape("".join(parser.parts))
+    lines = [line.rstrip() for line in text.split("\n")]
+    # Collapse runs of blank lines that block elements produce.
+    out: list[str] = []
+    for line in lines:
+        if line.strip() or (out and out[-1].strip()):
+            out.append(line)
+    return "\n".join(out).strip("\n")
+
+
+def _joined(value: Any) -> str:
+    """nbformat allows multiline strings as lists of lines."""
+    if isinstance(value, list):
+        return "".join(value)
+    return "" if value is None else str(value)
+
+
+class SanitizeOutputsPreprocessor(Preprocessor):
+    """Make executed outputs safe and readable for LaTeX (and HTML) export.
+
+    Enabled by default; ``notebooks/nbconvert_config.py`` inserts it right after
+    ``ExecutePreprocessor`` so it sees the fresh outputs before any other step.
+    """
+
+    enabled = Bool(True, help="Sanitize outputs before export.").tag(config=True)
+    keep_ansi_colors = Bool(
+        True, help="Keep ANSI colour sequences (nbconvert renders them)."
+    ).tag(config=True)
+    drop_svg_when_png = Bool(
+        True, help="Drop image/svg+xml when image/png is also present (SVG needs inkscape)."
+    ).tag(config=True)
+
+    def preprocess_cell(
+        self, cell: Any, resources: dict[str, Any], index: int
+    ) -> tuple[Any, dict[str, Any]]:
+        if cell.get("cell_type") == "markdown" or cell.get("cell_type") == "raw":
+            cell.source = strip_control_chars(_joined(cell.source), keep_ansi_colors=False)
+            return cell, resources
+        if cell.get("cell_type") != "code":
+            return cell, resources
+        cell.source = strip_control_chars(_joined(cell.source), keep_ansi_colors=False)
+        cell.outputs = self._sanitize_outputs(list(cell.get("outputs", [])))
+        return cell, resources
+
+    def _sanitize_outputs(self, outputs: list[Any]) -> list[Any]:
+        merged: list[Any] = []
+        for out in outputs:
+            kind = out.get("output_type")
+            if (
+                kind == "stream"
+                and merged
+                and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")
+            ):
+                # Merge before resolving \r: a progress bar redraws across many messages.
+                merged[-1]["text"] = _joined(merged[-1]["text"]) + _joined(out.get("text"))
+                continue
+            merged.append(out)
+
+        result: list[Any] = []
+        for out in merged:
+            kind = out.get("output_type")
+            if kind == "stream":
+                out["text"] = clean_text(_joined(out.get("text")), keep_ansi_colors=self.keep_ansi_colors)
+                if not out["text"]:
+                    continue
+            elif kind in ("execute_result", "display_data"):
+                self._sanitize_data(out)
+            elif kind == "error":
+                out["ename"] = strip_control_chars(_joined(out.get("ename")), keep_ansi_colors=False)
+                out["evalue"] = clean_text(_joined(out.get("evalue")), keep_ansi_colors=False)
+                out["traceback"] = [
+                    clean_text(_joined(line), keep_ansi_colors=self.keep_ansi_colors)
+                    for line in out.get("traceback", [])
+                ]
+            result.append(out)
+        return result
+
+    def _sanitize_data(self, out: Any) -> None:
+        data = out.get("data", {})
+        plain = _joined(data.get("text/plain")) if "text/plain" in data else None
+        useful_plain = plain is not None and not _USELESS_PLAIN.match(plain.strip())
+
+        if not useful_plain and "text/html" in data:
+            text = html_to_text(_joined(data["text/html"]))
+            data["text/plain"] = text or "[HTML output without text: see the notebook]"
+        elif not useful_plain and "text/markdown" in data:
+            data["text/plain"] = _joined(data["text/markdown"])
+        elif plain is None and _WIDGET_MIME in data:
+            data["text/plain"] = "[interactive widget: its final state is printed as text nearby]"
+
+        if "image/svg+xml" in data:
+            has_bitmap = "image/png" in data or "image/jpeg" in data or "application/pdf" in data
+            if (has_bitmap and self.drop_svg_when_png) or (
+                not has_bitmap and shutil.which("inkscape") is None
+            ):
+                del data["image/svg+xml"]
+                if not has_bitmap and "text/plain" not in data:
+                    data["text/plain"] = "[SVG figure: install inkscape to include it in the PDF]"
+                metadata = out.get("metadata", {})
+                metadata.pop("image/svg+xml", None)
+
+        if "text/plain" in data:
+            data["text/plain"] = clean_text(
+                _joined(data["text/plain"]), keep_ansi_colors=self.keep_ansi_colors
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Export entry
+# ---------------------------------------------------------------------------------------------
+
+
+def load_config(config_file: Path | None = None) -> Any:
+    """The traitlets Config of ``notebooks/nbconvert_config.py`` (or ``config_file``)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    path = Path(config_file or CONFIG_FILE).resolve()
+    loader = PyFileConfigLoader(path.name, path=str(path.parent))
+    return loader.load_config()
+
+
+def chromium_binary() -> str | None:
+    """The system Chromium (Debian names it ``chromium``), or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _chromium_print(html_file: Path, pdf_file: Path, timeout: float = 120.0) -> None:
+    browser = chromium_binary()
+    if browser is None:
+        raise RuntimeError(
+            "no chromium found: on Debian/Ubuntu run `scripts/install-system-deps.sh chromium`"
+        )
+    with tempfile.TemporaryDirectory(prefix="btclib-chromium-") as profile:
+        cmd = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            f"--print-to-pdf={pdf_file}",
+            html_file.resolve().as_uri(),
+        ]
+        print("  $", " ".join(cmd), flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0 or not pdf_file.exists():
+        raise RuntimeError(f"chromium failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+
+
+def export_notebook(
+    notebook: Path | str,
+    output_dir: Path | str,
+    *,
+    to: str = "pdf",
+    execute: bool = True,
+    timeout: int | None = None,
+    config_file: Path | None = None,
+) -> Path:
+    """Execute (optionally) and export one notebook; return the written file.
+
+    ``to`` is ``pdf`` (LaTeX through xelatex, the report's route), ``html``, or
+    ``chromium-pdf`` (HTML with wrapping CSS printed to PDF by a system Chromium). The kernel runs
+    in the notebook's own folder and inherits the environment (``BTCLIB_DURATION``,
+    ``BTCLIB_SOURCE``). ``timeout`` is the per-cell limit in seconds (default: the config's).
+    """
+    import nbformat
+    from nbconvert.exporters import HTMLExporter, PDFExporter
+
+    nb_path = Path(notebook).resolve()
+    out_dir = Path(output_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config = load_config(config_file)
+    config.ExecutePreprocessor.enabled = execute
+    if timeout is not None:
+        config.ExecutePreprocessor.timeout = timeout
+
+    nb = nbformat.read(nb_path, as_version=4)
+    resources: dict[str, Any] = {
+        "metadata": {"path": str(nb_path.parent), "name": nb_path.stem},
+        "unique_key": nb_path.stem,
+        "output_files_dir": f"{nb_path.stem}_files",
+    }
+    if to == "pdf":
+        pdf_exporter = PDFExporter(config=config)
+        body, _ = pdf_exporter.from_notebook_node(nb, resources=resources)
+        target = out_dir / f"{nb_path.stem}.pdf"
+        target.write_bytes(body)
+        return target
+    if to in ("html", "chromium-pdf"):
+        config.HTMLExporter.embed_images = True
+        html_exporter = HTMLExporter(config=config)
+        body, _ = html_exporter.from_notebook_node(nb, resources=resources)
+        html_file = out_dir / f"{nb_path.stem}.html"
+        html_file.write_text(body, encoding="utf-8")
+        if to == "html":
+            return html_file
+        target = out_dir / f"{nb_path.stem}.pdf"
+        _chromium_print(html_file, target)
+        return target
+    raise ValueError(f"unknown export format {to!r}: use pdf, html or chromium-pdf")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m btclib.nbexport [--to pdf|html|chromium-pdf] NOTEBOOK...``"""
+    parser = argparse.ArgumentParser(
+        prog="python -m btclib.nbexport",
+        description="Execute notebooks and export them (PDF through LaTeX by default).",
+    )
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--output-dir", type=Path, default=Path("outputs"))
+    parser.add_argument("--to", choices=("pdf", "html", "chromium-pdf"), default="pdf")
+    parser.add_argument("--no-execute", action="store_true", help="export the stored outputs")
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=int(os.environ.get("BTCLIB_CELL_TIMEOUT", "600")),
+        help="per-cell time limit in seconds (env BTCLIB_CELL_TIMEOUT, default 600)",
+    )
+    parser.add_argument("--config", type=Path, default=None, help="nbconvert config file")
+    args = parser.parse_args(argv)
+
+    failures = 0
+    total = time.monotonic()
+    for nb in args.notebooks:
+        start = time.monotonic()
+        print(f"nbexport: {nb} -> {args.output_dir}/ ({args.to})", flush=True)
+        try:
+            written = export_notebook(
+                nb,
+                args.output_dir,
+                to=args.to,
+                execute=not args.no_execute,
+                timeout=args.timeout,
+                config_file=args.config,
+            )
+        except Exception as exc:  # report every notebook, fail at the end
+            failures += 1
+            print(f"nbexport: FAILED {nb}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        print(f"nbexport: wrote {written} in {time.monotonic() - start:.1f} s", flush=True)
+    print(f"nbexport: {len(args.notebooks)} notebook(s) in {time.monotonic() - total:.1f} s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Install the Debian/Ubuntu packages that `jupyter nbconvert --to pdf` needs (XeLaTeX, pandoc),
+# the DejaVu fonts (box-drawing and check-mark glyphs) and poppler-utils (pdftotext, used by the
+# tests). Idempotent: does nothing when xelatex, pandoc and pdftotext are already present.
+#
+#   scripts/install-system-deps.sh            # the TeX route (default)
+#   scripts/install-system-deps.sh chromium   # the optional HTML -> Chromium route
+set -euo pipefail
+
+what="${1:-tex}"
+case "$what" in
+  tex)
+    packages=(texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc
+              fonts-dejavu-core poppler-utils)
+    commands=(xelatex pandoc pdftotext)
+    ;;
+  chromium)
+    packages=(chromium fonts-dejavu-core poppler-utils)
+    commands=(chromium pdftotext)
+    ;;
+  *)
+    echo "usage: $0 [tex|chromium]" >&2
+    exit 2
+    ;;
+esac
+
+missing=()
+for c in "${commands[@]}"; do
+  command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+done
+# The mono font is a file, not a command: check it too.
+if ! fc-list 2>/dev/null | grep -qi "DejaVu Sans Mono" && [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]; then
+  missing+=("DejaVu Sans Mono font")
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "sysdeps: ${commands[*]} and DejaVu Sans Mono already present; nothing to install."
+  exit 0
+fi
+
+echo "sysdeps: missing: ${missing[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  cat >&2 <<MSG
+sysdeps: this is not a Debian/Ubuntu system (no apt-get), so nothing was installed.
+  Install by hand the equivalents of: ${packages[*]}
+  (a TeX distribution with XeLaTeX and the fvextra/xurl packages, pandoc, the DejaVu fonts,
+  poppler's pdftotext), or use the Chromium route described in README.md.
+MSG
+  exit 1
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+  echo "sysdeps: not root, using sudo."
+else
+  echo "sysdeps: not root and sudo is not available; run as root: apt-get install --no-install-recommends ${packages[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "sysdeps: apt-get update"
+"${SUDO[@]}" apt-get update -q
+echo "sysdeps: installing (about 160 MB download, 600 MB on disk for the TeX route): ${packages[*]}"
+start=$(date +%s)
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
+echo "sysdeps: installed ${packages[*]} in $(( $(date +%s) - start )) s."
