@@ -70,9 +70,7 @@ def stream_names(symbol: str = "btcusdt", depth_speed: str = "1000ms") -> tuple[
     return f"{symbol}@depth5{DEPTH_SPEEDS[depth_speed]}", f"{symbol}@trade"
 
 
-def stream_url(
-    symbol: str = "btcusdt", depth_speed: str = "1000ms", base: str = LIVE_BASE
-) -> str:
+def stream_url(symbol: str = "btcusdt", depth_speed: str = "1000ms", base: str = LIVE_BASE) -> str:
     """The combined-stream URL carrying both streams on one connection.
 
     >>> stream_url()
@@ -159,10 +157,9 @@ class Parser:
             seq = int(frame[pos + 24 : b])
         except ValueError:
             return None
+        bids, asks = frame[b + 8 : a + 1], frame[a + 9 : -2]
         return Data(
-            self.depth_key,
-            seq,
-            b"".join((self._depth_prefix, frame[b + 8 : a + 1], b",asks:", frame[a + 9 : -2], b"\n")),
+            self.depth_key, seq, b"".join((self._depth_prefix, bids, b",asks:", asks, b"\n"))
         )
 
     def _trade(self, frame: bytes, pos: int) -> Data | None:

@@ -1,0 +1,24 @@
+"""btclib: record Binance and Upbit market data over WebSocket, byte-exact.
+
+The pieces, each in its own module: :mod:`btclib.binance` and
+:mod:`btclib.upbit` (URLs, requests and line formatting: pure functions),
+:mod:`btclib.recorder` (connect, keep alive, reconnect, write),
+:mod:`btclib.sink` (one writer per file), :mod:`btclib.sources` (live or
+simulator), :mod:`btclib.simulator` (the local exchanges) and
+:mod:`btclib.steps` (the assignment's steps as one call each).
+"""
+
+__version__ = "0.1.0"
+
+from .recorder import Progress, RecorderOptions, RecordingError, RunSummary
+from .steps import record, record_sync
+
+__all__ = [
+    "Progress",
+    "RecorderOptions",
+    "RecordingError",
+    "RunSummary",
+    "__version__",
+    "record",
+    "record_sync",
+]

@@ -1,0 +1,150 @@
+"""The assignment's three steps as one call each: build the feeds, pick the source, record.
+
+This is the glue a notebook or the command line calls. It knows which
+exchanges a step uses and where its file goes (SPEC section 2); the recorder
+below it knows no exchange, and the exchange modules know no I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import binance, upbit
+from .feed import Feed
+from .progress import ProgressFn, make_progress
+from .recorder import RecorderOptions, RunSummary, record_feeds
+from .sources import open_source
+
+STEPS: dict[str, tuple[str, ...]] = {
+    "binance": (binance.EXCHANGE,),
+    "upbit": (upbit.EXCHANGE,),
+    "both": (binance.EXCHANGE, upbit.EXCHANGE),
+}
+"""Step A, B and C: the exchanges each one records."""
+
+DEFAULT_FILES = {
+    "binance": "stream-data-binance.txt",
+    "upbit": "stream-data-upbit.txt",
+    "both": "stream-data-multi.txt",
+}
+
+
+def default_path(step: str, folder: str | Path = "outputs") -> Path:
+    """Where a step's lines go by default: ``outputs/stream-data-<...>.txt``."""
+    return Path(folder) / DEFAULT_FILES[step]
+
+
+def events_path(path: str | Path) -> Path:
+    """The events log beside a data file: ``stream-data-binance.events.jsonl``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.events.jsonl")
+
+
+def build_feeds(
+    step: str,
+    *,
+    binance_base: str = binance.LIVE_BASE,
+    upbit_url: str = upbit.LIVE_URL,
+    symbol: str = "btcusdt",
+    codes: Sequence[str] = ("KRW-BTC",),
+    depth_speed: str = "1000ms",
+    keepalive: float = 20.0,
+    stall_after: float | None = None,
+) -> list[Feed]:
+    """The feeds of a step, one WebSocket connection each."""
+    if step not in STEPS:
+        raise ValueError(f"unknown step {step!r}: expected one of {', '.join(STEPS)}")
+    feeds = []
+    if binance.EXCHANGE in STEPS[step]:
+        feeds.append(binance.feed(symbol, depth_speed, binance_base, stall_after))
+    if upbit.EXCHANGE in STEPS[step]:
+        feeds.append(upbit.feed(codes, upbit_url, keepalive, stall_after))
+    return feeds
+
+
+async def record(
+    step: str = "binance",
+    *,
+    duration: float | None = 30.0,
+    source: str | None = None,
+    out: str | Path | None = None,
+    symbol: str = "btcusdt",
+    codes: Sequence[str] = ("KRW-BTC",),
+    depth_speed: str = "1000ms",
+    keepalive: float = 20.0,
+    binance_url: str | None = None,
+    upbit_url: str | None = None,
+    progress: str | ProgressFn | None = "auto",
+    replay: str | Path | None = None,
+    speed: float | str = "max",
+    seed: int | None = None,
+    sim_options: dict[str, Any] | None = None,
+    options: RecorderOptions | None = None,
+    stop: asyncio.Event | None = None,
+    announce: Callable[[str], None] = print,
+) -> RunSummary:
+    """Record one step for ``duration`` seconds (``None``: until stopped) and summarise.
+
+    ``step`` is ``binance`` (Step A), ``upbit`` (Step B) or ``both`` (Step C,
+    two connections, one file). ``source`` is ``auto`` (default, or the
+    ``BTCLIB_SOURCE`` variable), ``live`` or ``sim``. Works with ``await`` in a
+    notebook; see :func:`record_sync` for scripts.
+    """
+    feeds_args: dict[str, Any] = {
+        "symbol": symbol,
+        "codes": codes,
+        "depth_speed": depth_speed,
+        "keepalive": keepalive,
+    }
+    build_feeds(step, **feeds_args)  # check every argument before touching the network
+    path = Path(out) if out is not None else default_path(step)
+    probes = {
+        binance.EXCHANGE: binance.stream_url(symbol, depth_speed, binance_url or binance.LIVE_BASE),
+        upbit.EXCHANGE: upbit_url or upbit.LIVE_URL,
+    }
+    async with open_source(
+        STEPS[step],
+        source,
+        binance_url=binance_url,
+        upbit_url=upbit_url,
+        probe_urls=probes if binance_url is None and upbit_url is None else None,
+        replay=replay,
+        speed=speed,
+        seed=seed,
+        sim_options=sim_options,
+        announce=announce,
+    ) as endpoints:
+        feeds = build_feeds(
+            step, binance_base=endpoints.binance_base, upbit_url=endpoints.upbit_url, **feeds_args
+        )
+        return await record_feeds(
+            feeds,
+            path,
+            duration=duration,
+            progress=make_progress(progress, f"{step} ({'/'.join(endpoints.sources.values())})"),
+            events_path=events_path(path),
+            options=options,
+            stop=stop,
+            finish=endpoints.finish,
+            sources=endpoints.sources,
+            reasons=endpoints.reasons,
+        )
+
+
+def record_sync(step: str = "binance", **kwargs: Any) -> RunSummary:
+    """:func:`record` for plain scripts; also works inside a running loop (Jupyter).
+
+    Inside a running event loop it needs ``nest_asyncio``, which patches
+    asyncio globally: notebooks should prefer ``await record(...)``.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(record(step, **kwargs))
+    import nest_asyncio
+
+    nest_asyncio.apply()
+    return asyncio.get_event_loop().run_until_complete(record(step, **kwargs))

@@ -1,0 +1,91 @@
+"""One writer per file: whole lines only, appended, errors named, nothing recorded lost."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from btclib.sink import LineSink, SinkError
+
+
+async def test_lines_are_appended_after_what_the_file_held(tmp_path: Path):
+    path = tmp_path / "data.txt"
+    path.write_bytes(b"earlier\n")
+    async with LineSink(path) as sink:
+        for i in range(1000):
+            sink.write(b"line %d\n" % i)
+    assert path.read_bytes() == b"earlier\n" + b"".join(b"line %d\n" % i for i in range(1000))
+
+
+async def test_a_half_line_left_by_someone_else_is_ended_before_ours(tmp_path: Path):
+    path = tmp_path / "data.txt"
+    path.write_bytes(b"torn")
+    async with LineSink(path) as sink:
+        sink.write(b"whole\n")
+    assert path.read_bytes() == b"torn\nwhole\n"
+
+
+async def test_lines_reach_the_os_when_the_loop_goes_idle(tmp_path: Path):
+    path = tmp_path / "data.txt"
+    written = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    sink = LineSink(path, on_written=lambda n: loop.call_soon_threadsafe(written.set))
+    sink.open()
+    sink.write(b"first\n")
+    await asyncio.wait_for(written.wait(), 5)
+    assert path.read_bytes() == b"first\n"  # visible before close
+    await sink.aclose()
+
+
+async def test_full_disk_keeps_every_whole_line_and_names_the_path(tmp_path: Path):
+    path = tmp_path / "data.txt"
+    budget = [250]  # the disk takes 250 bytes, then is full
+
+    def small_disk(fd: int, data: memoryview) -> int:
+        if budget[0] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = min(len(data), budget[0])
+        budget[0] -= n
+        return os.write(fd, data[:n])
+
+    sink = LineSink(path, write=small_disk)
+    sink.open()
+    for i in range(100):
+        sink.write(b"line number %04d\n" % i)  # 17 bytes each
+    sink.flush()
+    await asyncio.wait_for(sink.failed.wait(), 5)
+    with pytest.raises(SinkError, match=f"cannot write {path}: No space left on device"):
+        await sink.aclose()
+    data = path.read_bytes()
+    assert data == b"".join(b"line number %04d\n" % i for i in range(250 // 17))
+
+
+async def test_dev_full_is_reported_not_hidden(tmp_path: Path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    sink = LineSink("/dev/full")
+    sink.open()
+    sink.write(b"x\n")
+    with pytest.raises(SinkError, match="/dev/full: No space left on device"):
+        await sink.aclose()
+
+
+async def test_unwritable_path_fails_at_open_naming_it(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SinkError, match=f"cannot write {blocker}/data.txt"):
+        LineSink(blocker / "data.txt").open()
+
+
+async def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path):
+    sink = LineSink(tmp_path / "data.txt", max_queued_bytes=100)
+    sink.open()
+    for _ in range(50):
+        sink.write(b"0123456789\n")  # the loop never idles, so nothing leaves the queue
+    assert sink.dropped > 0
+    await sink.aclose()
+    assert sink.lines + sink.dropped == 50
