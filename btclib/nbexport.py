@@ -59,7 +59,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_NO_ESC = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 
 # text/plain reprs that carry no information in a PDF.
-_USELESS_PLAIN = re.compile(r"^<IPython\.core\.display\.\w+ object>$|^<IPython\.display\.\w+ object>$")
+_USELESS_PLAIN = re.compile(
+    r"^<IPython\.core\.display\.\w+ object>$|^<IPython\.display\.\w+ object>$"
+)
 
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -175,9 +177,9 @@ class SanitizeOutputsPreprocessor(Preprocessor):
     """
 
     enabled = Bool(True, help="Sanitize outputs before export.").tag(config=True)
-    keep_ansi_colors = Bool(
-        True, help="Keep ANSI colour sequences (nbconvert renders them)."
-    ).tag(config=True)
+    keep_ansi_colors = Bool(True, help="Keep ANSI colour sequences (nbconvert renders them).").tag(
+        config=True
+    )
     drop_svg_when_png = Bool(
         True, help="Drop image/svg+xml when image/png is also present (SVG needs inkscape)."
     ).tag(config=True)
@@ -213,13 +215,17 @@ class SanitizeOutputsPreprocessor(Preprocessor):
         for out in merged:
             kind = out.get("output_type")
             if kind == "stream":
-                out["text"] = clean_text(_joined(out.get("text")), keep_ansi_colors=self.keep_ansi_colors)
+                out["text"] = clean_text(
+                    _joined(out.get("text")), keep_ansi_colors=self.keep_ansi_colors
+                )
                 if not out["text"]:
                     continue
             elif kind in ("execute_result", "display_data"):
                 self._sanitize_data(out)
             elif kind == "error":
-                out["ename"] = strip_control_chars(_joined(out.get("ename")), keep_ansi_colors=False)
+                out["ename"] = strip_control_chars(
+                    _joined(out.get("ename")), keep_ansi_colors=False
+                )
                 out["evalue"] = clean_text(_joined(out.get("evalue")), keep_ansi_colors=False)
                 out["traceback"] = [
                     clean_text(_joined(line), keep_ansi_colors=self.keep_ansi_colors)

@@ -5,6 +5,10 @@
 #
 #   scripts/install-system-deps.sh            # the TeX route (default)
 #   scripts/install-system-deps.sh chromium   # the optional HTML -> Chromium route
+#   scripts/install-system-deps.sh venv       # python3-venv, when `python3 -m venv` cannot work
+#
+# Exit status: 0 done or nothing to do, 3 not a Debian/Ubuntu system (nothing installed),
+# 1 any other failure.
 set -euo pipefail
 
 what="${1:-tex}"
@@ -18,8 +22,13 @@ case "$what" in
     packages=(chromium fonts-dejavu-core poppler-utils)
     commands=(chromium pdftotext)
     ;;
+  venv)
+    pyver=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)
+    packages=(python3-venv "python${pyver}-venv")
+    commands=()
+    ;;
   *)
-    echo "usage: $0 [tex|chromium]" >&2
+    echo "usage: $0 [tex|chromium|venv]" >&2
     exit 2
     ;;
 esac
@@ -28,13 +37,15 @@ missing=()
 for c in "${commands[@]}"; do
   command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
+if [ "$what" = venv ]; then
+  missing+=("the venv module's pip (ensurepip)")
 # The mono font is a file, not a command: check it too.
-if ! fc-list 2>/dev/null | grep -qi "DejaVu Sans Mono" && [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]; then
+elif ! fc-list 2>/dev/null | grep -qi "DejaVu Sans Mono" && [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]; then
   missing+=("DejaVu Sans Mono font")
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "sysdeps: ${commands[*]} and DejaVu Sans Mono already present; nothing to install."
+  echo "sysdeps: ${commands[*]} and the DejaVu Sans Mono font already present; nothing to install."
   exit 0
 fi
 
@@ -46,7 +57,7 @@ sysdeps: this is not a Debian/Ubuntu system (no apt-get), so nothing was install
   (a TeX distribution with XeLaTeX and the fvextra/xurl packages, pandoc, the DejaVu fonts,
   poppler's pdftotext), or use the Chromium route described in README.md.
 MSG
-  exit 1
+  exit 3
 fi
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -62,7 +73,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 echo "sysdeps: apt-get update"
 "${SUDO[@]}" apt-get update -q
-echo "sysdeps: installing (about 160 MB download, 600 MB on disk for the TeX route): ${packages[*]}"
+if [ "$what" = tex ]; then
+  echo "sysdeps: installing (about 160 MB download, 600 MB on disk, about a minute): ${packages[*]}"
+else
+  echo "sysdeps: installing: ${packages[*]}"
+fi
 start=$(date +%s)
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
 echo "sysdeps: installed ${packages[*]} in $(( $(date +%s) - start )) s."

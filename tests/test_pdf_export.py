@@ -1,0 +1,230 @@
+"""The report's PDFs never cut a line: long output lines, code lines and tracebacks wrap.
+
+The end-to-end tests execute a notebook, export it with the repository's nbconvert
+configuration (notebooks/nbconvert_config.py and the template in notebooks/templates/btclib),
+then read the PDF back with ``pdftotext`` and look for every long line in full. Wrapping inserts
+line breaks (and pdftotext adds spaces), so lines are compared with all whitespace removed.
+
+Without xelatex/pdftotext these tests skip with the reason, except in CI on Debian/Ubuntu, where
+`make test` installs the packages: there a missing TeX is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from btclib.nbexport import (
+    SanitizeOutputsPreprocessor,
+    clean_text,
+    export_notebook,
+    html_to_text,
+    strip_control_chars,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "data" / "long_lines.ipynb"
+STEP_B = ROOT / "notebooks" / "step_b_upbit.ipynb"
+UPBIT_DATA = ROOT / "outputs" / "stream-data-upbit.txt"
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_debian() -> bool:
+    return Path("/etc/debian_version").exists() or shutil.which("apt-get") is not None
+
+
+def require_pdf_tools() -> None:
+    """Skip (or fail, in CI on Debian) when the PDF toolchain is missing."""
+    missing = [tool for tool in ("xelatex", "pandoc", "pdftotext") if shutil.which(tool) is None]
+    if not missing:
+        return
+    how = "install them with `make sysdeps` (scripts/install-system-deps.sh)"
+    if os.environ.get("CI") and _is_debian():
+        pytest.fail(f"CI on Debian/Ubuntu but {', '.join(missing)} missing: {how}")
+    pytest.skip(f"PDF export needs {', '.join(missing)}, not installed here: {how}")
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text, pages joined, without the page-number footers.
+
+    A wrapped line can continue on the next page; pdftotext then puts the footer (the page
+    number) and a form feed in the middle of it, which are removed here.
+    """
+    result = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pages = []
+    for page in result.stdout.split("\f"):
+        lines = page.rstrip().split("\n")
+        if lines and lines[-1].strip().isdigit():
+            lines.pop()
+        pages.append("\n".join(lines))
+    return "\n".join(pages)
+
+
+def squash(text: str) -> str:
+    """Remove all whitespace: the breaks that wrapping inserts must not matter."""
+    return re.sub(r"\s+", "", text)
+
+
+def fixture_lines() -> list[str]:
+    """The long lines the fixture prints, computed by running its own first code cell."""
+    nb = nbformat.read(FIXTURE, as_version=4)
+    source = next(c.source for c in nb.cells if c.cell_type == "code")
+    namespace: dict[str, Any] = {}
+    exec(
+        compile(source.replace("for line in LINES:\n    print(line)", ""), str(FIXTURE), "exec"),
+        namespace,
+    )
+    lines = namespace["make_lines"]()
+    assert all(len(line) > 300 for line in lines)
+    return lines
+
+
+def assert_whole(line: str, text: str, what: str) -> None:
+    if squash(line) in text:
+        return
+    # Say how much of the line made it, to tell a cut from a mangled line.
+    key = squash(line)
+    longest = 0
+    for n in range(len(key), 0, -max(1, len(key) // 50)):
+        if key[:n] in text:
+            longest = n
+            break
+    pytest.fail(
+        f"{what} ({len(line)} chars) is not whole in the PDF text; its first {longest} "
+        f"characters are there. Line starts: {line[:80]!r}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# the sanitizer, without TeX
+# ---------------------------------------------------------------------------------------------
+
+
+def test_clean_text_keeps_last_carriage_return_segment() -> None:
+    assert clean_text("a 10%\ra 50%\ra 100%\nnext\n") == "a 100%\nnext\n"
+    assert clean_text("line\r\nother\r\n") == "line\nother\n"
+    assert clean_text("bar 3/3\r") == "bar 3/3"
+
+
+def test_clean_text_strips_control_characters_but_keeps_colour() -> None:
+    raw = "bell\x07 bs\x08 nul\x00 vt\x0b ff\x0c so\x0e us\x1f del\x7f tab\tok"
+    assert clean_text(raw) == "bell bs nul vt ff so us del tab\tok"
+    coloured = "\x1b[31mred\x1b[0m\x1b[2K\x1b[1A end\x1b"
+    assert clean_text(coloured) == "\x1b[31mred\x1b[0m end"
+    assert strip_control_chars(coloured, keep_ansi_colors=False) == "red end"
+
+
+def test_html_to_text() -> None:
+    assert html_to_text("<b>SIMULATED</b> data<br><script>x()</script>&amp; more") == (
+        "SIMULATED data\n& more"
+    )
+
+
+def test_preprocessor_merges_streams_and_adds_fallbacks() -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="p 1/2"),
+        nbformat.v4.new_output("stream", name="stdout", text="\rp 2/2\x07\n"),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"text/html": "<i>notice</i>", "text/plain": "<IPython.core.display.HTML object>"},
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"application/vnd.jupyter.widget-view+json": {"model_id": "m"}},
+        ),
+        nbformat.v4.new_output(
+            "error", ename="E", evalue="bad\x08", traceback=["\x1b[31mE\x1b[0m: bad\x08"]
+        ),
+    ]
+    nb.cells.append(cell)
+    out, _ = SanitizeOutputsPreprocessor().preprocess(nb, {})
+    outputs = out.cells[0].outputs
+    assert outputs[0].text == "p 2/2\n"
+    assert len([o for o in outputs if o.output_type == "stream"]) == 1
+    assert outputs[1].data["text/plain"] == "notice"
+    assert "widget" in outputs[2].data["text/plain"]
+    assert outputs[3].evalue == "bad"
+    assert outputs[3].traceback == ["\x1b[31mE\x1b[0m: bad"]
+
+
+# ---------------------------------------------------------------------------------------------
+# end to end: execute, export to PDF, read back
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
+    require_pdf_tools()
+    pdf = export_notebook(FIXTURE, tmp_path, timeout=120)
+    assert pdf.exists() and pdf.stat().st_size > 0
+    text = squash(pdf_text(pdf))
+
+    upbit, binance, nospace = fixture_lines()
+    assert len(upbit) > 1900
+    assert_whole(upbit, text, "Upbit-like data line")
+    assert_whole(binance, text, "Binance-like data line")
+    assert_whole(nospace, text, "2,000-character line without spaces")
+
+    nb = nbformat.read(FIXTURE, as_version=4)
+    code_line = next(
+        line for c in nb.cells for line in c.source.splitlines() if "LONG_CODE_LINE =" in line
+    )
+    assert_whole(code_line, text, "long code line")
+    assert_whole("'result:" + "R" * 1200 + "'", text, "long plain-text result")
+    assert_whole("ValueError: caught:" + "E" * 400, text, "last line of a traceback")
+    assert_whole(
+        "https://api.upbit.com/websocket/v1/this/is/a/very/long/path/that/goes/on/and/on/"
+        "without/any/space/at/all/orderbook?codes=KRW-BTC&format=DEFAULT",
+        text,
+        "long URL in markdown",
+    )
+
+    # Control characters are gone (the build did not abort) and \r progress keeps its end state.
+    assert squash("bell and backspace and nul and del: gone") in text
+    assert squash("red text and a cleared line: ansi kept as colour") in text
+    assert squash("progress 10/10 done") in text
+    assert "progress5/10" not in text
+    assert squash("stderr bar 3/3 finished") in text
+    assert text.count("stderrbar1/3") == 1  # in the code cell only, not in the output
+    # Glyphs the default mono font lacks (they would silently vanish).
+    for glyph in ("┌──────┬──────┐", "│", "└──────┴──────┘", "✓", "✔", "₩"):
+        assert squash(glyph) in text, f"glyph {glyph!r} missing from the PDF"
+    # HTML-only output falls back to its text, not `<IPython.core.display.HTML object>`.
+    assert squash("html-only output: the PDF shows this text") in text
+    assert "IPython.core.display" not in text
+
+
+@pytest.mark.skipif(
+    not STEP_B.exists(),
+    reason="notebooks/step_b_upbit.ipynb does not exist yet: nothing to export",
+)
+def test_step_b_pdf_shows_the_upbit_tail_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_pdf_tools()
+    monkeypatch.setenv("BTCLIB_DURATION", "2")
+    monkeypatch.setenv("BTCLIB_SOURCE", "sim")
+    pdf = export_notebook(STEP_B, tmp_path, timeout=180)
+    assert UPBIT_DATA.exists(), f"the notebook did not write {UPBIT_DATA}"
+    tail = UPBIT_DATA.read_text(encoding="utf-8").splitlines()[-10:]
+    assert len(tail) == 10, f"expected at least 10 data lines, got {len(tail)}"
+    text = squash(pdf_text(pdf))
+    for n, line in enumerate(tail, 1):
+        assert_whole(line, text, f"tail line {n} of {UPBIT_DATA.name}")
