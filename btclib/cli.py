@@ -80,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
         help="Binance base URL, e.g. wss://data-stream.binance.vision (env BTCLIB_BINANCE_URL)",
     )
     rec.add_argument("--upbit-url", default=None, help="Upbit WebSocket URL (env BTCLIB_UPBIT_URL)")
+    rec.add_argument(
+        "--capture", default=None, help="also keep every frame as received (.jsonl or .jsonl.gz)"
+    )
     rec.add_argument("--replay", default=None, help="capture file to replay through the simulator")
     rec.add_argument("--speed", type=_speed, default="max", help="replay speed: 1, 10, ... or max")
     rec.add_argument("--seed", type=int, default=None, help="simulator seed")
@@ -111,6 +114,7 @@ async def _record(args: argparse.Namespace) -> RunSummary:
             keepalive=args.keepalive,
             binance_url=args.binance_url,
             upbit_url=args.upbit_url,
+            capture=args.capture,
             replay=args.replay,
             speed=args.speed,
             seed=args.seed,

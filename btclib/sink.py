@@ -42,7 +42,11 @@ class LineSink:
 
     Use as ``async with LineSink(path) as sink: sink.write(b"line\\n")``.
     ``write`` must be called from the event loop thread with whole lines
-    ending in ``\\n``. ``failed`` is set when the writer hit an error;
+    ending in ``\\n``. The ``write`` argument replaces ``os.write`` (tests fill
+    a disk with it; captures compress with it) and ``on_close(fd)`` runs in
+    the writer thread before the file is closed. A text file that someone
+    left ending in half a line gets a ``\\n`` first (``end_torn_line``) so
+    our lines stay whole; compressed files must not. ``failed`` is set when the writer hit an error;
     ``error`` then holds a :class:`SinkError` naming the path.
     """
 
@@ -54,6 +58,8 @@ class LineSink:
         fsync_interval: float = 1.0,
         write: Callable[[int, memoryview], int] = os.write,
         on_written: Callable[[int], None] | None = None,
+        on_close: Callable[[int], None] | None = None,
+        end_torn_line: bool = True,
     ) -> None:
         self.path = Path(path)
         self.max_queued_bytes = max_queued_bytes
@@ -66,6 +72,8 @@ class LineSink:
         self.failed = asyncio.Event()
         self._write = write
         self._on_written = on_written
+        self._on_close = on_close
+        self._end_torn_line = end_torn_line
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._scheduled = False
@@ -92,7 +100,7 @@ class LineSink:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             self._size = os.fstat(self._fd).st_size
-            if self._size and not self._ends_with_newline():
+            if self._end_torn_line and self._size and not self._ends_with_newline():
                 # Someone else left half a line: end it so ours stay whole.
                 self._size += os.write(self._fd, b"\n")
         except OSError as exc:
@@ -171,7 +179,9 @@ class LineSink:
                 if unsynced and time.monotonic() - last_sync >= self.fsync_interval:
                     os.fsync(self._fd)
                     last_sync, unsynced = time.monotonic(), False
-            if unsynced:
+            if self._on_close is not None:
+                self._on_close(self._fd)
+            if unsynced or self._on_close is not None:
                 os.fsync(self._fd)
         except OSError as exc:
             self._fail(exc)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import binance, upbit
+from .capture import CaptureWriter
 from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds
@@ -78,6 +79,7 @@ async def record(
     binance_url: str | None = None,
     upbit_url: str | None = None,
     progress: str | ProgressFn | None = "auto",
+    capture: str | Path | None = None,
     replay: str | Path | None = None,
     speed: float | str = "max",
     seed: int | None = None,
@@ -91,7 +93,9 @@ async def record(
     ``step`` is ``binance`` (Step A), ``upbit`` (Step B) or ``both`` (Step C,
     two connections, one file). ``source`` is ``auto`` (default, or the
     ``BTCLIB_SOURCE`` variable), ``live`` or ``sim``. Works with ``await`` in a
-    notebook; see :func:`record_sync` for scripts.
+    notebook; see :func:`record_sync` for scripts. ``capture`` keeps every
+    frame as received in a capture file (:mod:`btclib.capture`); ``replay``
+    serves such a file through the simulator instead of a live exchange.
     """
     feeds_args: dict[str, Any] = {
         "symbol": symbol,
@@ -120,18 +124,29 @@ async def record(
         feeds = build_feeds(
             step, binance_base=endpoints.binance_base, upbit_url=endpoints.upbit_url, **feeds_args
         )
-        return await record_feeds(
-            feeds,
-            path,
-            duration=duration,
-            progress=make_progress(progress, f"{step} ({'/'.join(endpoints.sources.values())})"),
-            events_path=events_path(path),
-            options=options,
-            stop=stop,
-            finish=endpoints.finish,
-            sources=endpoints.sources,
-            reasons=endpoints.reasons,
-        )
+        tap = None
+        if capture is not None:
+            tap = CaptureWriter(capture)
+            tap.open(feeds, endpoints.sources)
+        try:
+            return await record_feeds(
+                feeds,
+                path,
+                duration=duration,
+                progress=make_progress(
+                    progress, f"{step} ({'/'.join(endpoints.sources.values())})"
+                ),
+                events_path=events_path(path),
+                options=options,
+                stop=stop,
+                finish=endpoints.finish,
+                tap=tap,
+                sources=endpoints.sources,
+                reasons=endpoints.reasons,
+            )
+        finally:
+            if tap is not None:
+                await tap.aclose()
 
 
 def record_sync(step: str = "binance", **kwargs: Any) -> RunSummary:
