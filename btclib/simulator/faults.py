@@ -1,0 +1,140 @@
+"""Deterministic fault injection, chosen per exchange and per connection.
+
+A :class:`Faults` is a list of :class:`Rule`; each rule applies one fault to
+the connections it selects: an exchange (or both) and the connection's index
+among that exchange's connection attempts (0 = the first, None = every one).
+So "refuse the first Binance handshake with HTTP 451, accept the retry" is::
+
+    Faults.of(Rule(Refuse(451), exchange="binance", connection=0))
+
+The behaviours every real exchange always has (Binance's 5 messages per second
+limit and 24 h lifetime, Upbit's idle timeout) are not faults; their settings
+live in :class:`~btclib.simulator.config.SimConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+__all__ = [
+    "Drop",
+    "Exchange",
+    "Fault",
+    "Faults",
+    "Malformed",
+    "MalformedKind",
+    "MicrosecondTimestamps",
+    "Refuse",
+    "Rule",
+    "Stall",
+]
+
+Exchange = Literal["binance", "upbit"]
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Abort the TCP connection without a close frame (the client sees 1006).
+
+    Triggers after ``after_messages`` data frames or ``after_seconds`` since
+    the handshake, whichever comes first. Frames already sent are flushed
+    first, so everything listed in ``Simulator.sent`` did reach the socket.
+    """
+
+    after_messages: int | None = None
+    after_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Stop sending data while the socket stays open and pings are answered.
+
+    Starts after ``after_messages`` data frames or ``after_seconds`` (default:
+    at once) and lasts ``duration`` seconds (None: until the connection ends).
+    ``channels`` limits the stall to streams whose name contains one of the
+    strings, e.g. ``("depth",)`` silences Binance depth while trades flow;
+    Upbit channels are ``"orderbook"`` and ``"trade"``.
+    """
+
+    after_messages: int | None = None
+    after_seconds: float | None = None
+    duration: float | None = None
+    channels: tuple[str, ...] | None = None
+
+    def covers(self, channel: str) -> bool:
+        return self.channels is None or any(c in channel for c in self.channels)
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Refuse the opening handshake with an HTTP error.
+
+    ``body`` defaults to what the exchange sends: Binance's JSON for 451.
+    """
+
+    status: int = 451
+    body: str | None = None
+
+
+class MalformedKind(StrEnum):
+    """Broken frames an exchange (or a proxy in front of it) can send."""
+
+    #: A frame that is not JSON at all (an HTML error page).
+    NOT_JSON = "not_json"
+    #: A data frame cut in the middle.
+    TRUNCATED = "truncated"
+    #: A depth payload without ``bids`` (Upbit: an orderbook without units).
+    MISSING_BIDS = "missing_bids"
+    #: Data of a stream the client never asked for (``ethusdt@trade``, ``KRW-ETH``).
+    FOREIGN_STREAM = "foreign_stream"
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """Inject one malformed frame after ``after_messages`` data frames.
+
+    Injected frames are listed in ``Simulator.injected``, never in ``sent``.
+    """
+
+    kind: MalformedKind
+    after_messages: int = 0
+
+
+@dataclass(frozen=True)
+class MicrosecondTimestamps:
+    """Upbit: time fields in microseconds (seen on some markets in 2023)."""
+
+
+Fault = Drop | Stall | Refuse | Malformed | MicrosecondTimestamps
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Apply ``fault`` to the selected connections."""
+
+    fault: Fault
+    #: None: both exchanges.
+    exchange: Exchange | None = None
+    #: 0-based index among this exchange's connection attempts; None: all.
+    connection: int | None = None
+
+    def selects(self, exchange: Exchange, index: int) -> bool:
+        return (self.exchange in (None, exchange)) and self.connection in (None, index)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """The fault rules of a simulator run; empty means a healthy exchange."""
+
+    rules: tuple[Rule, ...] = ()
+
+    @classmethod
+    def of(cls, *items: Rule | Fault) -> Faults:
+        """Build from rules; a bare fault applies to every connection."""
+        return cls(tuple(i if isinstance(i, Rule) else Rule(i) for i in items))
+
+    def matching(self, exchange: Exchange, index: int) -> tuple[Fault, ...]:
+        """Faults that apply to connection ``index`` of ``exchange``."""
+        return tuple(r.fault for r in self.rules if r.selects(exchange, index))

@@ -1,0 +1,536 @@
+"""Synthetic market shared by the simulated Binance and Upbit venues.
+
+The model is pure: no I/O, no wall clock, no global random state. A
+:class:`Market` is advanced one fixed step at a time with :meth:`Market.step`
+and everything it produces (prices, books, trades, ids, timestamps) depends
+only on its :class:`MarketParams`, its seed and the ``start_us`` it was given.
+That is what makes the simulator reproducible: two markets built with the same
+arguments emit identical steps, whatever the speed at which a server asks for
+them.
+
+One underlying USD price per asset (a geometric random walk) drives every
+venue, so the prices the two exchanges show stay consistent: Binance
+``BTCUSDT`` trades at the underlying plus a small venue noise, Upbit
+``KRW-BTC`` at ``underlying * krw_per_usdt * (1 + premium)`` plus its own
+noise (the "kimchi premium").
+
+Prices are integers in units of ``10**-price_decimals`` of the quote currency
+and sizes are integers in units of 1e-8 of the base asset, so formatting them
+as the exchanges do never goes through a binary float.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "SIZE_SCALE",
+    "Book",
+    "Instrument",
+    "Level",
+    "Market",
+    "MarketParams",
+    "Step",
+    "Trade",
+    "Venue",
+]
+
+Venue = Literal["binance", "upbit"]
+
+#: Sizes are integers in units of 1 / SIZE_SCALE of the base asset (8 decimals).
+SIZE_SCALE = 100_000_000
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Static description of one tradable book on one venue."""
+
+    venue: Venue
+    #: Exchange spelling: ``"BTCUSDT"`` on Binance, ``"KRW-BTC"`` on Upbit.
+    symbol: str
+    #: Underlying asset whose USD price drives this book.
+    asset: str
+    #: Quote currency: ``"USDT"`` or ``"KRW"``.
+    quote: str
+    #: Integer prices are in units of ``10**-price_decimals`` quote currency.
+    price_decimals: int
+    #: Price step between levels, in price units.
+    tick: int
+    #: Size step, in 1e-8 units of the base asset.
+    lot: int
+    #: Levels kept on each side (Upbit sends up to 30, Binance depth up to 20).
+    depth: int
+    #: Typical size of one level, in 1e-8 units.
+    size_median: int
+    #: Mean number of trades per second of market time (Poisson).
+    trade_rate: float
+    #: Mean number of order-book size changes/cancels per second of market time.
+    update_rate: float
+    #: Half spread around the fair price, in ticks.
+    half_spread_ticks: float = 0.5
+    #: Largest hole between two consecutive levels before a new level fills it.
+    max_gap_ticks: int = 6
+    #: Probability, per step, that a moving price is followed by a new touch level.
+    join_probability: float = 0.6
+
+    @property
+    def key(self) -> str:
+        """Identifier unique across venues, e.g. ``"upbit:KRW-BTC"``."""
+        return f"{self.venue}:{self.symbol}"
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """Parameters of the synthetic market; defaults look like late-2020s BTC."""
+
+    btc_usd: float = 95_000.0
+    eth_usd: float = 3_300.0
+    krw_per_usdt: float = 1_400.0
+    #: Upbit premium over the Binance price, 0.02 = 2 %.
+    premium: float = 0.02
+    #: Standard deviation of the log price per second of market time.
+    volatility: float = 6e-5
+    #: Correlation of ETH's moves with BTC's.
+    eth_btc_correlation: float = 0.8
+    #: Standard deviation of the stationary venue noise, relative to the price.
+    venue_noise: float = 1.5e-5
+    #: Market step in milliseconds; every time field is a multiple of it.
+    step_ms: int = 10
+    binance_trade_rate: float = 5.0
+    upbit_trade_rate: float = 2.0
+    #: Trades per second on Upbit KRW-USDT (a quiet book).
+    upbit_usdt_trade_rate: float = 0.5
+
+
+def default_instruments(params: MarketParams) -> tuple[Instrument, ...]:
+    """Books the simulator serves: Binance BTC/ETH-USDT, Upbit KRW-BTC/ETH/USDT."""
+    btc, usdt = SIZE_SCALE, SIZE_SCALE
+    return (
+        Instrument(
+            "binance",
+            "BTCUSDT",
+            "BTC",
+            "USDT",
+            2,
+            1,
+            1_000,
+            20,
+            btc // 20,
+            params.binance_trade_rate,
+            40.0,
+            max_gap_ticks=8,
+        ),
+        Instrument(
+            "binance",
+            "ETHUSDT",
+            "ETH",
+            "USDT",
+            2,
+            1,
+            10_000,
+            20,
+            btc,
+            params.binance_trade_rate / 2,
+            25.0,
+            max_gap_ticks=5,
+        ),
+        Instrument(
+            "upbit",
+            "KRW-BTC",
+            "BTC",
+            "KRW",
+            0,
+            1_000,
+            1,
+            30,
+            btc // 8,
+            params.upbit_trade_rate,
+            12.0,
+            half_spread_ticks=1.0,
+            max_gap_ticks=4,
+        ),
+        Instrument(
+            "upbit",
+            "KRW-ETH",
+            "ETH",
+            "KRW",
+            0,
+            1_000,
+            1,
+            30,
+            btc * 2,
+            params.upbit_trade_rate / 2,
+            8.0,
+            half_spread_ticks=1.0,
+            max_gap_ticks=4,
+        ),
+        Instrument(
+            "upbit",
+            "KRW-USDT",
+            "USDT",
+            "KRW",
+            0,
+            1,
+            1,
+            30,
+            usdt * 2_000,
+            params.upbit_usdt_trade_rate,
+            1.0,
+            half_spread_ticks=0.5,
+            max_gap_ticks=2,
+            join_probability=0.05,
+        ),
+    )
+
+
+@dataclass(slots=True)
+class Level:
+    """One price level. ``plain`` chooses Upbit's BigDecimal-style spelling."""
+
+    price: int
+    size: int
+    #: Upbit prints some sizes as a scale-8 BigDecimal (``0.13138600``) and
+    #: others as a Java double (``0.695``); the choice sticks to the level.
+    plain: bool
+
+
+@dataclass
+class Book:
+    """Order book of one instrument: bids descending, asks ascending."""
+
+    instrument: Instrument
+    bids: list[Level] = field(default_factory=list)
+    asks: list[Level] = field(default_factory=list)
+    #: Binance-style update id: grows by the number of book events.
+    update_id: int = 0
+    #: Bumped whenever the visible book changes.
+    version: int = 0
+    #: Market time of the last change, microseconds since the epoch.
+    changed_us: int = 0
+
+    def top(self, n: int) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        """Best ``n`` levels per side as ``(price, size)`` pairs, for change detection."""
+        return (
+            tuple((lv.price, lv.size) for lv in self.bids[:n]),
+            tuple((lv.price, lv.size) for lv in self.asks[:n]),
+        )
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One trade, with the touch right after it (Upbit's ``best_*`` fields)."""
+
+    instrument: Instrument
+    #: Binance ``t``: strictly increasing by one per instrument.
+    trade_id: int
+    #: Market time of the trade, microseconds since the epoch.
+    time_us: int
+    price: int
+    size: int
+    size_plain: bool
+    #: True when the buyer was the maker, i.e. a seller hit the bid (Upbit ``ASK``).
+    buyer_maker: bool
+    best_ask: Level
+    best_bid: Level
+
+
+@dataclass(frozen=True)
+class Step:
+    """What happened during one market step ending at ``time_us``."""
+
+    index: int
+    time_us: int
+    #: Market milliseconds since the market started; publication grids use it.
+    elapsed_ms: int
+    #: Keys of the instruments whose visible book changed during the step.
+    changed: frozenset[str]
+    #: Trades in time order.
+    trades: tuple[Trade, ...]
+
+
+class _Asset:
+    """Log-price random walk of one underlying asset in USD."""
+
+    def __init__(self, usd: float) -> None:
+        self.log_price = math.log(usd)
+
+    @property
+    def usd(self) -> float:
+        return math.exp(self.log_price)
+
+
+class Market:
+    """Deterministic synthetic market; advance it with :meth:`step`."""
+
+    def __init__(
+        self,
+        params: MarketParams | None = None,
+        *,
+        seed: int = 1,
+        start_us: int = 1_790_000_000_000_000,
+        instruments: Iterable[Instrument] | None = None,
+    ) -> None:
+        self.params = params if params is not None else MarketParams()
+        self.seed = seed
+        self.start_us = start_us
+        self.step_us = self.params.step_ms * 1000
+        self.steps = 0
+        self.instruments: dict[str, Instrument] = {}
+        self.books: dict[str, Book] = {}
+        self.last_trades: dict[str, Trade] = {}
+        self.prev_close: dict[str, int] = {}
+        # One random stream per concern, so that adding an instrument or a
+        # feature does not change the numbers of the others.
+        self._rng = random.Random(f"btclib-sim:{seed}:walk")
+        self._assets = {
+            "BTC": _Asset(self.params.btc_usd),
+            "ETH": _Asset(self.params.eth_usd),
+            "USDT": _Asset(1.0),
+        }
+        self._noise: dict[str, float] = {}
+        self._rngs: dict[str, random.Random] = {}
+        self._next_trade_us: dict[str, int] = {}
+        self._next_trade_id: dict[str, int] = {}
+        for inst in instruments if instruments is not None else default_instruments(self.params):
+            self._add(inst)
+
+    # -- public API -------------------------------------------------------------
+
+    @property
+    def now_us(self) -> int:
+        """Market time of the last completed step, microseconds since the epoch."""
+        return self.start_us + self.steps * self.step_us
+
+    @property
+    def elapsed_ms(self) -> int:
+        """Market milliseconds since the start; publication grids use it."""
+        return self.steps * self.params.step_ms
+
+    def book(self, venue: Venue, symbol: str) -> Book | None:
+        """The book of ``symbol`` on ``venue`` (exchange spelling), if the market has it."""
+        return self.books.get(f"{venue}:{symbol}")
+
+    def symbols(self, venue: Venue) -> list[str]:
+        """Symbols of ``venue`` in exchange spelling."""
+        return [i.symbol for i in self.instruments.values() if i.venue == venue]
+
+    def fair_price(self, inst: Instrument) -> float:
+        """Current fair price of ``inst`` in its price units (float)."""
+        usd = self._assets[inst.asset].usd
+        if inst.quote == "KRW":
+            value = usd * self.params.krw_per_usdt
+            if inst.asset != "USDT":
+                value *= 1.0 + self.params.premium
+        else:
+            value = usd
+        value *= 1.0 + self._noise[inst.key]
+        return value * 10**inst.price_decimals
+
+    def step(self) -> Step:
+        """Advance the market by one step and report what changed."""
+        self.steps += 1
+        t1 = self.now_us
+        t0 = t1 - self.step_us
+        self._walk()
+        changed: set[str] = set()
+        trades: list[Trade] = []
+        for key, inst in self.instruments.items():
+            rng = self._rngs[key]
+            book = self.books[key]
+            before = book.top(inst.depth)
+            self._follow(book, rng)
+            self._random_updates(book, rng)
+            trades.extend(self._trades(book, rng, t0, t1))
+            self._fill(book, rng)
+            if book.top(inst.depth) != before:
+                changed.add(key)
+                book.version += 1
+                book.changed_us = t1
+            if inst.venue == "binance":
+                # The full Binance book (far beyond 20 levels) changes all the
+                # time, so its update id moves on every step.
+                book.update_id += rng.randint(1, 40)
+            elif key in changed:
+                book.update_id += 1
+        trades.sort(key=lambda tr: (tr.time_us, tr.instrument.key))
+        return Step(self.steps, t1, self.elapsed_ms, frozenset(changed), tuple(trades))
+
+    # -- construction -----------------------------------------------------------
+
+    def _add(self, inst: Instrument) -> None:
+        key = inst.key
+        rng = random.Random(f"btclib-sim:{self.seed}:{key}")
+        self.instruments[key] = inst
+        self._rngs[key] = rng
+        self._noise[key] = rng.gauss(0.0, self.params.venue_noise)
+        book = Book(inst, update_id=rng.randrange(60_000_000_000, 80_000_000_000))
+        book.changed_us = self.start_us
+        self.books[key] = book
+        fair = self.fair_price(inst)
+        self.prev_close[key] = round(fair * (1 + rng.gauss(0, 0.01)) / inst.tick) * inst.tick
+        bid = math.floor(fair / inst.tick - inst.half_spread_ticks) * inst.tick
+        ask = max(math.ceil(fair / inst.tick + inst.half_spread_ticks) * inst.tick, bid + inst.tick)
+        book.bids.append(self._new_level(inst, rng, bid))
+        book.asks.append(self._new_level(inst, rng, ask))
+        self._fill(book, rng)
+        self._next_trade_id[key] = rng.randrange(4_000_000_000, 6_000_000_000)
+        self._next_trade_us[key] = self.start_us + self._interarrival_us(inst, rng)
+
+    # -- dynamics ---------------------------------------------------------------
+
+    def _walk(self) -> None:
+        """Move every underlying and every venue noise by one step."""
+        p = self.params
+        dt = p.step_ms / 1000.0
+        sigma = p.volatility * math.sqrt(dt)
+        btc_shock = self._rng.gauss(0.0, 1.0)
+        own = self._rng.gauss(0.0, 1.0)
+        rho = p.eth_btc_correlation
+        self._assets["BTC"].log_price += sigma * btc_shock
+        eth_shock = rho * btc_shock + math.sqrt(1 - rho**2) * own
+        self._assets["ETH"].log_price += sigma * 1.3 * eth_shock
+        # USDT stays pegged, with a tiny mean-reverting wobble.
+        usdt = self._assets["USDT"]
+        usdt.log_price = 0.995 * usdt.log_price + sigma * 0.05 * self._rng.gauss(0.0, 1.0)
+        # Venue noise: AR(1) with the requested stationary deviation.
+        phi = 0.995
+        scale = p.venue_noise * math.sqrt(1 - phi**2)
+        for key in self._noise:
+            self._noise[key] = phi * self._noise[key] + scale * self._rng.gauss(0.0, 1.0)
+
+    def _follow(self, book: Book, rng: random.Random) -> None:
+        """Keep the book around the fair price: drop crossed levels, join the touch."""
+        inst = book.instrument
+        fair = self.fair_price(inst) / inst.tick
+        bid = math.floor(fair - inst.half_spread_ticks) * inst.tick
+        ask = max(math.ceil(fair + inst.half_spread_ticks) * inst.tick, bid + inst.tick)
+        book.bids[:] = [lv for lv in book.bids if lv.price <= bid]
+        book.asks[:] = [lv for lv in book.asks if lv.price >= ask]
+        if (not book.bids or book.bids[0].price < bid) and (
+            not book.bids or rng.random() < inst.join_probability
+        ):
+            book.bids.insert(0, self._new_level(inst, rng, bid))
+        if (not book.asks or book.asks[0].price > ask) and (
+            not book.asks or rng.random() < inst.join_probability
+        ):
+            book.asks.insert(0, self._new_level(inst, rng, ask))
+
+    def _random_updates(self, book: Book, rng: random.Random) -> None:
+        """Orders added to or cancelled from existing levels."""
+        inst = book.instrument
+        lam = inst.update_rate * self.params.step_ms / 1000.0
+        for _ in range(_poisson(rng, lam)):
+            side = book.bids if rng.random() < 0.5 else book.asks
+            if not side:
+                continue
+            i = min(int(rng.expovariate(0.25)), len(side) - 1)
+            level = side[i]
+            if rng.random() < 0.25 and len(side) > 1:
+                del side[i]
+            else:
+                factor = math.exp(rng.gauss(0.0, 0.6))
+                level.size = max(inst.lot, _quantize(int(level.size * factor), inst.lot))
+
+    def _trades(self, book: Book, rng: random.Random, t0: int, t1: int) -> list[Trade]:
+        """Trades whose Poisson arrival time falls in ``(t0, t1]``, at the touch."""
+        inst = book.instrument
+        key = inst.key
+        out: list[Trade] = []
+        while self._next_trade_us[key] <= t1:
+            at = max(self._next_trade_us[key], t0 + 1)
+            self._next_trade_us[key] += self._interarrival_us(inst, rng)
+            buyer_maker = rng.random() < 0.5  # a seller hits the bid
+            side = book.bids if buyer_maker else book.asks
+            if not side:
+                continue
+            level = side[0]
+            size = max(inst.lot, _quantize(self._size(inst, rng) // 3, inst.lot))
+            size = min(size, level.size)
+            plain = rng.random() < 0.5
+            level.size -= size
+            if level.size <= 0:
+                del side[0]
+                if not side:
+                    side.append(
+                        self._new_level(
+                            inst, rng, level.price + (-inst.tick if buyer_maker else inst.tick)
+                        )
+                    )
+            trade_id = self._next_trade_id[key]
+            self._next_trade_id[key] = trade_id + 1
+            trade = Trade(
+                instrument=inst,
+                trade_id=trade_id,
+                time_us=at,
+                price=level.price,
+                size=size,
+                size_plain=plain,
+                buyer_maker=buyer_maker,
+                best_ask=_copy(book.asks[0]),
+                best_bid=_copy(book.bids[0]),
+            )
+            self.last_trades[key] = trade
+            out.append(trade)
+        return out
+
+    def _fill(self, book: Book, rng: random.Random) -> None:
+        """Fill holes wider than ``max_gap_ticks`` and extend both sides to ``depth``."""
+        inst = book.instrument
+        for side, direction in ((book.bids, -1), (book.asks, 1)):
+            out = side[:1]
+            rest = side[1:]
+            i = 0
+            while len(out) < inst.depth:
+                last = out[-1].price
+                nxt = rest[i] if i < len(rest) else None
+                if nxt is not None and abs(nxt.price - last) <= inst.max_gap_ticks * inst.tick:
+                    out.append(nxt)
+                    i += 1
+                    continue
+                # nxt (if any) is farther than max_gap_ticks: the new level
+                # lands strictly between, keeping the side sorted.
+                gap = rng.randint(1, inst.max_gap_ticks)
+                price = last + direction * gap * inst.tick
+                if price <= 0:
+                    break
+                out.append(self._new_level(inst, rng, price))
+            side[:] = out
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _interarrival_us(self, inst: Instrument, rng: random.Random) -> int:
+        if inst.trade_rate <= 0:
+            return 10**18
+        return max(1, int(rng.expovariate(inst.trade_rate) * 1_000_000))
+
+    def _size(self, inst: Instrument, rng: random.Random) -> int:
+        size = int(inst.size_median * math.exp(rng.gauss(0.0, 1.3)))
+        if rng.random() < 0.3:
+            # Round sizes (0.695, 2.06) are common: people type them.
+            size = round(size, -5)
+        return max(inst.lot, _quantize(size, inst.lot))
+
+    def _new_level(self, inst: Instrument, rng: random.Random, price: int) -> Level:
+        return Level(price, self._size(inst, rng), rng.random() < 0.4)
+
+
+def _quantize(size: int, lot: int) -> int:
+    return size - size % lot
+
+
+def _copy(level: Level) -> Level:
+    return Level(level.price, level.size, level.plain)
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    """Knuth's Poisson sampler; ``lam`` is small here (a few per step at most)."""
+    limit = math.exp(-lam)
+    k, p = 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
