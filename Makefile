@@ -108,6 +108,7 @@ test: venv sysdeps
 # BTCLIB_DURATION and BTCLIB_SOURCE from the environment (their own defaults when unset).
 report: venv sysdeps
 	@start=$$(date +%s); failed=(); mkdir -p outputs
+	marker=$$(mktemp); trap 'rm -f "$$marker"' EXIT
 	shopt -s nullglob; notebooks=(notebooks/step_*.ipynb)
 	echo "report: BTCLIB_DURATION=$${BTCLIB_DURATION:-<notebook default>} BTCLIB_SOURCE=$${BTCLIB_SOURCE:-<notebook default>} CELL_TIMEOUT=$(CELL_TIMEOUT) s"
 	if [ "$${#notebooks[@]}" -gt 0 ]; then
@@ -128,8 +129,9 @@ report: venv sysdeps
 	    "$(VPY)" -m btclib record "$$step" --duration "$${BTCLIB_DURATION:-20}" || failed+=("record $$step")
 	  done
 	fi
-	echo "report: finished in $$(( $$(date +%s) - start )) s; files in outputs/:"
-	ls -l outputs/*.pdf outputs/stream-data-*.txt 2>/dev/null | sed 's/^/  /' || echo "  (none)"
+	echo "report: finished in $$(( $$(date +%s) - start )) s; written or updated in outputs/:"
+	written=$$(find outputs -maxdepth 1 -type f -newer "$$marker" | sort)
+	if [ -n "$$written" ]; then ls -l $$written | sed 's/^/  /'; else echo "  (nothing)"; fi
 	if [ "$${#failed[@]}" -gt 0 ]; then echo "report: failed: $${failed[*]}" >&2; exit 1; fi
 
 # The route without TeX (documented, not part of CI): HTML with wrapping CSS, printed to PDF
