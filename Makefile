@@ -58,7 +58,7 @@ $(STAMP): pyproject.toml
 	log=$$(mktemp); rc=0
 	"$(VPY)" -m pip install --disable-pip-version-check --progress-bar off -e '.[notebooks,dev]' >"$$log" 2>&1 || rc=$$?
 	if [ "$$rc" -ne 0 ]; then cat "$$log" >&2; rm -f "$$log"; echo "venv: pip install failed" >&2; exit "$$rc"; fi
-	grep -E '^(Successfully installed|WARNING|ERROR)' "$$log" | sed 's/^/venv: /' || echo "venv: nothing new to install"
+	grep -E '^(Successfully installed|ERROR)' "$$log" | sed 's/^/venv: /' || echo "venv: nothing new to install"
 	rm -f "$$log"
 	"$(VPY)" -c 'import btclib' || { echo "venv: btclib does not import after install" >&2; exit 1; }
 	touch "$(STAMP)"
