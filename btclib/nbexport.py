@@ -44,6 +44,7 @@ __all__ = [
     "load_config",
     "main",
     "strip_control_chars",
+    "widget_text",
 ]
 
 #: The nbconvert configuration kept in the repository (template, preprocessors, timeout).
@@ -169,6 +170,57 @@ def _joined(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
+_PROGRESS_MODELS = frozenset({"FloatProgressModel", "IntProgressModel"})
+_TEXT_MODELS = frozenset({"HTMLModel", "HTMLMathModel", "LabelModel", "TextModel", "TextareaModel"})
+_BOX_MODELS = frozenset({"HBoxModel", "VBoxModel", "BoxModel", "GridBoxModel"})
+
+
+def widget_text(model_id: str, state: dict[str, Any], *, _depth: int = 0) -> str | None:
+    """The final state of an ipywidgets model as one line of text, or None if unknown.
+
+    ``state`` is the notebook's saved widget state (``metadata.widgets[...]["state"]``, which
+    nbclient stores after execution). A tqdm notebook bar (an HBox of HTML, FloatProgress, HTML)
+    becomes the same text tqdm prints in a terminal, e.g.
+    ``recording: 100%|██████████| 5/5 [00:02<00:00, 2.00msg/s]``, instead of the ``0%`` text
+    captured when the bar was first displayed.
+    """
+    entry = state.get(model_id)
+    if not isinstance(entry, dict) or _depth > 20:
+        return None
+    name = str(entry.get("model_name", ""))
+    props = entry.get("state", {}) or {}
+    description = str(props.get("description", "") or "")
+    prefix = f"{description} " if description else ""
+    if name in _BOX_MODELS:
+        parts = []
+        for child in props.get("children", []) or []:
+            child_id = str(child).removeprefix("IPY_MODEL_")
+            text = widget_text(child_id, state, _depth=_depth + 1)
+            if text:
+                parts.append(text)
+        joiner = "\n" if name == "VBoxModel" else ""
+        return joiner.join(parts) if parts else None
+    if name in _PROGRESS_MODELS:
+        try:
+            value, low, high = (
+                float(props.get(k, d)) for k, d in (("value", 0), ("min", 0), ("max", 100))
+            )
+        except (TypeError, ValueError):
+            return None
+        frac = 0.0 if high <= low else min(1.0, max(0.0, (value - low) / (high - low)))
+        filled = round(frac * 10)
+        return f"{prefix}|{'█' * filled}{' ' * (10 - filled)}|"
+    if name in _TEXT_MODELS:
+        value = str(props.get("value", "") or "")
+        if name.startswith("HTML"):
+            value = html_to_text(value)
+        return prefix + value.replace("\u2007", " ")
+    if "value" in props:
+        return f"[{name.removesuffix('Model')}] {prefix}{props['value']}"
+    return None
+
+
 class SanitizeOutputsPreprocessor(Preprocessor):
     """Make executed outputs safe and readable for LaTeX (and HTML) export.
 
@@ -183,6 +235,13 @@ class SanitizeOutputsPreprocessor(Preprocessor):
     drop_svg_when_png = Bool(
         True, help="Drop image/svg+xml when image/png is also present (SVG needs inkscape)."
     ).tag(config=True)
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        widgets = nb.get("metadata", {}).get("widgets", {}) or {}
+        self._widget_state: dict[str, Any] = (widgets.get(_WIDGET_STATE_MIME, {}) or {}).get(
+            "state", {}
+        ) or {}
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(
         self, cell: Any, resources: dict[str, Any], index: int
@@ -244,8 +303,15 @@ class SanitizeOutputsPreprocessor(Preprocessor):
             data["text/plain"] = text or "[HTML output without text: see the notebook]"
         elif not useful_plain and "text/markdown" in data:
             data["text/plain"] = _joined(data["text/markdown"])
-        elif plain is None and _WIDGET_MIME in data:
-            data["text/plain"] = "[interactive widget: its final state is printed as text nearby]"
+        if _WIDGET_MIME in data:
+            # The text/plain captured at display time is the widget's first state (a progress
+            # bar at 0%): show its final state instead, from the saved widget state.
+            model_id = str((data[_WIDGET_MIME] or {}).get("model_id", ""))
+            final = widget_text(model_id, getattr(self, "_widget_state", {}))
+            if final:
+                data["text/plain"] = final
+            elif plain is None:
+                data["text/plain"] = "[interactive widget: not shown in the PDF]"
 
         if "image/svg+xml" in data:
             has_bitmap = "image/png" in data or "image/jpeg" in data or "application/pdf" in data

@@ -27,6 +27,7 @@ from btclib.nbexport import (
     export_notebook,
     html_to_text,
     strip_control_chars,
+    widget_text,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,6 +166,20 @@ def test_preprocessor_merges_streams_and_adds_fallbacks() -> None:
     assert outputs[3].traceback == ["\x1b[31mE\x1b[0m: bad"]
 
 
+def test_widget_text_renders_a_tqdm_bar_final_state() -> None:
+    state = {
+        "box": {
+            "model_name": "HBoxModel",
+            "state": {"children": ["IPY_MODEL_a", "IPY_MODEL_b", "IPY_MODEL_c"]},
+        },
+        "a": {"model_name": "HTMLModel", "state": {"value": "rec:\u2007100%"}},
+        "b": {"model_name": "FloatProgressModel", "state": {"value": 5.0, "max": 5.0}},
+        "c": {"model_name": "HTMLModel", "state": {"value": "\u20075/5\u2007[00:01&lt;00:00]"}},
+    }
+    assert widget_text("box", state) == "rec: 100%|██████████| 5/5 [00:01<00:00]"
+    assert widget_text("missing", state) is None
+
+
 # ---------------------------------------------------------------------------------------------
 # end to end: execute, export to PDF, read back
 # ---------------------------------------------------------------------------------------------
@@ -206,6 +221,9 @@ def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
     # Glyphs the default mono font lacks (they would silently vanish).
     for glyph in ("┌──────┬──────┐", "│", "└──────┴──────┘", "✓", "✔", "₩"):
         assert squash(glyph) in text, f"glyph {glyph!r} missing from the PDF"
+    # A tqdm notebook bar shows its final state, not the 0% captured when it was displayed.
+    assert squash("fixture-bar: 100%|██████████| 20/20") in text
+    assert "fixture-bar:0%" not in text
     # HTML-only output falls back to its text, not `<IPython.core.display.HTML object>`.
     assert squash("html-only output: the PDF shows this text") in text
     assert "IPython.core.display" not in text
