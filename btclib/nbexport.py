@@ -232,6 +232,10 @@ class SanitizeOutputsPreprocessor(Preprocessor):
     keep_ansi_colors = Bool(True, help="Keep ANSI colour sequences (nbconvert renders them).").tag(
         config=True
     )
+    static_widgets = Bool(
+        True,
+        help="Replace widget views by their final state as text (a static export runs no widget).",
+    ).tag(config=True)
     drop_svg_when_png = Bool(
         True, help="Drop image/svg+xml when image/png is also present (SVG needs inkscape)."
     ).tag(config=True)
@@ -312,6 +316,10 @@ class SanitizeOutputsPreprocessor(Preprocessor):
                 data["text/plain"] = final
             elif plain is None:
                 data["text/plain"] = "[interactive widget: not shown in the PDF]"
+            if self.static_widgets:
+                # HTML would otherwise pick the widget view, which renders nothing without a
+                # widget manager (the HTML template loads no script).
+                del data[_WIDGET_MIME]
 
         if "image/svg+xml" in data:
             has_bitmap = "image/png" in data or "image/jpeg" in data or "application/pdf" in data

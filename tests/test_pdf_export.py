@@ -23,6 +23,7 @@ import pytest
 
 from btclib.nbexport import (
     SanitizeOutputsPreprocessor,
+    chromium_binary,
     clean_text,
     export_notebook,
     html_to_text,
@@ -246,3 +247,15 @@ def test_step_b_pdf_shows_the_upbit_tail_whole(
     text = squash(pdf_text(pdf))
     for n, line in enumerate(tail, 1):
         assert_whole(line, text, f"tail line {n} of {UPBIT_DATA.name}")
+
+
+@pytest.mark.skipif(
+    chromium_binary() is None or shutil.which("pdftotext") is None,
+    reason="the Chromium route is optional (not part of CI): chromium or pdftotext not installed",
+)
+def test_chromium_route_keeps_lines_whole(tmp_path: Path) -> None:
+    pdf = export_notebook(FIXTURE, tmp_path, to="chromium-pdf", timeout=120)
+    text = squash(pdf_text(pdf))
+    for n, line in enumerate(fixture_lines(), 1):
+        assert_whole(line, text, f"long line {n} (Chromium route)")
+    assert squash("fixture-bar: 100%|██████████| 20/20") in text
