@@ -98,7 +98,9 @@ def write_capture(path: Path, frames=FRAMES, source: str = "live") -> Path:
         },
     }
     lines = [json.dumps(header)]
-    lines.append(json.dumps({"t": T0_WALL, "m": T0_MONO, "c": 1, "x": "binance", "ev": "connected"}))
+    lines.append(
+        json.dumps({"t": T0_WALL, "m": T0_MONO, "c": 1, "x": "binance", "ev": "connected"})
+    )
     for i, (s, exchange, frame, binary) in enumerate(frames):
         ns = round(s * 1e9)
         record = {"t": T0_WALL + ns, "m": T0_MONO + ns, "c": 1 + (exchange == "upbit"), "n": i}
@@ -123,7 +125,9 @@ LINES = [
 
 def test_parse_frame_binance_depth_and_trade() -> None:
     q = analysis.parse_frame("binance", DEPTH1.encode())
-    assert q == Quote("binance", "BTCUSDT", ((100.0, 1.0), (99.0, 2.0)), ((101.0, 0.5), (102.0, 1.5)))
+    assert q == Quote(
+        "binance", "BTCUSDT", ((100.0, 1.0), (99.0, 2.0)), ((101.0, 0.5), (102.0, 1.5))
+    )
     assert analysis.parse_frame("binance", TRADE.encode()) == Print(
         "binance", "BTCUSDT", 100.75, 0.00626
     )
@@ -154,7 +158,9 @@ def test_parse_line_matches_parse_frame() -> None:
 
 
 def test_asof_has_no_look_ahead() -> None:
-    out = analysis.asof(np.array([0.0, 1.0, 1.5, 2.0, 9.0]), np.array([1.0, 2.0]), np.array([10, 20]))
+    out = analysis.asof(
+        np.array([0.0, 1.0, 1.5, 2.0, 9.0]), np.array([1.0, 2.0]), np.array([10, 20])
+    )
     assert math.isnan(out[0])
     assert out[1:].tolist() == [10.0, 10.0, 20.0, 20.0]
 
