@@ -149,7 +149,7 @@ report-html: venv
 
 # Notebooks are stored without outputs (tests/test_notebooks_clean.py checks it).
 strip: venv
-	@shopt -s nullglob; notebooks=(notebooks/*.ipynb tests/data/*.ipynb)
+	@shopt -s nullglob; notebooks=(notebooks/*.ipynb)
 	if [ "$${#notebooks[@]}" -eq 0 ]; then echo "strip: no notebooks"; exit 0; fi
 	echo "strip: clearing outputs and execution counts of $${notebooks[*]}"
 	"$(VENV)/bin/jupyter" nbconvert --clear-output --inplace "$${notebooks[@]}"

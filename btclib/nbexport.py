@@ -5,8 +5,8 @@ Two pieces, used by ``make report`` (through ``notebooks/nbconvert_config.py``) 
 * :class:`SanitizeOutputsPreprocessor`, an nbconvert preprocessor that runs right after
   execution and makes the outputs printable: it merges consecutive stream outputs, keeps only
   the final state of ``\\r`` progress lines, removes raw control characters (which abort
-  xelatex), keeps ANSI colour codes (nbconvert renders them), and gives HTML-only and
-  widget-only outputs a readable ``text/plain`` fallback.
+  xelatex) and ANSI escape sequences (coloured text could not wrap), and gives HTML-only and
+  widget outputs a readable ``text/plain`` version (a widget's final state).
 * :func:`export_notebook` / ``python -m btclib.nbexport``, a small entry that executes and
   exports notebooks with the repository's configuration, to PDF through LaTeX (the default) or
   to HTML printed to PDF by a system Chromium (for machines without TeX).
@@ -229,9 +229,14 @@ class SanitizeOutputsPreprocessor(Preprocessor):
     """
 
     enabled = Bool(True, help="Sanitize outputs before export.").tag(config=True)
-    keep_ansi_colors = Bool(True, help="Keep ANSI colour sequences (nbconvert renders them).").tag(
-        config=True
-    )
+    keep_ansi_colors = Bool(
+        False,
+        help=(
+            "Keep ANSI colour sequences. Off by default: nbconvert renders them as \\textcolor"
+            " groups, inside which fvextra cannot break a line (a long coloured line would be"
+            " cut), and IPython's 256-colour tracebacks abort xelatex under breakanywhere."
+        ),
+    ).tag(config=True)
     static_widgets = Bool(
         True,
         help="Replace widget views by their final state as text (a static export runs no widget).",

@@ -33,6 +33,8 @@ from btclib.nbexport import (
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "data" / "long_lines.ipynb"
+# Stored with its outputs (an IPython traceback in 256 colours); exported without execution.
+TRACEBACK_FIXTURE = ROOT / "tests" / "data" / "error_output.ipynb"
 STEP_B = ROOT / "notebooks" / "step_b_upbit.ipynb"
 UPBIT_DATA = ROOT / "outputs" / "stream-data-upbit.txt"
 
@@ -164,7 +166,7 @@ def test_preprocessor_merges_streams_and_adds_fallbacks() -> None:
     assert outputs[1].data["text/plain"] == "notice"
     assert "widget" in outputs[2].data["text/plain"]
     assert outputs[3].evalue == "bad"
-    assert outputs[3].traceback == ["\x1b[31mE\x1b[0m: bad"]
+    assert outputs[3].traceback == ["E: bad"]  # colours stripped: coloured text cannot wrap
 
 
 def test_widget_text_renders_a_tqdm_bar_final_state() -> None:
@@ -205,6 +207,7 @@ def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
     assert_whole(code_line, text, "long code line")
     assert_whole("'result:" + "R" * 1200 + "'", text, "long plain-text result")
     assert_whole("ValueError: caught:" + "E" * 400, text, "last line of a traceback")
+    assert_whole("specials:" + "\\{}#$%&~^_<>|\"'`" * 100, text, "line of LaTeX specials")
     assert_whole(
         "https://api.upbit.com/websocket/v1/this/is/a/very/long/path/that/goes/on/and/on/"
         "without/any/space/at/all/orderbook?codes=KRW-BTC&format=DEFAULT",
@@ -228,6 +231,20 @@ def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
     # HTML-only output falls back to its text, not `<IPython.core.display.HTML object>`.
     assert squash("html-only output: the PDF shows this text") in text
     assert "IPython.core.display" not in text
+
+
+def test_stored_traceback_pdf_is_whole(tmp_path: Path) -> None:
+    require_pdf_tools()
+    pdf = export_notebook(TRACEBACK_FIXTURE, tmp_path, execute=False)
+    text = squash(pdf_text(pdf))
+    nb = nbformat.read(TRACEBACK_FIXTURE, as_version=4)
+    traceback = nb.cells[-1].outputs[-1].traceback
+    last = strip_control_chars(traceback[-1], keep_ansi_colors=False)
+    assert len(last) > 800
+    assert_whole(last, text, "last line of the traceback")
+    token = next(line for line in nb.cells[-1].source.splitlines() if "LONG_TOKEN =" in line)
+    assert_whole(token, text, "long code line")
+    assert text.count(squash(token)) == 2, "the long line is whole in the traceback listing too"
 
 
 @pytest.mark.skipif(
