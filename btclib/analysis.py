@@ -449,8 +449,12 @@ def _binance_symbols(header: dict[str, Any]) -> set[str]:
     return {str(s).partition("@")[0].upper() for s in streams}
 
 
-def load_capture(path: str | Path, levels: int = LEVELS) -> Recording:
+def load_capture(path: str | Path, levels: int = LEVELS, *, run: int | None = None) -> Recording:
     """Read a capture into series timed by receive time, in seconds since the first frame.
+
+    A capture file is appended to, one header per run: ``run=None`` reads
+    every run, ``run=-1`` only the last (what a notebook just recorded),
+    ``run=0`` the first, and so on.
 
     Times come from the monotonic clock of the recording process (immune to
     wall-clock steps); a capture with several appended runs is laid out on
@@ -472,13 +476,24 @@ def load_capture(path: str | Path, levels: int = LEVELS) -> Recording:
             sources[exchange] = str(info.get("source", "live"))
         binance_symbols.update(_binance_symbols(h))
 
-    take(header)
+    if run is not None and run < -1:
+        raise ValueError(f"run {run}: expected None, -1 (the last run) or an index >= 0")
+    index = 0
+    if run in (None, -1, 0):
+        take(header)
     for r in records:
         if "format" in r:  # the header of an appended run
-            take(r)
+            index += 1
+            if run == -1:  # only the last run counts: start over
+                sources.clear()
+                binance_symbols.clear()
+                builder = _Builder(levels, SECONDS)
+                wall0, last_t = None, 0.0
+            if run is None or run in (-1, index):
+                take(r)
             run_mono0 = None
             continue
-        if "ev" in r:
+        if "ev" in r or (run is not None and run not in (-1, index)):
             continue
         data = r["f"].encode("utf-8") if "f" in r else bytes.fromhex(r["fx"])
         event = parse_frame(str(r.get("x", "")), data, levels)
@@ -494,6 +509,8 @@ def load_capture(path: str | Path, levels: int = LEVELS) -> Recording:
             run_t0 = max(last_t, (wall - wall0) / 1e9)
         last_t = run_t0 + (mono - run_mono0) / 1e9
         builder.add(last_t, event)
+    if run is not None and run > index:
+        raise ValueError(f"{path}: run {run} asked for, the capture has {index + 1} run(s)")
     books, trades = builder.freeze()
     return Recording(books, trades, True, wall0, sources, path)
 

@@ -249,6 +249,45 @@ def test_appended_runs_keep_time_moving_forward(tmp_path: Path) -> None:
         f.write(json.dumps({**rec, "f": DEPTH2}) + "\n")
     t = analysis.load_capture(path).books["binance:BTCUSDT"].t
     assert t.tolist() == pytest.approx([0.10, 60.0])
+    # One run at a time: the first, or the last (what a notebook just recorded).
+    first = analysis.load_capture(path, run=0)
+    assert first.books["binance:BTCUSDT"].bid.tolist() == [100.0]
+    assert "upbit:KRW-BTC" in first.books
+    last = analysis.load_capture(path, run=-1)
+    assert last.books["binance:BTCUSDT"].bid.tolist() == [100.5]
+    assert last.books["binance:BTCUSDT"].t.tolist() == [0.0]
+    assert list(last.books) == ["binance:BTCUSDT"] and last.start_wall_ns == T0_WALL + 60 * 10**9
+    assert analysis.load_capture(path, run=1).books.keys() == last.books.keys()
+    with pytest.raises(ValueError, match="2 run"):
+        analysis.load_capture(path, run=2)
+
+
+@pytest.mark.parametrize("simulated", [True, False])
+def test_figures_have_labels_and_say_when_simulated(tmp_path: Path, simulated: bool) -> None:
+    from btclib import plots
+
+    rec = analysis.load_capture(write_capture(tmp_path / "c.jsonl"))
+    x = analysis.cross_exchange(rec)
+    figures = [
+        plots.plot_prices([x.binance, x.upbit], [x.trades], detail=x.binance, simulated=simulated),
+        plots.plot_premium(x.premium, simulated=simulated, expected=2.5),
+        plots.plot_spreads(
+            [analysis.spread_bps(b) for b in (x.binance, x.upbit_krw, x.krw_usdt)],
+            venues=["binance", "upbit", "upbit"],
+            simulated=simulated,
+        ),
+        plots.plot_depth(
+            [analysis.depth(x.binance), analysis.depth(x.upbit_krw)], simulated=simulated
+        ),
+    ]
+    for fig in figures:
+        assert ("SIMULATED DATA" in fig.get_suptitle()) == simulated
+        for ax in fig.axes:
+            assert ax.get_ylabel() and ax.get_legend() is not None
+        assert fig.axes[-1].get_xlabel()
+        fig.savefig(tmp_path / "f.png")  # renders without error
+    with pytest.raises(ValueError, match="currencies"):
+        plots.plot_prices([x.binance, x.upbit_krw])
 
 
 # -- a simulated recording with a known premium ---------------------------------------------------

@@ -1,0 +1,295 @@
+"""Matplotlib figures of recorded market data, built from :mod:`btclib.analysis` results.
+
+Each builder takes analysis results and returns a new
+:class:`~matplotlib.figure.Figure` (made without pyplot, so nothing global
+is touched and a loop can build many). A notebook shows one with
+``display(fig)``. Sizes and fonts are chosen to stay legible at the width of
+a PDF page. When ``simulated`` is true the title says, in red, that the data
+came from btclib's simulator: a reader of the report must never take a
+synthetic market for the real one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+from .analysis import BookSeries, Depth, Series, TradeSeries
+
+__all__ = [
+    "SIMULATED",
+    "plot_depth",
+    "plot_premium",
+    "plot_prices",
+    "plot_spreads",
+    "title_text",
+]
+
+SIMULATED = "SIMULATED DATA (btclib's local exchange simulator, not a live exchange)"
+
+_SIZE = (10.0, 5.0)
+_RC = {"font.size": 11, "axes.titlesize": 12, "legend.fontsize": 10}
+_COLORS = {
+    "binance": "#d4a017",  # Binance yellow, darkened to read on white
+    "upbit": "#1f5fbf",  # Upbit blue
+}
+_OTHER = ["#2a9d8f", "#8e44ad", "#6c757d", "#c0392b"]
+_BID, _ASK = "#2e8b57", "#c0392b"
+
+
+def title_text(title: str, simulated: bool = False) -> str:
+    """``title``, with a second line saying SIMULATED DATA when the source was the simulator."""
+    return f"{title}\n{SIMULATED}" if simulated else title
+
+
+def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = _SIZE, **kw: object):
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, **kw)  # type: ignore[arg-type]
+    for ax in axes.flat:
+        ax.grid(True, alpha=0.3)
+        ax.tick_params(labelsize=_RC["font.size"] - 1)
+        ax.ticklabel_format(useOffset=False, style="plain")
+    return fig, axes
+
+
+def _title(fig: Figure, title: str, simulated: bool) -> None:
+    fig.suptitle(
+        title_text(title, simulated),
+        fontsize=_RC["axes.titlesize"] + 1,
+        color="firebrick" if simulated else "black",
+        fontweight="bold" if simulated else "normal",
+    )
+
+
+def _color(i: int, venue: str, used: set[str]) -> str:
+    color = _COLORS.get(venue)
+    if color is None or color in used:
+        color = next(c for c in _OTHER if c not in used) if len(used) < len(_OTHER) else None
+    color = color or f"C{i}"
+    used.add(color)
+    return color
+
+
+def _start(start_wall_ns: int | None) -> str:
+    if start_wall_ns is None:
+        return ""
+    when = dt.datetime.fromtimestamp(start_wall_ns / 1e9, dt.UTC)
+    return f" (t = 0 at {when:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def _price_label(currency: str, base: str) -> str:
+    return f"price ({currency} per {base})"
+
+
+def _legend(ax: Axes) -> None:
+    ax.legend(loc="best", framealpha=0.85)
+
+
+def plot_prices(
+    books: Sequence[BookSeries],
+    trades: Sequence[TradeSeries] = (),
+    *,
+    detail: BookSeries | None = None,
+    simulated: bool = False,
+    title: str = "Mid prices",
+    start_wall_ns: int | None = None,
+) -> Figure:
+    """Mid price of each book over time, trade prints marked; optionally a zoomed panel.
+
+    All ``books`` must quote in one currency (convert first). ``detail``
+    adds a lower panel with that book's best bid and ask (the spread as a
+    band) and its trades, where moves too small to see next to a second venue
+    show up.
+    """
+    if not books:
+        raise ValueError("plot_prices: no book to plot")
+    currencies = {b.currency for b in books}
+    if len(currencies) != 1:
+        raise ValueError(f"plot_prices: books in several currencies {sorted(currencies)}")
+    currency = currencies.pop()
+    rows = 2 if detail is not None else 1
+    size = (_SIZE[0], _SIZE[1] * (1.6 if rows == 2 else 1.0))
+    fig, axes = _figure(rows, 1, size, sharex=True)
+    ax = axes[0, 0]
+    used: set[str] = set()
+    colors = {}
+    for i, book in enumerate(books):
+        colors[(book.venue, book.symbol)] = color = _color(i, book.venue, used)
+        ax.step(book.t, book.mid, where="post", color=color, lw=1.6, label=f"{book.label} mid")
+    for trade in trades:
+        if trade.currency != currency or len(trade) == 0:
+            continue
+        color = colors.get((trade.venue, trade.symbol), "black")
+        ax.scatter(
+            trade.t, trade.price, s=14, marker="x", lw=0.8, color=color, alpha=0.7,
+            label=f"{trade.label} ({len(trade)})", zorder=3,
+        )  # fmt: skip
+    ax.set_ylabel(_price_label(currency, books[0].base))
+    ax.set_title("Mid price = (best bid + best ask) / 2 of each book", loc="left")
+    _legend(ax)
+    if detail is not None:
+        low = axes[1, 0]
+        color = colors.get((detail.venue, detail.symbol), "C0")
+        low.fill_between(
+            detail.t, detail.bid, detail.ask, step="post", color=color, alpha=0.25,
+            label="between best bid and best ask",
+        )  # fmt: skip
+        low.step(detail.t, detail.bid, where="post", color=_BID, lw=1.0, label="best bid")
+        low.step(detail.t, detail.ask, where="post", color=_ASK, lw=1.0, label="best ask")
+        for trade in trades:
+            if (trade.venue, trade.symbol) == (detail.venue, detail.symbol) and len(trade):
+                low.scatter(
+                    trade.t, trade.price, s=18, marker="x", lw=0.9, color="black",
+                    label=f"trades ({len(trade)})", zorder=3,
+                )  # fmt: skip
+        low.set_ylabel(_price_label(detail.currency, detail.base))
+        low.set_title(f"{detail.label}: best bid, best ask and trades (zoomed)", loc="left")
+        _legend(low)
+    axes[-1, 0].set_xlabel(books[0].time_label + _start(start_wall_ns))
+    _title(fig, title, simulated)
+    return fig
+
+
+def plot_premium(
+    premium: Series,
+    *,
+    simulated: bool = False,
+    title: str = "Premium of Upbit over Binance",
+    start_wall_ns: int | None = None,
+    expected: float | None = None,
+) -> Figure:
+    """The premium (percent) over time with its mean as a dashed line.
+
+    ``expected`` (percent) draws a dotted reference line, e.g. the premium a
+    simulator was configured with.
+    """
+    fig, axes = _figure(1, 1, (_SIZE[0], _SIZE[1] * 0.9))
+    ax = axes[0, 0]
+    ax.step(premium.t, premium.values, where="post", color="#1f5fbf", lw=1.4, label="premium")
+    stats = premium.stats()
+    if stats.n:
+        ax.axhline(
+            stats.mean, color="black", ls="--", lw=1.4,
+            label=f"mean {stats.mean:.3f} {premium.unit} (n = {stats.n}, sd {stats.std:.3f})",
+        )  # fmt: skip
+    if expected is not None:
+        ax.axhline(expected, color="firebrick", ls=":", lw=1.6, label=f"configured {expected:g} %")
+    if stats.n:
+        lo, hi = min(stats.min, stats.mean), max(stats.max, stats.mean)
+        if expected is not None:
+            lo, hi = min(lo, expected), max(hi, expected)
+        pad = max((hi - lo) * 0.15, 0.02)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_ylabel(f"premium ({premium.unit})")
+    ax.set_xlabel(premium.time_label + _start(start_wall_ns))
+    ax.set_title(premium.name, loc="left", fontsize=_RC["font.size"])
+    _legend(ax)
+    _title(fig, title, simulated)
+    return fig
+
+
+def plot_spreads(
+    spreads: Sequence[Series],
+    *,
+    venues: Sequence[str] = (),
+    simulated: bool = False,
+    title: str = "Bid-ask spreads",
+    start_wall_ns: int | None = None,
+    log: bool | None = None,
+) -> Figure:
+    """Each book's quoted spread over time (basis points), with its median in the legend.
+
+    Spreads of different books can differ by orders of magnitude (a 0.01 USDT
+    tick on BTCUSDT against a 1,000 KRW tick on KRW-BTC), so the y axis is
+    logarithmic when the medians differ by more than 20x (``log`` forces it).
+    ``venues`` (one per series) picks the venue colours.
+    """
+    if not spreads:
+        raise ValueError("plot_spreads: no spread to plot")
+    fig, axes = _figure(1, 1, (_SIZE[0], _SIZE[1] * 0.9))
+    ax = axes[0, 0]
+    used: set[str] = set()
+    medians = []
+    for i, spread in enumerate(spreads):
+        venue = venues[i] if i < len(venues) else ""
+        stats = spread.stats()
+        medians.append(stats.median)
+        ax.step(
+            spread.t, spread.values, where="post", lw=1.3, color=_color(i, venue, used),
+            label=f"{spread.name} (median {stats.median:.3g} {spread.unit})",
+        )  # fmt: skip
+    finite = [m for m in medians if np.isfinite(m) and m > 0]
+    if log is None:
+        log = len(finite) > 1 and max(finite) / min(finite) > 20
+    if log:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
+    unit = spreads[0].unit
+    ax.set_ylabel(f"spread ({unit}, 1 bp = 0.01 %)" + (", log scale" if log else ""))
+    ax.set_xlabel(spreads[0].time_label + _start(start_wall_ns))
+    ax.set_title("(best ask - best bid) / mid", loc="left", fontsize=_RC["font.size"])
+    _legend(ax)
+    _title(fig, title, simulated)
+    return fig
+
+
+def plot_depth(
+    depths: Sequence[Depth],
+    *,
+    simulated: bool = False,
+    title: str = "Order-book depth",
+) -> Figure:
+    """Cumulative size against price of each book at one instant, one panel per book.
+
+    Bids step down and to the left from the best bid, asks up and to the
+    right from the best ask: the height at a price is how much a market order
+    would fill up to that price. Each book keeps its own price axis (two
+    venues' books are often a premium apart).
+    """
+    if not depths:
+        raise ValueError("plot_depth: no book to plot")
+    fig, axes = _figure(1, len(depths), (_SIZE[0], _SIZE[1] * 0.95))
+    for ax, d in zip(axes[0], depths, strict=True):
+        prices = np.r_[d.bid_px, d.ask_px]
+        for px, cum, color, name in (
+            (d.bid_px, d.bid_cum, _BID, "bids"),
+            (d.ask_px, d.ask_cum, _ASK, "asks"),
+        ):
+            if not len(px):
+                continue
+            x, y = _depth_steps(px, cum)
+            ax.step(x, y, where="post", color=color, lw=1.8, label=f"{name} ({len(px)} levels)")
+            ax.fill_between(x, y, step="post", color=color, alpha=0.2)
+        decimals = _decimals(prices)
+        if len(d.bid_px) and len(d.ask_px):
+            ax.axvline(d.mid, color="black", ls=":", lw=1.0, label=f"mid {d.mid:,.{decimals}f}")
+        ax.set_xlabel(_price_label(d.currency, d.base))
+        ax.set_ylabel(f"cumulative size ({d.base})")
+        when = f"t = {d.t:.1f} s" if "(s" in d.time_label else f"line {d.t:.0f}"
+        ax.set_title(f"{d.label}\nat {when}", fontsize=_RC["font.size"])
+        ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.xaxis.set_major_formatter(StrMethodFormatter(f"{{x:,.{decimals}f}}"))
+        ax.tick_params(axis="x", labelrotation=25)
+        _legend(ax)
+    _title(fig, title, simulated)
+    return fig
+
+
+def _depth_steps(px: np.ndarray, cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step outline from the touch outwards; the last level runs one mean spacing further."""
+    gap = (px[-1] - px[0]) / (len(px) - 1) if len(px) > 1 else px[0] * 1e-5
+    return np.r_[px[0], px, px[-1] + gap], np.r_[0.0, cum, cum[-1]]
+
+
+def _decimals(prices: np.ndarray) -> int:
+    """Decimals that tell the levels apart: 0 for KRW's 1,000 steps, 2 for USDT cents."""
+    steps = np.diff(np.unique(prices))
+    smallest = float(steps.min()) if len(steps) else 1.0
+    return 0 if smallest >= 1 else min(8, int(np.ceil(-np.log10(smallest))))
