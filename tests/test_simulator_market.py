@@ -91,7 +91,7 @@ def test_steps_report_book_changes_and_quiet_books() -> None:
     steps = run(market, 2000)
     busy = sum("binance:BTCUSDT" in s.changed for s in steps)
     quiet = sum("upbit:KRW-USDT" in s.changed for s in steps)
-    assert busy > 1500
+    assert busy > 800
     assert quiet < busy / 3  # KRW-USDT is a quiet book: Upbit sends nothing then
     assert steps[-1].time_us == START_US + 2000 * 10_000
     assert steps[-1].elapsed_ms == 20_000

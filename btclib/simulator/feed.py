@@ -3,7 +3,8 @@
 One task steps the market on its fixed grid, ``speedup`` times faster than the
 wall clock, and hands every :class:`~btclib.simulator.market.Step` to the
 listeners (one per connection). When the event loop falls behind, the missed
-steps run back to back: the content stays the same, only delivery bunches up.
+steps run back to back in bounded batches: the content stays the same, only
+delivery bunches up; on a machine too slow for the speedup, market time slows.
 
 The market starts with the first connection, so a client that connects to a
 fresh simulator sees the same frames for the same seed.
@@ -23,6 +24,11 @@ __all__ = ["MarketFeed"]
 logger = logging.getLogger("btclib.simulator")
 
 Listener = Callable[[Step], None]
+
+#: Steps run back to back before the loop gets to serve connections again.
+_MAX_BATCH = 50
+#: Largest delay (seconds) the market catches up on; beyond it, it slows down.
+_MAX_LAG = 0.5
 
 
 class MarketFeed:
@@ -49,8 +55,9 @@ class MarketFeed:
     def start(self) -> Market:
         """Create the market and start stepping it, once."""
         if self.market is None:
-            step_ms = self.params.step_ms
-            start_ms = int(self.clock() * 1000) // step_ms * step_ms
+            # Start on a whole second so that publication grids (Binance 1000 ms,
+            # Upbit 100 ms) fall on round timestamps, as on the real exchanges.
+            start_ms = int(self.clock()) * 1000
             self.market = Market(self.params, seed=self.seed, start_us=start_ms * 1000)
             self._task = asyncio.get_running_loop().create_task(self._run())
         return self.market
@@ -80,7 +87,13 @@ class MarketFeed:
         step_s = self.params.step_ms / 1000.0 / self.speedup
         while True:
             due = int((loop.time() - origin) / step_s)
-            while market.steps < due:
+            behind = due - market.steps
+            if behind * step_s > _MAX_LAG:
+                # The machine cannot keep up with this speedup: let market time
+                # slow down rather than starve every connection of the loop.
+                origin += (behind - 1) * step_s
+                due = market.steps + 1
+            for _ in range(min(due - market.steps, _MAX_BATCH)):
                 step = market.step()
                 for listener in list(self._listeners):
                     try:

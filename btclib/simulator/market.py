@@ -100,6 +100,8 @@ class MarketParams:
     venue_noise: float = 1.5e-5
     #: Market step in milliseconds; every time field is a multiple of it.
     step_ms: int = 10
+    #: Mean number of price moves per second (must stay below 1000 / step_ms).
+    price_events: float = 20.0
     binance_trade_rate: float = 5.0
     upbit_trade_rate: float = 2.0
     #: Trades per second on Upbit KRW-USDT (a quiet book).
@@ -341,12 +343,12 @@ class Market:
         for key, inst in self.instruments.items():
             rng = self._rngs[key]
             book = self.books[key]
-            before = book.top(inst.depth)
-            self._follow(book, rng)
-            self._random_updates(book, rng)
-            trades.extend(self._trades(book, rng, t0, t1))
-            self._fill(book, rng)
-            if book.top(inst.depth) != before:
+            moved = self._follow(book, rng)
+            updated = self._random_updates(book, rng)
+            new_trades = self._trades(book, rng, t0, t1)
+            if moved or updated or new_trades:
+                trades.extend(new_trades)
+                self._fill(book, rng)
                 changed.add(key)
                 book.version += 1
                 book.changed_us = t1
@@ -383,10 +385,16 @@ class Market:
     # -- dynamics ---------------------------------------------------------------
 
     def _walk(self) -> None:
-        """Move every underlying and every venue noise by one step."""
+        """Move every underlying and every venue noise, at Poisson price events.
+
+        Prices move in jumps at ``price_events`` per second rather than a
+        little on every step: books then keep their touch for a while, as real
+        ones do, and quiet steps cost nothing.
+        """
         p = self.params
-        dt = p.step_ms / 1000.0
-        sigma = p.volatility * math.sqrt(dt)
+        if self._rng.random() >= p.price_events * p.step_ms / 1000.0:
+            return
+        sigma = p.volatility / math.sqrt(p.price_events)
         btc_shock = self._rng.gauss(0.0, 1.0)
         own = self._rng.gauss(0.0, 1.0)
         rho = p.eth_btc_correlation
@@ -397,33 +405,43 @@ class Market:
         usdt = self._assets["USDT"]
         usdt.log_price = 0.995 * usdt.log_price + sigma * 0.05 * self._rng.gauss(0.0, 1.0)
         # Venue noise: AR(1) with the requested stationary deviation.
-        phi = 0.995
+        phi = 0.95
         scale = p.venue_noise * math.sqrt(1 - phi**2)
         for key in self._noise:
             self._noise[key] = phi * self._noise[key] + scale * self._rng.gauss(0.0, 1.0)
 
-    def _follow(self, book: Book, rng: random.Random) -> None:
-        """Keep the book around the fair price: drop crossed levels, join the touch."""
+    def _follow(self, book: Book, rng: random.Random) -> bool:
+        """Keep the book around the fair price: drop crossed levels, join the touch.
+
+        Returns whether the book changed.
+        """
         inst = book.instrument
         fair = self.fair_price(inst) / inst.tick
         bid = math.floor(fair - inst.half_spread_ticks) * inst.tick
         ask = max(math.ceil(fair + inst.half_spread_ticks) * inst.tick, bid + inst.tick)
-        book.bids[:] = [lv for lv in book.bids if lv.price <= bid]
-        book.asks[:] = [lv for lv in book.asks if lv.price >= ask]
-        if (not book.bids or book.bids[0].price < bid) and (
-            not book.bids or rng.random() < inst.join_probability
-        ):
-            book.bids.insert(0, self._new_level(inst, rng, bid))
-        if (not book.asks or book.asks[0].price > ask) and (
-            not book.asks or rng.random() < inst.join_probability
-        ):
-            book.asks.insert(0, self._new_level(inst, rng, ask))
+        bids, asks = book.bids, book.asks
+        changed = False
+        # Crossed levels sit at the front of each side (best first).
+        while bids and bids[0].price > bid:
+            del bids[0]
+            changed = True
+        while asks and asks[0].price < ask:
+            del asks[0]
+            changed = True
+        if (not bids or bids[0].price < bid) and (not bids or rng.random() < inst.join_probability):
+            bids.insert(0, self._new_level(inst, rng, bid))
+            changed = True
+        if (not asks or asks[0].price > ask) and (not asks or rng.random() < inst.join_probability):
+            asks.insert(0, self._new_level(inst, rng, ask))
+            changed = True
+        return changed
 
-    def _random_updates(self, book: Book, rng: random.Random) -> None:
-        """Orders added to or cancelled from existing levels."""
+    def _random_updates(self, book: Book, rng: random.Random) -> bool:
+        """Orders added to or cancelled from existing levels; returns whether any."""
         inst = book.instrument
         lam = inst.update_rate * self.params.step_ms / 1000.0
-        for _ in range(_poisson(rng, lam)):
+        events = _poisson(rng, lam)
+        for _ in range(events):
             side = book.bids if rng.random() < 0.5 else book.asks
             if not side:
                 continue
@@ -434,6 +452,7 @@ class Market:
             else:
                 factor = math.exp(rng.gauss(0.0, 0.6))
                 level.size = max(inst.lot, _quantize(int(level.size * factor), inst.lot))
+        return events > 0
 
     def _trades(self, book: Book, rng: random.Random, t0: int, t1: int) -> list[Trade]:
         """Trades whose Poisson arrival time falls in ``(t0, t1]``, at the touch."""

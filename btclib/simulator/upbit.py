@@ -325,8 +325,11 @@ class UpbitSession:
     def as_list(self) -> bool:
         return self.format in ("JSON_LIST", "SIMPLE_LIST")
 
-    def handle(self, text: str, market: Market) -> Reply:
-        """Answer one client text (or decoded binary) message."""
+    def handle(self, text: str, market: Market | None) -> Reply:
+        """Answer one client text (or decoded binary) message.
+
+        ``market`` is None when replaying a capture: no snapshots are made up.
+        """
         if text == "PING":
             return Reply(control=[STATUS_UP], ping=True)
         request = parse_request(text)
@@ -342,7 +345,8 @@ class UpbitSession:
             self.request = request
             self._last.clear()
             reply.subscribed = True
-            reply.data.extend(self._snapshots(market))
+            if market is not None:
+                reply.data.extend(self._snapshots(market))
         return reply
 
     def _list(self, ticket: str) -> str:

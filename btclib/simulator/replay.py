@@ -1,0 +1,142 @@
+"""Serve a recorded capture instead of the synthetic market.
+
+A capture (format in :mod:`btclib.capture`) holds every frame a recorder
+received, with its monotonic time. The replay sends them again, byte for byte
+and with the same opcode, to the clients connected to the matching exchange
+path, in ONE global order across exchanges and with the captured spacing
+divided by ``speed`` (``"max"``: no waiting).
+
+The timeline starts when every exchange of the capture has a subscribed client
+(Binance: handshake done; Upbit: a valid request), or ``start_timeout``
+seconds after the first one subscribed; frames of an exchange without a client
+are skipped. When consecutive frames go to different connections, the first
+connection's buffers are flushed and the loop yields a millisecond, so a
+client reading both sockets sees them in the captured order. At the end every
+replay connection is closed with 1000 "replay finished" and :attr:`finished`
+is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ..capture import Frame, frames
+
+if TYPE_CHECKING:
+    from .server import _Link
+
+__all__ = ["Replay", "is_market_data"]
+
+
+def is_market_data(text: str) -> bool:
+    """Whether a captured frame is market data (not a reply, error, status or event)."""
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return False
+    if isinstance(obj, list):  # Upbit *_LIST formats
+        obj = obj[0] if obj else None
+    if not isinstance(obj, dict):
+        return False
+    if any(k in obj for k in ("result", "error", "status", "method", "mthd")):
+        return False
+    data = obj.get("data", obj)
+    return not (
+        obj.get("stream") == "!serverShutdown"
+        or (isinstance(data, dict) and data.get("e") == "serverShutdown")
+    )
+
+
+class Replay:
+    """The replay timeline shared by every connection of one simulator."""
+
+    def __init__(
+        self, path: str | Path, speed: float | Literal["max"] = 1.0, start_timeout: float = 1.0
+    ) -> None:
+        if speed != "max" and (not isinstance(speed, int | float) or speed <= 0):
+            raise ValueError(f"replay speed must be positive or 'max', not {speed!r}")
+        self.path = Path(path)
+        self.speed = speed
+        self.start_timeout = start_timeout
+        self.frames: list[Frame] = list(frames(self.path))
+        self.exchanges = {f.exchange for f in self.frames}
+        self.finished = asyncio.Event()
+        self.clients: dict[str, list[_Link]] = {}
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def attach(self, link: _Link) -> None:
+        """Register a subscribed client; the first one starts the timeline."""
+        if self.finished.is_set():
+            link.spawn(self._finish(link))
+            return
+        clients = self.clients.setdefault(link.exchange, [])
+        if link not in clients:
+            clients.append(link)
+            # Every send waits until the bytes left the process: the only way
+            # to keep the order across two sockets.
+            link.ws.transport.set_write_buffer_limits(high=0)
+        self._changed.set()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def detach(self, link: _Link) -> None:
+        clients = self.clients.get(link.exchange, [])
+        if link in clients:
+            clients.remove(link)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.start_timeout
+        while not all(self.clients.get(x) for x in self.exchanges):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
+        origin = loop.time()
+        first = self.frames[0].mono_ns if self.frames else 0
+        previous: _Link | None = None
+        for frame in self.frames:
+            targets = list(self.clients.get(frame.exchange, ()))
+            if not targets:
+                continue
+            if self.speed != "max":
+                due = origin + (frame.mono_ns - first) / 1e9 / self.speed
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            try:
+                payload: str | bytes = frame.data.decode("utf-8")
+            except UnicodeDecodeError:
+                payload = frame.data
+            binary = frame.binary or isinstance(payload, bytes)
+            data = isinstance(payload, str) and is_market_data(payload)
+            for link in targets:
+                if previous is not None and previous is not link:
+                    await previous.flushed()
+                    await asyncio.sleep(0.001)
+                link.replayed(payload, binary, data)
+                previous = link
+        for links in self.clients.values():
+            for link in list(links):
+                await self._finish(link)
+        self.finished.set()
+
+    async def _finish(self, link: _Link) -> None:
+        await link.flushed()
+        link.closing = True
+        with contextlib.suppress(Exception):
+            await link.ws.close(1000, "replay finished")
