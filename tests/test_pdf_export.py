@@ -229,6 +229,7 @@ def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
     assert squash("fixture-bar: 100%|██████████| 20/20") in text
     assert "fixture-bar:0%" not in text
     assert squash("# comment glyphs (Pygments sets comments in italics): ✓ │ ₩") in text
+    assert squash("Glyphs in prose: prices in ₩ (KRW) → USDT ✓ │ ┌─┐.") in text
     # HTML-only output falls back to its text, not `<IPython.core.display.HTML object>`.
     assert squash("html-only output: the PDF shows this text") in text
     assert "IPython.core.display" not in text
