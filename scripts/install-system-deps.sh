@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages that `jupyter nbconvert --to pdf` needs (XeLaTeX, pandoc),
-# the DejaVu fonts (box-drawing and check-mark glyphs) and poppler-utils (pdftotext, used by the
-# tests). Idempotent: does nothing when xelatex, pandoc and pdftotext are already present.
+# the DejaVu fonts (box-drawing and check-mark glyphs), NanumGothicCoding (Hangul: Upbit's error
+# messages are Korean) and poppler-utils (pdftotext, used by the tests). Idempotent: does nothing
+# when xelatex, pandoc, pdftotext and the fonts are already present.
 #
 #   scripts/install-system-deps.sh            # the TeX route (default)
 #   scripts/install-system-deps.sh chromium   # the optional HTML -> Chromium route
@@ -15,7 +16,7 @@ what="${1:-tex}"
 case "$what" in
   tex)
     packages=(texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc
-              fonts-dejavu-core poppler-utils)
+              fonts-dejavu-core fonts-nanum-coding poppler-utils)
     commands=(xelatex pandoc pdftotext)
     ;;
   chromium)
@@ -33,6 +34,7 @@ case "$what" in
     ;;
 esac
 
+fonts=$(fc-list : family 2>/dev/null || true)  # captured first: `fc-list | grep -q` + pipefail misfires
 missing=()
 for c in "${commands[@]}"; do
   command -v "$c" >/dev/null 2>&1 || missing+=("$c")
@@ -40,12 +42,16 @@ done
 if [ "$what" = venv ]; then
   missing+=("the venv module's pip (ensurepip)")
 # The mono font is a file, not a command: check it too.
-elif ! fc-list 2>/dev/null | grep -qi "DejaVu Sans Mono" && [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ]; then
+elif ! grep -qi "DejaVu Sans Mono" <<<"$fonts"; then
   missing+=("DejaVu Sans Mono font")
+fi
+# Hangul (Upbit's error messages are Korean): the TeX template uses NanumGothicCoding for it.
+if [ "$what" = tex ] && ! grep -qi "NanumGothicCoding" <<<"$fonts"; then
+  missing+=("NanumGothicCoding font (Hangul)")
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "sysdeps: ${commands[*]} and the DejaVu Sans Mono font already present; nothing to install."
+  echo "sysdeps: ${commands[*]} and the fonts (DejaVu, Nanum) already present; nothing to install."
   exit 0
 fi
 

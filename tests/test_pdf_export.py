@@ -59,6 +59,13 @@ def require_pdf_tools() -> None:
     pytest.skip(f"PDF export needs {', '.join(missing)}, not installed here: {how}")
 
 
+def _has_font(family: str) -> bool:
+    if shutil.which("fc-list") is None:
+        return False
+    listing = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True)
+    return family.lower() in listing.stdout.lower()
+
+
 def pdf_text(pdf: Path) -> str:
     """The PDF's text, pages joined, without the page-number footers.
 
@@ -217,7 +224,7 @@ def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
 
     # Control characters are gone (the build did not abort) and \r progress keeps its end state.
     assert squash("bell and backspace and nul and del: gone") in text
-    assert squash("red text and a cleared line: ansi kept as colour") in text
+    assert squash("red text and a cleared line: ansi codes removed") in text
     assert squash("progress 10/10 done") in text
     assert "progress5/10" not in text
     assert squash("stderr bar 3/3 finished") in text
@@ -230,6 +237,10 @@ def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
     assert "fixture-bar:0%" not in text
     assert squash("# comment glyphs (Pygments sets comments in italics): ✓ │ ₩") in text
     assert squash("Glyphs in prose: prices in ₩ (KRW) → USDT ✓ │ ┌─┐.") in text
+    # Hangul (an Upbit error message), when the Korean font is installed (make sysdeps does).
+    korean = '{"error":{"name":"NO_TICKET","message":"티켓이 존재하지 않거나, 유효하지 않습니다."}}'
+    if _has_font("NanumGothicCoding"):
+        assert_whole(korean, text, "Korean error message")
     # HTML-only output falls back to its text, not `<IPython.core.display.HTML object>`.
     assert squash("html-only output: the PDF shows this text") in text
     assert "IPython.core.display" not in text
