@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages that `jupyter nbconvert --to pdf` needs (XeLaTeX, pandoc),
-# the DejaVu fonts (box-drawing and check-mark glyphs), NanumGothicCoding (Hangul: Upbit's error
+# the DejaVu fonts (box-drawing and check-mark glyphs), NanumGothicCoding from fonts-nanum (Hangul: Upbit's error
 # messages are Korean) and poppler-utils (pdftotext, used by the tests). Idempotent: does nothing
 # when xelatex, pandoc, pdftotext and the fonts are already present.
 #
@@ -16,7 +16,7 @@ what="${1:-tex}"
 case "$what" in
   tex)
     packages=(texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc
-              fonts-dejavu-core fonts-nanum-coding poppler-utils)
+              fonts-dejavu-core fonts-nanum poppler-utils)
     commands=(xelatex pandoc pdftotext)
     ;;
   chromium)
