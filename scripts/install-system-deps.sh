@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages that `jupyter nbconvert --to pdf` needs (XeLaTeX, pandoc),
-# the DejaVu fonts (box-drawing and check-mark glyphs), NanumGothicCoding from fonts-nanum (Hangul: Upbit's error
-# messages are Korean) and poppler-utils (pdftotext, used by the tests). Idempotent: does nothing
-# when xelatex, pandoc, pdftotext and the fonts are already present.
+# the DejaVu fonts (box-drawing and check-mark glyphs), fonts-nanum (NanumGothicCoding for Hangul:
+# Upbit's error messages are Korean) and poppler-utils (pdftotext, used by the tests).
+# Idempotent: does nothing when xelatex, pandoc, pdftotext and the fonts are already present.
 #
 #   scripts/install-system-deps.sh            # the TeX route (default)
 #   scripts/install-system-deps.sh chromium   # the optional HTML -> Chromium route
