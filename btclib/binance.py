@@ -18,6 +18,9 @@ from collections.abc import Callable
 from .feed import Data, ExchangeError, Feed, Notice, Parsed, excerpt
 from .rawjson import member_spans
 
+_new = tuple.__new__
+"""``Data(...)`` without the Python-level ``__new__`` of a NamedTuple (half the cost)."""
+
 EXCHANGE = "binance"
 LIVE_BASE = "wss://stream.binance.com:9443"
 """The main spot endpoint; ``wss://data-stream.binance.vision`` serves market data too."""
@@ -132,8 +135,39 @@ class Parser:
             trade.encode(): self._trade,
         }
         self._names = {depth: self.depth_key, trade: self.trade_key}
+        # Hot path: a trade in the documented layout is recognised and cut by one regex
+        # match (one C call instead of six finds and slices); a book by one startswith
+        # of its whole fixed head (no slice, no dict look-up, no extra call).
+        self._trade_match = re.compile(
+            rb'\{"stream":"%s","data":\{"e":"trade","E":\d+,"s":"[A-Z0-9]+",'
+            rb'"t":(\d+),"p":"([^"]*)","q":"([^"]*)"' % re.escape(trade.encode())
+        ).match
+        self._depth_head = b'{"stream":"%s","data":{"lastUpdateId":' % depth.encode()
+        self._depth_seq = len(self._depth_head)
 
     def __call__(self, frame: bytes) -> Parsed:
+        # One frame costs a handful of C calls. Anything unusual falls through to the
+        # routed fast paths and then to the general path.
+        match = self._trade_match(frame)
+        if match is not None and frame.endswith(b"}}"):
+            seq, price, quantity = match.groups()
+            line = (self._trade_prefix, price, b",q:", quantity, b"\n")
+            return _new(Data, (self.trade_key, int(seq), b"".join(line)))
+        if frame.startswith(self._depth_head) and frame.endswith(b"]}}"):
+            b = frame.find(b',"bids":[', self._depth_seq)
+            a = frame.find(b'],"asks":[', b)
+            if b > 0 and a > 0:
+                try:
+                    seq = int(frame[self._depth_seq : b])
+                except ValueError:
+                    pass
+                else:
+                    bids, asks = frame[b + 8 : a + 1], frame[a + 9 : -2]
+                    line = (self._depth_prefix, bids, b",asks:", asks, b"\n")
+                    return _new(Data, (self.depth_key, seq, b"".join(line)))
+        return self._routed(frame)
+
+    def _routed(self, frame: bytes) -> Parsed:
         if frame.startswith(b'{"stream":"'):
             end = frame.find(b'"', 11)
             route = self._routes.get(frame[11:end])

@@ -335,33 +335,39 @@ class _FeedRunner:
 
     async def _pump(self, session: _Session) -> None:
         """Read frames until the connection closes; write lines; note everything else."""
+        # The hot loop: everything it touches per frame is a local name, the parsed
+        # Data is unpacked in one step, and the per-stream continuity check is a
+        # bound method looked up by stream (no attribute look-ups per frame).
         ws, feed = session.ws, self.feed
-        parse, write = feed.parser, self.sink.write
-        frames, lines, continuity = session.frames, self.summary.lines, self.continuity
+        parse, write, recv = feed.parser, self.sink.write, ws.recv
+        frames, lines = session.frames, self.summary.lines
+        accept = {stream: cont.accept for stream, cont in self.continuity.items()}
         tap, n = self.tap, 0
+        started = session.first_data is not None
         try:
             for request in feed.requests:
                 await ws.send(request)
             self.log("subscribed", feed.exchange, session.id, requests=len(feed.requests))
             while True:
                 if tap is None:
-                    frame = await ws.recv(decode=False)
+                    frame = await recv(decode=False)
                 else:
-                    message = await ws.recv()
+                    message = await recv()
                     binary = isinstance(message, bytes)
                     frame = message if binary else message.encode()
                     n += 1
                     tap.frame(feed.exchange, session.id, n, frame, binary)
                 item = parse(frame)
                 if type(item) is Data:
-                    stream = item.stream
+                    stream, seq, line = item
                     frames[stream] += 1
-                    if session.first_data is None:
+                    if not started:
+                        started = True
                         self._first_data(session)
-                    if item.seq is not None and not continuity[stream].accept(item.seq):
+                    if seq is not None and not accept[stream](seq):
                         self.summary.duplicates += 1
                         continue
-                    write(item.line)
+                    write(line)
                     lines[stream] += 1
                 else:
                     self._notice(session, item)

@@ -76,6 +76,7 @@ class LineSink:
         self._end_torn_line = end_torn_line
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+        self._room = max_queued_bytes
         self._scheduled = False
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
@@ -117,12 +118,16 @@ class LineSink:
 
     def write(self, line: bytes) -> None:
         """Queue one whole line (ending with ``\\n``); it reaches the OS when the loop idles."""
-        if self._queued_bytes + self._pending_bytes > self.max_queued_bytes or self.error:
+        # Called once per line: two attribute reads decide. ``_room`` is what the
+        # queue could take when it was last handed a chunk (the writer only ever
+        # makes more room, so the check errs on the safe side), or -1 after a failure.
+        pending = self._pending_bytes + len(line)
+        if pending > self._room:
             self.dropped += 1
             return
         self._pending.append(line)
-        self._pending_bytes += len(line)
-        if self._pending_bytes >= FLUSH_BYTES:
+        self._pending_bytes = pending
+        if pending >= FLUSH_BYTES:
             self.flush()
         elif not self._scheduled:
             self._scheduled = True
@@ -132,16 +137,16 @@ class LineSink:
     def flush(self) -> None:
         """Hand every pending line to the writer thread as one chunk."""
         self._scheduled = False
-        if not self._pending:
-            return
-        chunk = b"".join(self._pending)
-        self.lines += len(self._pending)
-        self._pending.clear()
-        self._pending_bytes = 0
-        with self._cond:
-            self._queue.append(chunk)
-            self._queued_bytes += len(chunk)
-            self._cond.notify()
+        if self._pending:
+            chunk = b"".join(self._pending)
+            self.lines += len(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            with self._cond:
+                self._queue.append(chunk)
+                self._queued_bytes += len(chunk)
+                self._cond.notify()
+        self._room = -1 if self.error else self.max_queued_bytes - self._queued_bytes
 
     async def aclose(self) -> None:
         """Write everything pending, ``fsync``, close; raise the writer's error if any."""
@@ -210,6 +215,7 @@ class LineSink:
 
     def _fail(self, exc: OSError) -> None:
         self.error = SinkError(exc.errno, f"cannot write {self.path}: {exc.strerror}")
+        self._room = -1
         with self._cond:
             self._queue.clear()
             self._queued_bytes = 0

@@ -21,6 +21,9 @@ from collections.abc import Sequence
 from .feed import Data, ExchangeError, Feed, Notice, Parsed, excerpt
 from .rawjson import member_spans
 
+_new = tuple.__new__
+"""``Data(...)`` without the Python-level ``__new__`` of a NamedTuple (half the cost)."""
+
 EXCHANGE = "upbit"
 LIVE_URL = "wss://api.upbit.com/websocket/v1"
 
@@ -108,15 +111,28 @@ class Parser:
             f'{{"type":"orderbook","code":"{code}",'.encode(): (key, key.encode() + b",")
             for code, key in self._keys.items()
         }
+        self._head, self._hit, self._end = None, None, 0
+        if len(self._fast) == 1:
+            ((self._head, self._hit),) = self._fast.items()
+            self._end = len(self._head) - 2
 
     def __call__(self, frame: bytes) -> Parsed:
-        end = frame.find(b'",', 27)
-        hit = self._fast.get(frame[: end + 2])
+        if self._head is not None:
+            # One code (the usual case): one startswith, no slice, no dict look-up.
+            if frame.startswith(self._head):
+                hit: tuple[str, bytes] | None = self._hit
+                end = self._end
+            else:
+                return self._general(frame)
+        else:
+            end = frame.find(b'",', 27)
+            hit = self._fast.get(frame[: end + 2])
         if hit is not None and frame.endswith(b"}"):
             start = frame.find(b',"orderbook_units":[', end)
             stop = frame.find(b"]", start)
-            if start > 0 and stop > 0 and frame[stop + 1 : stop + 2] in (b",", b"}"):
-                return Data(hit[0], None, b"".join((hit[1], frame[start + 19 : stop + 1], b"\n")))
+            if start > 0 and stop > 0 and frame[stop + 1] in b",}":
+                line = (hit[1], frame[start + 19 : stop + 1], b"\n")
+                return _new(Data, (hit[0], None, b"".join(line)))
         return self._general(frame)
 
     def _general(self, frame: bytes) -> Parsed:
