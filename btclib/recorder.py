@@ -242,6 +242,7 @@ class _FeedRunner:
         options: RecorderOptions,
         tap: FrameTap | None,
         counter: Callable[[], int],
+        finish: asyncio.Event | None = None,
     ) -> None:
         self.feed = feed
         self.sink = sink
@@ -256,10 +257,15 @@ class _FeedRunner:
             stream: Continuity(contiguous=stream in feed.contiguous) for stream in feed.streams
         }
         self.sessions: set[_Session] = set()
-        self.finishing = False
+        self._finish = finish
         self._refusals = 0
         self._gap: dict[str, Any] | None = None
         self._holes_seen = {stream: 0 for stream in feed.streams}
+
+    @property
+    def finishing(self) -> bool:
+        """The source will send nothing more: read to the end, do not reconnect."""
+        return self._finish is not None and self._finish.is_set()
 
     # Connecting.
 
@@ -605,7 +611,8 @@ async def record_feeds(
     sink = LineSink(path, **sink_kwargs)
     ids = iter(range(1, 1 << 62))
     runners = [
-        _FeedRunner(feed, sink, log, summary, options, tap, lambda: next(ids)) for feed in feeds
+        _FeedRunner(feed, sink, log, summary, options, tap, lambda: next(ids), finish)
+        for feed in feeds
     ]
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -623,10 +630,6 @@ async def record_feeds(
     watchers: set[asyncio.Task[Any]] = {asyncio.create_task(sink.failed.wait())}
     if stop is not None:
         watchers.add(asyncio.create_task(stop.wait()))
-    finishing: asyncio.Task[Any] | None = None
-    if finish is not None:
-        finishing = asyncio.create_task(finish.wait())
-        watchers.add(finishing)
     ticker = asyncio.create_task(_tick(summary, runners, started, duration, progress, options))
     try:
         deadline = None if duration is None else started + duration
@@ -639,12 +642,6 @@ async def record_feeds(
             if not done:
                 summary.stopped = "duration reached"
                 break
-            if finishing is not None and finishing in done:
-                watchers.discard(finishing)
-                finishing = None
-                for runner in runners:
-                    runner.finishing = True
-                continue
             if done & watchers:
                 summary.stopped = "sink failed" if sink.failed.is_set() else "stopped"
                 break
