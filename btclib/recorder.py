@@ -680,7 +680,7 @@ async def record_feeds(
         if progress is not None:
             progress(_snapshot(summary, runners, started, duration, done=True))
     if error is not None:
-        if not isinstance(error, RecordingError | SinkError):
+        if not isinstance(error, RecordingError | SinkError | ExchangeError):
             wrapped = RecordingError(str(error))
             wrapped.__cause__ = error
             error = wrapped

@@ -141,11 +141,7 @@ async def open_source(
     elif chosen == "auto":
         urls = probe_urls or live
         results = await asyncio.gather(*(probe(urls[x], probe_timeout) for x in exchanges))
-        need_sim = {
-            x: f"live endpoint {urls[x]} unusable: {r}"
-            for x, r in zip(exchanges, results, strict=True)
-            if r
-        }
+        need_sim = {x: r for x, r in zip(exchanges, results, strict=True) if r}
     for exchange in exchanges:
         endpoints.sources[exchange] = "live"
     if not need_sim:
@@ -153,10 +149,12 @@ async def open_source(
         return
     from .simulator import SimConfig, Simulator
 
-    config = SimConfig(**({"seed": seed} if seed is not None else {}), **(sim_options or {}))
+    settings: dict[str, object] = dict(sim_options or {})
+    if seed is not None:
+        settings["seed"] = seed
     if replay is not None:
-        config.replay = Path(replay)
-        config.speed = speed
+        settings.update(replay=Path(replay), replay_speed=speed)
+    config = SimConfig(**settings)  # type: ignore[arg-type]
     async with Simulator(config) as sim:
         for exchange, reason in need_sim.items():
             endpoints.sources[exchange] = "simulator replay" if replay is not None else "simulator"

@@ -1,0 +1,129 @@
+"""Shared helpers: run the recorder against the simulator and say what each side saw.
+
+Expected lines are computed here independently of btclib's parsers (with
+``json`` for Binance, whose numbers are strings, and a regular expression on
+the raw text for Upbit), so a parser bug cannot hide behind itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from btclib.feed import Feed
+from btclib.recorder import Progress, RecorderOptions, RunSummary, record_feeds
+from btclib.simulator import SentFrame, SimConfig, Simulator
+from btclib.steps import build_feeds
+
+FAST = RecorderOptions(
+    backoff_base=0.05,
+    backoff_cap=0.2,
+    open_timeout=2.0,
+    close_timeout=0.5,
+    check_interval=0.05,
+    progress_interval=0.05,
+    overlap_max=2.0,
+)
+
+_UNITS = re.compile(rb'"orderbook_units":(\[[^\]]*\])')
+
+
+def expected_line(frame: SentFrame) -> bytes:
+    """The SPEC line for one frame the simulator sent, computed without btclib."""
+    payload = frame.payload if isinstance(frame.payload, bytes) else frame.payload.encode()
+    if frame.exchange == "upbit":
+        message = json.loads(payload)
+        base = message["code"].split("-")[1].lower() + message["code"].split("-")[0].lower()
+        return base.encode() + b"@orderbook," + _UNITS.search(payload).group(1) + b"\n"
+    message = json.loads(payload)
+    symbol, data = message["stream"].split("@")[0], message["data"]
+    if "lastUpdateId" in data:
+        dump = lambda v: json.dumps(v, separators=(",", ":"))  # noqa: E731
+        return f"{symbol}@orderbook,bids:{dump(data['bids'])},asks:{dump(data['asks'])}\n".encode()
+    return f"{symbol}@trade, p:{data['p']},q:{data['q']}\n".encode()
+
+
+@dataclass
+class Run:
+    summary: RunSummary
+    lines: list[bytes]
+    data: bytes
+    sim: Simulator
+    events: list[dict[str, Any]]
+
+    def expected(self, exchange: str | None = None) -> list[bytes]:
+        return [
+            expected_line(f) for f in self.sim.sent if exchange is None or f.exchange == exchange
+        ]
+
+    def events_of(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["event"] == name]
+
+
+async def record_against_sim(
+    tmp_path: Path,
+    step: str,
+    config: SimConfig,
+    *,
+    until: Callable[[Progress, Simulator], bool],
+    feeds: Callable[[Simulator], list[Feed]] | None = None,
+    options: RecorderOptions = FAST,
+    stall_after: float | None = 1.0,
+    timeout: float = 20.0,
+) -> Run:
+    """Record ``step`` from a simulator until ``until`` holds, then end the source cleanly.
+
+    Ending: the simulator closes every connection (after the frames it sent),
+    and the recorder, told the source is finishing, reads each connection to
+    its close and stops. So every frame in ``sim.sent`` had its chance.
+    """
+    out = tmp_path / "data.txt"
+    events = tmp_path / "data.events.jsonl"
+    reached = asyncio.Event()
+    finish = asyncio.Event()
+    async with Simulator(config) as sim:
+
+        def progress(p: Progress) -> None:
+            if until(p, sim):
+                reached.set()
+
+        chosen = (
+            feeds(sim)
+            if feeds
+            else build_feeds(
+                step,
+                binance_base=sim.binance_base,
+                upbit_url=sim.upbit_url,
+                stall_after=stall_after,
+            )
+        )
+        task = asyncio.create_task(
+            record_feeds(
+                chosen, out, events_path=events, options=options, progress=progress, finish=finish
+            )
+        )
+        waiter = asyncio.create_task(reached.wait())
+        await asyncio.wait({task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task.done():
+            task.result()  # raise what the recorder raised
+            raise AssertionError("the recorder stopped by itself")
+        assert reached.is_set(), f"condition not reached within {timeout} s"
+        finish.set()
+        await sim.stop()
+        summary = await asyncio.wait_for(task, timeout)
+    data = out.read_bytes()
+    log = [json.loads(line) for line in events.read_text().splitlines()]
+    return Run(summary, data.splitlines(keepends=True), data, sim, log)
+
+
+@pytest.fixture
+def fast_options() -> RecorderOptions:
+    return FAST
