@@ -130,6 +130,8 @@ class _Out:
     injected: bool = False
     #: Opcode override (replay); None: the exchange's own.
     binary: bool | None = None
+    #: Sentinel: the writer drops the connection here.
+    abort: bool = False
 
 
 class _Link:
@@ -274,6 +276,9 @@ class _Link:
             while True:
                 out = await self.queue.get()
                 try:
+                    if out.abort:
+                        await self._abort()
+                        return
                     payload, binary = await self.send_frame(out)
                     frame = SentFrame(self.info.conn_id, self.exchange, payload, binary)
                     if out.injected:
@@ -285,13 +290,18 @@ class _Link:
                         self.sim.sent.append(frame)
                     for fault in self.malformed:
                         if fault.after_messages == self.data_sent:
-                            text = self.malformed_text(fault.kind)
-                            self.queue.put_nowait(_Out(text, None, True))
+                            # Sent right now, not queued: it lands exactly after
+                            # the N-th data frame whatever is waiting.
+                            bad = _Out(self.malformed_text(fault.kind), None, True)
+                            payload, binary = await self.send_frame(bad)
+                            self.sim.injected.append(
+                                SentFrame(self.info.conn_id, self.exchange, payload, binary)
+                            )
                     if any(
                         d.after_messages is not None and self.data_sent >= d.after_messages
                         for d in self.drops
                     ):
-                        await self.abort()
+                        await self._abort()
                         return
                 finally:
                     self.queue.task_done()
@@ -300,9 +310,18 @@ class _Link:
 
     async def _abort_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
-        await self.abort()
+        self.request_abort()
 
-    async def abort(self) -> None:
+    def request_abort(self) -> None:
+        """Have the writer drop the connection once the frames queued so far are out.
+
+        Only the writer touches the socket, so every frame listed in
+        ``Simulator.sent`` was written before the cut, and none after it.
+        """
+        self.closing = True
+        self.queue.put_nowait(_Out("", None, abort=True))
+
+    async def _abort(self) -> None:
         """Drop the TCP connection without a close frame, after flushing what was sent."""
         self.closing = True
         transport = self.ws.transport
@@ -475,7 +494,7 @@ class _UpbitLink(_Link):
             remaining = self.last_inbound + timeout - self.loop.time()
             if remaining <= 0:
                 # Observed: Upbit drops idle sockets with no close frame (1006).
-                await self.abort()
+                self.request_abort()
                 return
             await asyncio.sleep(remaining)
 
