@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import ParamSpec
 
@@ -29,7 +30,9 @@ __all__ = [
     "plot_depth",
     "plot_premium",
     "plot_prices",
+    "plot_quotes",
     "plot_spreads",
+    "plot_twin_mids",
     "title_text",
 ]
 
@@ -54,6 +57,7 @@ _COLORS = {
 P = ParamSpec("P")
 _OTHER = ["#2a9d8f", "#8e44ad", "#6c757d", "#c0392b"]
 _BID, _ASK = "#2e8b57", "#c0392b"
+_TITLE_WIDTH = 84  # characters of a suptitle line that fit the 8 in figure
 
 
 def _styled(build: Callable[P, Figure]) -> Callable[P, Figure]:
@@ -67,9 +71,18 @@ def _styled(build: Callable[P, Figure]) -> Callable[P, Figure]:
     return wrapper
 
 
-def title_text(title: str, simulated: bool = False) -> str:
-    """``title``, with a second line saying SIMULATED DATA when the source was the simulator."""
-    return f"{title}\n{SIMULATED}" if simulated else title
+def title_text(title: str, simulated: bool = False, reason: str | None = None) -> str:
+    """``title``, with a second line saying SIMULATED DATA when the source was the simulator.
+
+    ``reason`` (why the live exchange was not used) follows on the next lines, wrapped to the
+    width of the figure.
+    """
+    if not simulated:
+        return title
+    text = f"{title}\n{SIMULATED}"
+    if reason:
+        text += "\n" + "\n".join(textwrap.wrap(f"Why: {reason}", _TITLE_WIDTH))
+    return text
 
 
 def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = _SIZE, **kw: object):
@@ -81,9 +94,9 @@ def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = _SIZE, **k
     return fig, axes
 
 
-def _title(fig: Figure, title: str, simulated: bool) -> None:
+def _title(fig: Figure, title: str, simulated: bool, reason: str | None = None) -> None:
     fig.suptitle(
-        title_text(title, simulated),
+        title_text(title, simulated, reason),
         fontsize=_RC["axes.titlesize"] + 1,
         color="firebrick" if simulated else "black",
         fontweight="bold" if simulated else "normal",
@@ -169,7 +182,8 @@ def plot_prices(
         for trade in trades:
             if (trade.venue, trade.symbol) == (detail.venue, detail.symbol) and len(trade):
                 low.scatter(
-                    trade.t, trade.price, s=18, marker="x", lw=0.9, color="black",
+                    trade.t, trade.price, s=18 if len(trade) < 150 else 8, marker="x",
+                    lw=0.9 if len(trade) < 150 else 0.6, color="black",
                     label=f"trades ({len(trade)})", zorder=3,
                 )  # fmt: skip
         low.set_ylabel(_price_label(detail.currency, detail.base))
@@ -272,6 +286,7 @@ def plot_depth(
     *,
     simulated: bool = False,
     title: str = "Order-book depth",
+    reason: str | None = None,
 ) -> Figure:
     """Cumulative size against price of each book at one instant, one panel per book.
 
@@ -307,8 +322,93 @@ def plot_depth(
         ax.tick_params(axis="x", labelrotation=25)
         ax.set_ylim(top=max(np.r_[d.bid_cum, d.ask_cum, 0.0]) * 1.45 or 1.0)  # room for the legend
         _legend(ax, "upper center")
-    _title(fig, title, simulated)
+    _title(fig, title, simulated, reason)
     return fig
+
+
+@_styled
+def plot_quotes(
+    book: BookSeries,
+    trades: TradeSeries | None = None,
+    *,
+    simulated: bool = False,
+    reason: str | None = None,
+    title: str | None = None,
+    start_wall_ns: int | None = None,
+) -> Figure:
+    """One market over the run: best bid, best ask (the spread as a band) and trade prices.
+
+    One panel, one price axis: on a single venue the quotes and the trades are close
+    together, so nothing needs a second axis or a zoom. ``reason`` says why the simulator
+    stood in (shown under the SIMULATED DATA line).
+    """
+    if len(book) == 0:
+        raise ValueError(f"plot_quotes: no {book.label} snapshot recorded")
+    fig, axes = _figure(1, 1)
+    ax = axes[0, 0]
+    ax.fill_between(
+        book.t, book.bid, book.ask, step="post", color="#888888", alpha=0.18,
+        label="spread (best bid to best ask)",
+    )  # fmt: skip
+    ax.step(book.t, book.ask, where="post", color=_ASK, lw=1.4, label=f"best ask ({len(book)})")
+    ax.step(book.t, book.bid, where="post", color=_BID, lw=1.4, label=f"best bid ({len(book)})")
+    if trades is not None and len(trades):
+        ax.scatter(
+            trades.t, trades.price, s=16, marker="x", lw=0.9, color="black", zorder=3,
+            label=f"trades ({len(trades)})",
+        )  # fmt: skip
+    ax.set_ylabel(_price_label(book.currency, book.base))
+    ax.set_xlabel(book.time_label + _start(start_wall_ns))
+    _legend(ax)
+    _title(fig, title or f"{book.label}: best bid, best ask and trades", simulated, reason)
+    return fig
+
+
+@_styled
+def plot_twin_mids(
+    left: BookSeries,
+    right: BookSeries,
+    *,
+    simulated: bool = False,
+    reason: str | None = None,
+    title: str | None = None,
+    start_wall_ns: int | None = None,
+) -> Figure:
+    """Two books' mid prices over one time axis, each on its own price axis (left, right).
+
+    For two venues quoting in different currencies (Binance in USDT, Upbit in KRW): no
+    conversion, each line in its own units; the axes are coloured like their lines.
+    """
+    for book in (left, right):
+        if len(book) == 0:
+            raise ValueError(f"plot_twin_mids: no {book.label} snapshot recorded")
+    fig, axes = _figure(1, 1)
+    ax = axes[0, 0]
+    other = ax.twinx()
+    other.ticklabel_format(useOffset=False, style="plain")
+    used: set[str] = set()
+    handles = []
+    for i, (axis, book) in enumerate(((ax, left), (other, right))):
+        color = _color(i, book.venue, used)
+        (line,) = axis.step(
+            book.t, book.mid, where="post", color=color, lw=1.6,
+            label=f"{book.label} mid ({len(book)} books), {'left' if i == 0 else 'right'} axis",
+        )  # fmt: skip
+        handles.append(line)
+        axis.set_ylabel(f"{book.label} mid ({book.currency})", color=color)
+        axis.tick_params(axis="y", colors=color)
+        axis.yaxis.set_major_formatter(StrMethodFormatter(f"{{x:,.{_mid_decimals(book)}f}}"))
+    ax.set_xlabel(left.time_label + _start(start_wall_ns))
+    ax.set_title("Mid price = (best bid + best ask) / 2", loc="left", fontsize=_RC["font.size"])
+    other.legend(handles=handles, loc="best", framealpha=0.85)  # the top axes: not hidden
+    _title(fig, title or f"{left.label} and {right.label}: mid prices", simulated, reason)
+    return fig
+
+
+def _mid_decimals(book: BookSeries) -> int:
+    """Enough decimals on a price axis: none for KRW, cents for USDT (at most 2)."""
+    mids = book.mid[np.isfinite(book.mid)]
+    return min(2, _decimals(np.r_[book.bid_px[np.isfinite(book.bid_px)], mids]))
 
 
 def _depth_steps(px: np.ndarray, cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
