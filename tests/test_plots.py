@@ -1,0 +1,109 @@
+"""btclib.plots: the figures of the step notebooks (quotes, twin-axis mids, depth with a reason).
+
+Built on hand-made series, so what each figure must show is known exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from btclib import analysis, plots
+from btclib.analysis import BookSeries, TradeSeries
+
+
+def book(
+    venue: str, symbol: str, currency: str, bids: list[float], asks: list[float]
+) -> BookSeries:
+    n = len(bids)
+    t = np.arange(n, dtype=float) * 0.5
+    # Two levels per side: the second one tick further out, 1.5 BTC each.
+    bid_px = np.array([[b, b - 1] for b in bids])
+    ask_px = np.array([[a, a + 1] for a in asks])
+    qty = np.full((n, 2), 1.5)
+    return BookSeries(venue, symbol, currency, t, bid_px, qty, ask_px, qty.copy())
+
+
+BINANCE = book("binance", "BTCUSDT", "USDT", [100.0, 100.5, 101.0], [100.01, 100.6, 101.02])
+UPBIT = book("upbit", "KRW-BTC", "KRW", [144_000.0, 145_000.0, 146_000.0], [144_100.0] * 3)
+TRADES = TradeSeries(
+    "binance", "BTCUSDT", "USDT", np.array([0.2, 0.7]), np.array([100.01, 100.5]), np.ones(2)
+)
+REASON = "DNS lookup of stream.binance.com failed (Name or service not known): no internet access?"
+
+
+def lines_of(ax) -> dict[str, np.ndarray]:
+    return {line.get_label(): np.asarray(line.get_ydata()) for line in ax.get_lines()}
+
+
+def test_title_text_adds_the_reason_only_when_simulated() -> None:
+    assert plots.title_text("Prices") == "Prices"
+    assert plots.title_text("Prices", False, REASON) == "Prices"
+    assert plots.title_text("Prices", True) == f"Prices\n{plots.SIMULATED}"
+    text = plots.title_text("Prices", True, REASON + " " + REASON)
+    head, simulated, *why = text.split("\n")
+    assert (head, simulated) == ("Prices", plots.SIMULATED)
+    assert len(why) >= 2 and all(len(line) <= 84 for line in why)  # wrapped to the figure
+    assert " ".join(why) == f"Why: {REASON} {REASON}"
+
+
+@pytest.mark.parametrize("simulated", [True, False])
+def test_plot_quotes_shows_bid_ask_and_trades(tmp_path: Path, simulated: bool) -> None:
+    fig = plots.plot_quotes(
+        BINANCE, TRADES, simulated=simulated, reason=REASON, start_wall_ns=1_795_000_000 * 10**9
+    )
+    title = fig.get_suptitle()
+    assert ("SIMULATED DATA" in title) == simulated and ("Why: DNS" in title) == simulated
+    assert "Binance BTCUSDT" in title
+    (ax,) = fig.axes
+    lines = lines_of(ax)
+    assert lines["best bid (3)"].tolist()[:3] == [100.0, 100.5, 101.0]
+    assert lines["best ask (3)"].tolist()[:3] == [100.01, 100.6, 101.02]
+    (points,) = ax.collections[1:]  # after the spread band: the trades
+    assert np.asarray(points.get_offsets()).tolist() == [[0.2, 100.01], [0.7, 100.5]]
+    assert "USDT per BTC" in ax.get_ylabel() and "2026" in ax.get_xlabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "trades (2)" in labels
+    fig.savefig(tmp_path / "q.png")
+
+
+def test_plot_quotes_without_trades_and_empty_book() -> None:
+    fig = plots.plot_quotes(BINANCE, None, title="Only quotes")
+    assert fig.get_suptitle() == "Only quotes"
+    assert len(fig.axes[0].collections) == 1  # the band, no trades
+    none = np.empty((0, 2))
+    empty = BookSeries("binance", "BTCUSDT", "USDT", np.empty(0), none, none, none, none)
+    with pytest.raises(ValueError, match="no Binance BTCUSDT snapshot"):
+        plots.plot_quotes(empty)
+
+
+@pytest.mark.parametrize("simulated", [True, False])
+def test_plot_twin_mids_puts_each_venue_on_its_own_axis(tmp_path: Path, simulated: bool) -> None:
+    fig = plots.plot_twin_mids(BINANCE, UPBIT, simulated=simulated, reason=REASON)
+    assert ("SIMULATED DATA" in fig.get_suptitle()) == simulated
+    left, right = fig.axes
+    (usdt,) = lines_of(left).values()
+    (krw,) = lines_of(right).values()
+    assert usdt.tolist()[:3] == pytest.approx(BINANCE.mid.tolist())
+    assert krw.tolist()[:3] == pytest.approx(UPBIT.mid.tolist())
+    assert "USDT" in left.get_ylabel() and "KRW" in right.get_ylabel()
+    # One legend naming both lines and their axes, on the axes drawn last.
+    labels = [t.get_text() for t in right.get_legend().get_texts()]
+    assert any("left axis" in s and "BTCUSDT" in s for s in labels)
+    assert any("right axis" in s and "KRW-BTC" in s for s in labels)
+    # KRW ticks without decimals, USDT with cents.
+    fig.canvas.draw()
+    assert all("." not in t.get_text() for t in right.get_yticklabels() if t.get_text())
+    assert any(t.get_text().endswith(".00") for t in left.get_yticklabels())
+    fig.savefig(tmp_path / "m.png")
+
+
+def test_plot_depth_takes_a_reason() -> None:
+    d = analysis.depth(UPBIT)
+    fig = plots.plot_depth([d], simulated=True, reason=REASON, title="Upbit book")
+    assert fig.get_suptitle().startswith(f"Upbit book\n{plots.SIMULATED}\nWhy: DNS")
+    assert plots.plot_depth([d], title="Upbit book").get_suptitle() == "Upbit book"
+    assert not math.isnan(d.mid)
