@@ -216,6 +216,10 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+class _Finished(Exception):
+    """The source ended while we were about to connect: nothing more will come."""
+
+
 @dataclass(eq=False)
 class _Session:
     """One WebSocket connection of a feed and the task that reads it."""
@@ -272,6 +276,8 @@ class _FeedRunner:
     async def _connect(self) -> ClientConnection:
         loop = asyncio.get_running_loop()
         while True:
+            if self.finishing:
+                raise _Finished
             wait = self.budget.wait_time(loop.time())
             if wait > 0:
                 self.log("connect_budget", self.feed.exchange, wait=round(wait, 3))
@@ -410,6 +416,10 @@ class _FeedRunner:
 
     async def run(self) -> None:
         """Keep the feed connected until cancelled (or until the source ends)."""
+        with contextlib.suppress(_Finished):
+            await self._run()
+
+    async def _run(self) -> None:
         session = await self._open()
         while True:
             session = await self._supervise(session)
