@@ -11,9 +11,9 @@ The timeline starts when every exchange of the capture has a subscribed client
 seconds after the first one subscribed; frames of an exchange without a client
 are skipped. When consecutive frames go to different connections, the first
 connection's buffers are flushed and the loop yields a millisecond, so a
-client reading both sockets sees them in the captured order. At the end every
-replay connection is closed with 1000 "replay finished" and :attr:`finished`
-is set.
+client reading both sockets sees them in the captured order. At the end
+:attr:`finished` is set once every frame is flushed, then every replay
+connection is closed with 1000 "replay finished".
 """
 
 from __future__ import annotations
@@ -130,10 +130,15 @@ class Replay:
                     await asyncio.sleep(0.001)
                 link.replayed(payload, binary, data)
                 previous = link
+        # Say "nothing more will come" before closing, so a client told so
+        # reads each connection to its close instead of reconnecting.
+        for links in self.clients.values():
+            for link in list(links):
+                await link.flushed()
+        self.finished.set()
         for links in self.clients.values():
             for link in list(links):
                 await self._finish(link)
-        self.finished.set()
 
     async def _finish(self, link: _Link) -> None:
         await link.flushed()
