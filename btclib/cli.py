@@ -19,6 +19,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
 from .feed import ExchangeError
@@ -94,7 +95,131 @@ def parser() -> argparse.ArgumentParser:
         "--replay", default=None, help="serve a capture instead of the synthetic market"
     )
     sim.add_argument("--speed", type=_speed, default=1.0, help="replay speed: 1, 10, ... or max")
+    sim.add_argument(
+        "--speedup",
+        type=_positive,
+        default=1.0,
+        help="market time runs this many times faster than the clock",
+    )
+    faults = sim.add_argument_group(
+        "faults", "inject faults on purpose (deterministic; scoped by --fault-exchange/-connection)"
+    )
+    faults.add_argument(
+        "--fault-exchange",
+        choices=["binance", "upbit"],
+        default=None,
+        help="apply the faults below to this exchange only",
+    )
+    faults.add_argument(
+        "--fault-connection",
+        type=int,
+        default=None,
+        help="apply them to the Nth connection only (0 = first)",
+    )
+    faults.add_argument(
+        "--drop-after",
+        type=int,
+        metavar="N",
+        help="abort the TCP connection (no close frame) after N data messages",
+    )
+    faults.add_argument("--drop-after-seconds", type=_positive, metavar="T")
+    faults.add_argument(
+        "--stall-after",
+        type=float,
+        metavar="T",
+        help="stop sending data after T seconds (socket stays open)",
+    )
+    faults.add_argument("--stall-for", type=_positive, metavar="D", help="stall duration")
+    faults.add_argument(
+        "--stall-channel",
+        action="append",
+        default=None,
+        help="stall only streams containing this text (e.g. depth)",
+    )
+    faults.add_argument(
+        "--refuse",
+        type=int,
+        metavar="STATUS",
+        help="refuse the handshake with this HTTP status (451, 429, ...)",
+    )
+    faults.add_argument(
+        "--malformed",
+        action="append",
+        default=[],
+        metavar="KIND[:AFTER]",
+        help="inject a bad frame: not_json, truncated, missing_bids, foreign_stream",
+    )
+    faults.add_argument(
+        "--ping-interval",
+        type=_positive,
+        metavar="P",
+        help="Binance: ping every P seconds (default 20)",
+    )
+    faults.add_argument(
+        "--pong-timeout",
+        type=_positive,
+        metavar="Q",
+        help="Binance: close if no pong within Q seconds (default 60)",
+    )
+    faults.add_argument(
+        "--lifetime",
+        type=_positive,
+        metavar="L",
+        help="Binance: cut connections after L seconds (default 24 h)",
+    )
+    faults.add_argument(
+        "--shutdown-notice",
+        type=float,
+        metavar="S",
+        help="Binance: send serverShutdown S seconds before the cut",
+    )
+    faults.add_argument(
+        "--upbit-idle",
+        type=_positive,
+        metavar="I",
+        help="Upbit: abort after I seconds without client traffic (default 120)",
+    )
     return top
+
+
+def simulator_options(args: argparse.Namespace) -> dict[str, Any]:
+    """SimConfig fields from the ``simulate`` command line."""
+    from .simulator import Drop, Faults, Malformed, MalformedKind, Refuse, Rule, Stall
+
+    items: list[Any] = []
+    if args.drop_after is not None or args.drop_after_seconds is not None:
+        items.append(Drop(after_messages=args.drop_after, after_seconds=args.drop_after_seconds))
+    if args.stall_after is not None:
+        channels = tuple(args.stall_channel) if args.stall_channel else None
+        items.append(
+            Stall(after_seconds=args.stall_after, duration=args.stall_for, channels=channels)
+        )
+    if args.refuse is not None:
+        items.append(Refuse(args.refuse))
+    for spec in args.malformed:
+        kind, _, after = spec.partition(":")
+        try:
+            items.append(Malformed(MalformedKind(kind), after_messages=int(after or 0)))
+        except ValueError as exc:
+            kinds = ", ".join(k.value for k in MalformedKind)
+            raise ValueError(
+                f"--malformed {spec!r}: expected KIND[:AFTER] with KIND in {kinds}"
+            ) from exc
+    options: dict[str, Any] = {"speedup": args.speedup}
+    if items:
+        rules = [
+            Rule(i, exchange=args.fault_exchange, connection=args.fault_connection) for i in items
+        ]
+        options["faults"] = Faults.of(*rules)
+    fields = {
+        "binance_ping_interval": args.ping_interval,
+        "binance_ping_timeout": args.pong_timeout,
+        "binance_lifetime": args.lifetime,
+        "binance_shutdown_notice": args.shutdown_notice,
+        "upbit_idle_timeout": args.upbit_idle,
+    }
+    options.update({k: v for k, v in fields.items() if v is not None})
+    return options
 
 
 async def _record(args: argparse.Namespace) -> RunSummary:
@@ -135,7 +260,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "simulate":
         from .simulator.server import main as simulate
 
-        return simulate(port=args.port, seed=args.seed, replay=args.replay, speed=args.speed)
+        try:
+            options = simulator_options(args)
+        except ValueError as exc:
+            print(f"btclib: error: {exc}", file=sys.stderr)
+            return 2
+        return simulate(
+            port=args.port, seed=args.seed, replay=args.replay, speed=args.speed, **options
+        )
     try:
         summary = asyncio.run(_record(args))
     except (RecordingError, ExchangeError, SinkError, ValueError) as exc:

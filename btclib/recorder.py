@@ -612,13 +612,18 @@ async def record_feeds(
         sources=dict(sources or {}),
         reasons=dict(reasons or {}),
     )
-    log = EventLog(summary.events_path, tap)
     sink_kwargs: dict[str, Any] = {"fsync_interval": options.fsync_interval}
     if options.max_queued_bytes is not None:
         sink_kwargs["max_queued_bytes"] = options.max_queued_bytes
     if options.sink_write is not None:
         sink_kwargs["write"] = options.sink_write
     sink = LineSink(path, **sink_kwargs)
+    sink.open()
+    try:
+        log = EventLog(summary.events_path, tap)
+    except OSError as exc:
+        await sink.aclose()
+        raise SinkError(exc.errno, f"cannot write {summary.events_path}: {exc.strerror}") from exc
     ids = iter(range(1, 1 << 62))
     runners = [
         _FeedRunner(feed, sink, log, summary, options, tap, lambda: next(ids), finish)
@@ -627,7 +632,6 @@ async def record_feeds(
     loop = asyncio.get_running_loop()
     started = loop.time()
     error: BaseException | None = None
-    sink.open()
     log(
         "start",
         path=str(path),

@@ -17,6 +17,7 @@ from .capture import CaptureWriter
 from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds
+from .sink import SinkError
 from .sources import open_source
 
 STEPS: dict[str, tuple[str, ...]] = {
@@ -42,6 +43,16 @@ def events_path(path: str | Path) -> Path:
     """The events log beside a data file: ``stream-data-binance.events.jsonl``."""
     path = Path(path)
     return path.with_name(f"{path.stem}.events.jsonl")
+
+
+def writable(path: Path) -> None:
+    """Raise :class:`~btclib.sink.SinkError` naming ``path`` unless it can be appended to."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise SinkError(exc.errno, f"cannot write {path}: {exc.strerror}") from exc
 
 
 def build_feeds(
@@ -105,6 +116,7 @@ async def record(
     }
     build_feeds(step, **feeds_args)  # check every argument before touching the network
     path = Path(out) if out is not None else default_path(step)
+    writable(path)  # a wrong path fails now, not after probing the exchanges
     probes = {
         binance.EXCHANGE: binance.stream_url(symbol, depth_speed, binance_url or binance.LIVE_BASE),
         upbit.EXCHANGE: upbit_url or upbit.LIVE_URL,
