@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 from websockets.frames import Opcode
 
-from btclib.simulator import SimConfig, Simulator
+from btclib.simulator import SimConfig, Simulator, banner, run_simulator
 
 FIXED_CLOCK = 1_790_000_000.0
 DEPTH_RE = re.compile(
@@ -338,3 +338,23 @@ async def test_both_exchanges_share_one_market() -> None:
     krw = Decimal(upbit_book["orderbook_units"][0]["bid_price"])
     # Default premium 2 % at 1,400 KRW per USDT.
     assert krw / (usd * 1400) == pytest.approx(Decimal("1.02"), abs=Decimal("0.003"))
+
+
+async def test_run_simulator_serves_until_cancelled_and_banner_says_how() -> None:
+    ready: asyncio.Future[Simulator] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(run_simulator(config(), ready=ready.set_result))
+    sim = await asyncio.wait_for(ready, 3)
+    text = banner(sim)
+    assert (
+        f"wscat -c 'ws://127.0.0.1:{sim.port}/stream?streams=btcusdt@depth5/btcusdt@trade'" in text
+    )
+    assert f"wscat -c ws://127.0.0.1:{sim.port}/websocket/v1" in text
+    assert '[{"ticket":"test"},{"type":"orderbook","codes":["KRW-BTC"]}]' in text
+    url = sim.binance_base + "/ws/btcusdt@trade"
+    async with connect(url) as ws:
+        assert TRADE_RE.match(await recv(ws))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(OSError):
+        await connect(url, open_timeout=1)  # the port is closed

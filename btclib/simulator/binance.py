@@ -287,16 +287,17 @@ class BinanceSession:
             for spec in self.streams.values():
                 if spec.kind == "trade" and spec.symbol == trade.instrument.symbol:
                     out.append(
-                        (spec.name, self._frame(spec.name, format_trade(trade, self.time_unit)))
+                        (spec.name, self.frame(spec.name, format_trade(trade, self.time_unit)))
                     )
         for spec in self.streams.values():
             if spec.kind == "depth" and step.elapsed_ms % spec.interval_ms == 0:
                 book = market.book("binance", spec.symbol)
                 if book is not None:
-                    out.append((spec.name, self._frame(spec.name, format_depth(book, spec.levels))))
+                    out.append((spec.name, self.frame(spec.name, format_depth(book, spec.levels))))
         return out
 
-    def _frame(self, stream: str, payload: str) -> str:
+    def frame(self, stream: str, payload: str) -> str:
+        """``payload`` as this connection sends it: wrapped when ``combined``."""
         return wrap(stream, payload) if self.combined else payload
 
 

@@ -415,11 +415,11 @@ class _BinanceLink(_Link):
         if kind is MalformedKind.NOT_JSON:
             return _NOT_JSON
         if kind is MalformedKind.TRUNCATED:
-            text = self.session._frame(depth_name, depth)
+            text = self.session.frame(depth_name, depth)
             return text[: len(text) // 2]
         if kind is MalformedKind.MISSING_BIDS:
             cut = depth[: depth.index(',"bids":')] + depth[depth.index(',"asks":') :]
-            return self.session._frame(depth_name, cut)
+            return self.session.frame(depth_name, cut)
         # FOREIGN_STREAM: a trade of a symbol nobody asked for.
         foreign = next(
             n for n in ("ethusdt@trade", "btcusdt@trade") if n not in self.session.streams
@@ -517,7 +517,7 @@ class _UpbitLink(_Link):
                 '"total_bid_size":0.0,"orderbook_units":[],"stream_type":"REALTIME","level":0}'
             )
         else:
-            text = self.session._orderbook(book, 15, "REALTIME")
+            text = self.session.orderbook(book, 15, "REALTIME")
         if kind is MalformedKind.TRUNCATED:
             return text[: len(text) // 2]
         if kind is MalformedKind.MISSING_BIDS:

@@ -377,11 +377,11 @@ class UpbitSession:
                     book = market.book("upbit", code)
                     if book is not None:
                         self._last[(code, units)] = book.top(units)
-                        out.append(("orderbook", self._orderbook(book, units, "SNAPSHOT")))
+                        out.append(("orderbook", self.orderbook(book, units, "SNAPSHOT")))
                 elif sub.type == "trade":
                     trade = market.last_trades.get(f"upbit:{code}")
                     if trade is not None:
-                        out.append(("trade", self._trade(trade, market, "SNAPSHOT")))
+                        out.append(("trade", self.trade(trade, market, "SNAPSHOT")))
         return out
 
     def frames(self, step: Step, market: Market) -> list[tuple[str, str]]:
@@ -395,7 +395,7 @@ class UpbitSession:
                 continue
             symbol = trade.instrument.symbol
             if any(s.type == "trade" and (symbol, 0) in s.codes for s in live):
-                out.append(("trade", self._trade(trade, market, "REALTIME")))
+                out.append(("trade", self.trade(trade, market, "REALTIME")))
         if step.elapsed_ms % self.publish_ms == 0:
             for sub in live:
                 if sub.type != "orderbook" or sub.level != 0:
@@ -411,14 +411,15 @@ class UpbitSession:
                     out.append(
                         (
                             "orderbook",
-                            self._orderbook(book, units, "REALTIME", timestamp_us=step.time_us),
+                            self.orderbook(book, units, "REALTIME", timestamp_us=step.time_us),
                         )
                     )
         return out
 
-    def _orderbook(
+    def orderbook(
         self, book: Book, units: int, stream_type: str, timestamp_us: int | None = None
     ) -> str:
+        """One orderbook frame in this connection's format."""
         return format_orderbook(
             book,
             units,
@@ -429,7 +430,8 @@ class UpbitSession:
             as_list=self.as_list,
         )
 
-    def _trade(self, trade: Trade, market: Market, stream_type: str) -> str:
+    def trade(self, trade: Trade, market: Market, stream_type: str) -> str:
+        """One trade frame in this connection's format."""
         return format_trade(
             trade,
             market.prev_close[trade.instrument.key],
