@@ -354,7 +354,8 @@ def plot_quotes(
     ax.step(book.t, book.bid, where="post", color=_BID, lw=1.4, label=f"best bid ({len(book)})")
     if trades is not None and len(trades):
         ax.scatter(
-            trades.t, trades.price, s=16, marker="x", lw=0.9, color="black", zorder=3,
+            trades.t, trades.price, s=16 if len(trades) < 150 else 6, marker="x",
+            lw=0.9 if len(trades) < 150 else 0.6, color="black", zorder=3,
             label=f"trades ({len(trades)})",
         )  # fmt: skip
     ax.set_ylabel(_price_label(book.currency, book.base))
