@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from btclib import binance, upbit
+from btclib.feed import ExchangeError
 from btclib.recorder import RecorderOptions, RecordingError, record_feeds
 from btclib.simulator import (
     Drop,
@@ -281,3 +282,25 @@ async def test_an_unwritable_output_path_fails_before_connecting(tmp_path: Path)
             tmp_path / "file" / "x.txt",
             options=RecorderOptions(),
         )
+
+
+@pytest.mark.parametrize(
+    ("request_text", "name"),
+    [
+        ('[{"type":"orderbook","codes":["KRW-BTC"]}]', "NO_TICKET"),
+        ('[{"ticket":"t"},{"type":"orderbook"}]', "NO_CODES"),
+        ("hello", "WRONG_FORMAT"),
+        ('[{"ticket":"t"},{"type":"nope","codes":["KRW-BTC"]}]', "INVALID_PARAM"),
+    ],
+)
+async def test_upbit_request_errors_stop_the_run_naming_the_error(
+    tmp_path: Path, request_text: str, name: str
+):
+    async with Simulator(SimConfig(seed=23)) as sim:
+        feed = dataclasses.replace(upbit.feed(url=sim.upbit_url), requests=(request_text,))
+        started = time.monotonic()
+        with pytest.raises(ExchangeError, match=f"Upbit error {name}: ") as info:
+            await asyncio.wait_for(record_feeds([feed], tmp_path / "u.txt", options=FAST), 10)
+    assert time.monotonic() - started < 3  # no retry loop, no silent hang
+    assert info.value.summary.errors == [str(info.value)]
+    assert (tmp_path / "u.txt").read_bytes() == b""
