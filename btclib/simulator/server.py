@@ -159,6 +159,7 @@ class _Link:
         self.micro = any(isinstance(f, MicrosecondTimestamps) for f in faults)
         self._stall_start: dict[int, float] = {}
         self._unsubscribe: Callable[[], None] | None = None
+        self._writer_task: asyncio.Task[Any] | None = None
 
     # -- hooks for subclasses ---------------------------------------------------------
 
@@ -181,7 +182,7 @@ class _Link:
         return self.sim.feed.market
 
     async def run(self) -> None:
-        self.spawn(self._writer())
+        self._writer_task = self.spawn(self._writer())
         for drop in self.drops:
             if drop.after_seconds is not None:
                 self.spawn(self._abort_later(drop.after_seconds))
@@ -202,8 +203,10 @@ class _Link:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
-    def spawn(self, coro: Any) -> None:
-        self.tasks.append(self.loop.create_task(coro))
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = self.loop.create_task(coro)
+        self.tasks.append(task)
+        return task
 
     def _step(self, step: Step) -> None:
         if not self.closing:
@@ -230,8 +233,13 @@ class _Link:
             self.queue.put_nowait(_Out(payload, None, binary=binary))
 
     async def flushed(self) -> None:
-        """Wait until every queued frame was handed to the socket."""
-        await self.queue.join()
+        """Wait until every queued frame was handed to the socket (or the writer ended)."""
+        assert self._writer_task is not None, "link not running"
+        join = self.loop.create_task(self.queue.join())
+        try:
+            await asyncio.wait({join, self._writer_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            join.cancel()
 
     def _stalled(self, channel: str) -> bool:
         now = self.loop.time()
@@ -578,6 +586,8 @@ class Simulator:
             create_connection=SimConnection,
             ping_interval=None,  # set per connection in _process_request
             max_queue=None,
+            # A client that stopped reading must not hold a shutdown for 10 s.
+            close_timeout=2.0,
         )
 
     async def stop(self) -> None:
