@@ -95,8 +95,12 @@ def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = _SIZE, **k
 
 
 def _title(fig: Figure, title: str, simulated: bool, reason: str | None = None) -> None:
+    text = title_text(title, simulated, reason)
+    extra = text.count("\n") - title_text(title, simulated).count("\n")
+    if extra:  # the reason's lines: grow the figure so the axes keep their height
+        fig.set_figheight(fig.get_figheight() + 0.25 * extra)
     fig.suptitle(
-        title_text(title, simulated, reason),
+        text,
         fontsize=_RC["axes.titlesize"] + 1,
         color="firebrick" if simulated else "black",
         fontweight="bold" if simulated else "normal",

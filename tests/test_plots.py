@@ -101,6 +101,14 @@ def test_plot_twin_mids_puts_each_venue_on_its_own_axis(tmp_path: Path, simulate
     fig.savefig(tmp_path / "m.png")
 
 
+def test_the_reason_grows_the_figure_not_shrinks_the_axes() -> None:
+    plain = plots.plot_twin_mids(BINANCE, UPBIT, simulated=True)
+    long = plots.plot_twin_mids(BINANCE, UPBIT, simulated=True, reason=f"{REASON}; {REASON}")
+    lines = long.get_suptitle().count("\n") - plain.get_suptitle().count("\n")
+    assert lines >= 2
+    assert long.get_figheight() == pytest.approx(plain.get_figheight() + 0.25 * lines)
+
+
 def test_plot_depth_takes_a_reason() -> None:
     d = analysis.depth(UPBIT)
     fig = plots.plot_depth([d], simulated=True, reason=REASON, title="Upbit book")
