@@ -267,16 +267,28 @@ def test_stored_traceback_pdf_is_whole(tmp_path: Path) -> None:
 def test_step_b_pdf_shows_the_upbit_tail_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Step B's PDF shows each of the last 10 lines of its data file whole (~2,000 chars each).
+
+    The notebook records 2 s against the simulator into a folder of its own (BTCLIB_OUTPUTS), so
+    the test never appends to the user's outputs/stream-data-upbit.txt.
+    """
     require_pdf_tools()
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
     monkeypatch.setenv("BTCLIB_DURATION", "2")
     monkeypatch.setenv("BTCLIB_SOURCE", "sim")
-    pdf = export_notebook(STEP_B, tmp_path, timeout=180)
-    assert UPBIT_DATA.exists(), f"the notebook did not write {UPBIT_DATA}"
-    tail = UPBIT_DATA.read_text(encoding="utf-8").splitlines()[-10:]
+    monkeypatch.setenv("BTCLIB_OUTPUTS", str(data_dir))
+    pdf = export_notebook(STEP_B, tmp_path / "pdf", timeout=180)
+    data = data_dir / UPBIT_DATA.name
+    if not data.exists():  # a notebook that ignores BTCLIB_OUTPUTS writes outputs/
+        data = UPBIT_DATA
+    assert data.exists(), f"the notebook wrote no {UPBIT_DATA.name}"
+    tail = data.read_text(encoding="utf-8").splitlines()[-10:]
     assert len(tail) == 10, f"expected at least 10 data lines, got {len(tail)}"
+    assert all(len(line) > 500 for line in tail), "Upbit lines are long (15 to 30 levels)"
     text = squash(pdf_text(pdf))
     for n, line in enumerate(tail, 1):
-        assert_whole(line, text, f"tail line {n} of {UPBIT_DATA.name}")
+        assert_whole(line, text, f"tail line {n} of {data.name}")
 
 
 @pytest.mark.skipif(
