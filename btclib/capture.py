@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import time
 import zlib
@@ -41,6 +42,8 @@ from typing import Any
 from . import __version__
 from .feed import Feed
 from .sink import LineSink
+
+logger = logging.getLogger("btclib")
 
 FORMAT = "btclib-capture"
 VERSION = 1
@@ -145,26 +148,52 @@ class Frame:
     binary: bool
 
 
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def _inflate(data: bytes, path: Path) -> Iterator[bytes | None]:
+    """Decompress member after member; ``None`` marks a damaged stretch that was skipped.
+
+    ``gzip.open`` stops at the first damage. A capture can be damaged by a
+    crash (a member without its end marker) or by two processes appending at
+    once; every member after the damage is still good, so skip to the next
+    gzip header and go on.
+    """
+    pos = 0
+    while pos < len(data):
+        z = zlib.decompressobj(31)
+        start = pos
+        try:
+            while pos < len(data) and not z.eof:
+                chunk = data[pos : pos + 65536]
+                pos += len(chunk)
+                yield z.decompress(chunk)
+            if z.eof:
+                pos -= len(z.unused_data)
+        except zlib.error as exc:
+            if start == 0 and not data.startswith(_GZIP_MAGIC):
+                raise CaptureError(f"{path}: not a gzip capture ({exc})") from exc
+            nxt = data.find(_GZIP_MAGIC, start + 1)
+            logger.warning("%s: damaged gzip data at byte %d skipped (%s)", path, start, exc)
+            yield None
+            pos = len(data) if nxt < 0 else nxt
+
+
 def _lines(path: Path) -> Iterator[bytes]:
     if not path.name.endswith(".gz"):
         with path.open("rb") as f:
             yield from f
         return
-    # Read member after member, and tolerate a missing end marker (a capture
-    # whose writer was killed): gzip.open would raise on both.
     with path.open("rb") as f:
         data = f.read()
     pending = b""
-    while data:
-        z = zlib.decompressobj(31)
-        try:
-            text = z.decompress(data)
-        except zlib.error as exc:
-            raise CaptureError(f"{path}: not a gzip capture ({exc})") from exc
-        pending += text
+    for piece in _inflate(data, path):
+        if piece is None:
+            pending = b""  # the torn line before the damage
+            continue
+        pending += piece
         *whole, pending = pending.split(b"\n")
         yield from (line + b"\n" for line in whole)
-        data = z.unused_data if z.eof else b""
     if pending:
         yield pending
 

@@ -73,3 +73,27 @@ def test_a_file_that_is_not_a_capture_is_refused_with_its_name(tmp_path: Path):
     path.write_text(json.dumps({"format": "btclib-capture", "version": 99}) + "\n")
     with pytest.raises(CaptureError, match="version 99"):
         read_capture(path)
+
+
+async def test_damage_in_one_appended_run_does_not_hide_the_others(tmp_path: Path):
+    path = tmp_path / "capture.jsonl.gz"
+    await write_capture(path)
+    first = path.stat().st_size
+    await write_capture(path)
+    second = path.stat().st_size
+    await write_capture(path)
+    data = bytearray(path.read_bytes())
+    middle = (first + second) // 2
+    data[middle : middle + 40] = b"\x00" * 40  # the second run is damaged
+    path.write_bytes(bytes(data))
+    got = [f.data for f in frames(path)]
+    # The first and third runs come back whole; the damaged one loses what it must.
+    assert got[: len(FRAMES)] == [d for _, d, _ in FRAMES]
+    assert got[-len(FRAMES) :] == [d for _, d, _ in FRAMES]
+
+
+def test_a_gzip_name_on_plain_text_is_refused(tmp_path: Path):
+    path = tmp_path / "capture.jsonl.gz"
+    path.write_text('{"format":"btclib-capture","version":1}\n')
+    with pytest.raises(CaptureError, match="not a gzip capture"):
+        read_capture(path)
