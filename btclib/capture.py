@@ -204,6 +204,8 @@ def read_capture(path: str | Path) -> tuple[dict[str, Any], Iterator[dict[str, A
     lines = _lines(path)
     try:
         header = json.loads(next(lines))
+    except CaptureError:
+        raise
     except (StopIteration, ValueError) as exc:
         raise CaptureError(f"{path}: empty or not JSON lines") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
