@@ -91,7 +91,10 @@ test: venv sysdeps
 	if [ "$$rc" -eq 5 ]; then echo "test: pytest collected no tests in tests/ (nothing to run yet)";
 	elif [ "$$rc" -ne 0 ]; then exit "$$rc"; fi
 	if compgen -G 'notebooks/*.ipynb' >/dev/null; then
-	  echo "test: pytest --nbmake notebooks/ (per-cell timeout $(TEST_CELL_TIMEOUT) s)"
+	  # The notebooks write their data files into BTCLIB_OUTPUTS: a scratch folder here, so the
+	  # tests never append simulated lines to the user's outputs/.
+	  export BTCLIB_OUTPUTS=$$(mktemp -d -t btclib-nbmake.XXXXXX); trap 'rm -rf "$$BTCLIB_OUTPUTS"' EXIT
+	  echo "test: pytest --nbmake notebooks/ (per-cell timeout $(TEST_CELL_TIMEOUT) s, data into $$BTCLIB_OUTPUTS)"
 	  rc=0; "$(VENV)/bin/pytest" --nbmake --nbmake-timeout=$(TEST_CELL_TIMEOUT) -p no:cacheprovider notebooks/ || rc=$$?
 	  if [ "$$rc" -eq 5 ]; then echo "test: nbmake collected no notebooks";
 	  elif [ "$$rc" -ne 0 ]; then exit "$$rc"; fi
