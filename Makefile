@@ -5,7 +5,7 @@
 #   make report           run every notebooks/step_*.ipynb and export it to outputs/<name>.pdf
 #   make test             ruff, pytest tests, pytest --nbmake notebooks/ (short runs, simulator)
 #   make report-html      the route without TeX: HTML printed to PDF by Debian's chromium
-#   make lint | strip | clean | clean-data | bench | venv | sysdeps | help
+#   make lint | strip | clean | clean-data | bench | venv | sysdeps | peers | help
 #
 # Variables: BTCLIB_DURATION, BTCLIB_SOURCE (passed to the notebooks through the environment;
 # unset means the notebooks' own defaults), CELL_TIMEOUT (per-cell limit, s), PYTHON.
@@ -26,12 +26,12 @@ CELL_TIMEOUT ?= 600
 TEST_DURATION ?= 2
 TEST_CELL_TIMEOUT ?= 120
 
-.PHONY: help venv sysdeps test lint report report-html strip clean clean-data bench
+.PHONY: help venv sysdeps peers test lint report report-html strip clean clean-data bench
 
 help:
 	@echo "make report   - install what is needed, run every notebook, write outputs/*.pdf"
 	@echo "make test     - install what is needed, run ruff, pytest and the notebooks (nbmake)"
-	@echo "other targets: report-html lint strip clean bench venv sysdeps"
+	@echo "other targets: report-html lint strip clean clean-data bench venv sysdeps peers"
 
 # ---------------------------------------------------------------------------------------------
 # Installation
@@ -74,6 +74,17 @@ sysdeps:
 	  exit "$$rc"
 	fi
 
+# Third-party clients that tests/test_third_party.py points at the simulator: ccxt (pip, into
+# .venv) and wscat (npm, into .peers/), with Debian's nodejs and npm when node is missing.
+peers: venv
+	@rc=0; scripts/install-system-deps.sh node || rc=$$?
+	if [ "$$rc" -eq 3 ]; then
+	  echo "peers: not a Debian/Ubuntu system: install node and npm by hand for the wscat tests."
+	elif [ "$$rc" -ne 0 ]; then
+	  exit "$$rc"
+	fi
+	scripts/install-peers.sh
+
 # ---------------------------------------------------------------------------------------------
 # Tests
 # ---------------------------------------------------------------------------------------------
@@ -82,7 +93,7 @@ lint: venv
 	@echo "lint: ruff check btclib tests"
 	"$(VENV)/bin/ruff" check --extend-exclude tests/data btclib tests
 
-test: venv sysdeps
+test: venv sysdeps peers
 	@export BTCLIB_DURATION=$(TEST_DURATION) BTCLIB_SOURCE=sim
 	echo "test: ruff check btclib tests (tests/data holds deliberately long-lined fixtures)"
 	"$(VENV)/bin/ruff" check --extend-exclude tests/data btclib tests

@@ -6,6 +6,7 @@
 #
 #   scripts/install-system-deps.sh            # the TeX route (default)
 #   scripts/install-system-deps.sh chromium   # the optional HTML -> Chromium route
+#   scripts/install-system-deps.sh node       # nodejs and npm, for the wscat tests
 #   scripts/install-system-deps.sh venv       # python3-venv, when `python3 -m venv` cannot work
 #
 # Exit status: 0 done or nothing to do, 3 not a Debian/Ubuntu system (nothing installed),
@@ -23,13 +24,18 @@ case "$what" in
     packages=(chromium fonts-dejavu-core poppler-utils)
     commands=(chromium pdftotext)
     ;;
+  node)
+    # node and npm for wscat (tests/test_third_party.py, installed by scripts/install-peers.sh).
+    packages=(nodejs npm)
+    commands=(node npm)
+    ;;
   venv)
     pyver=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)
     packages=(python3-venv "python${pyver}-venv")
     commands=()
     ;;
   *)
-    echo "usage: $0 [tex|chromium|venv]" >&2
+    echo "usage: $0 [tex|chromium|node|venv]" >&2
     exit 2
     ;;
 esac
@@ -42,7 +48,7 @@ done
 if [ "$what" = venv ]; then
   missing+=("the venv module's pip (ensurepip)")
 # The mono font is a file, not a command: check it too.
-elif ! grep -qi "DejaVu Sans Mono" <<<"$fonts"; then
+elif [ "$what" != node ] && ! grep -qi "DejaVu Sans Mono" <<<"$fonts"; then
   missing+=("DejaVu Sans Mono font")
 fi
 # Hangul (Upbit's error messages are Korean): the TeX template uses NanumGothicCoding for it.
@@ -51,7 +57,10 @@ if [ "$what" = tex ] && ! grep -qi "NanumGothicCoding" <<<"$fonts"; then
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "sysdeps: ${commands[*]} and the fonts (DejaVu, Nanum) already present; nothing to install."
+  case "$what" in
+    tex) echo "sysdeps: ${commands[*]} and the fonts (DejaVu, Nanum) already present; nothing to install." ;;
+    *) echo "sysdeps: ${commands[*]} already present; nothing to install." ;;
+  esac
   exit 0
 fi
 
