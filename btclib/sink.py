@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import os
 import threading
 import time
@@ -100,6 +102,7 @@ class LineSink:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._lock()
             self._size = os.fstat(self._fd).st_size
             if self._end_torn_line and self._size and not self._ends_with_newline():
                 # Someone else left half a line: end it so ours stay whole.
@@ -110,6 +113,17 @@ class LineSink:
             target=self._run, name=f"btclib-writer:{self.path.name}", daemon=True
         )
         self._thread.start()
+
+    def _lock(self) -> None:
+        """Refuse a file another recorder is writing: two writers would tear lines
+        (and corrupt a compressed capture beyond the damage they share)."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            raise OSError(
+                errno.EBUSY, "another btclib recorder is writing to this file right now"
+            ) from None
 
     def _ends_with_newline(self) -> bool:
         with open(self.path, "rb") as f:

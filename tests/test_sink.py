@@ -89,3 +89,14 @@ async def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path: Path)
     assert sink.dropped > 0
     await sink.aclose()
     assert sink.lines + sink.dropped == 50
+
+
+async def test_a_second_writer_to_the_same_file_is_refused_naming_it(tmp_path: Path):
+    path = tmp_path / "data.txt"
+    async with LineSink(path) as first:
+        with pytest.raises(SinkError, match="another btclib recorder is writing"):
+            LineSink(path).open()
+        first.write(b"still mine\n")
+    async with LineSink(path) as again:  # the lock goes with the writer
+        again.write(b"next run\n")
+    assert path.read_bytes() == b"still mine\nnext run\n"
