@@ -11,11 +11,10 @@ Doc: https://github.com/binance/binance-spot-api-docs/blob/master/web-socket-str
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
-from .feed import Data, ExchangeError, Feed, Notice, Parsed, excerpt
+from .feed import Data, ExchangeError, Feed, Notice, Parsed, excerpt, load_object
 from .rawjson import member_spans
 
 _new = tuple.__new__
@@ -218,12 +217,9 @@ class Parser:
     # General path: any valid JSON layout, plus every non-data message.
 
     def _general(self, frame: bytes) -> Parsed:
-        try:
-            message = json.loads(frame)
-        except ValueError as exc:
-            return Notice("malformed", f"not valid JSON ({exc}): {excerpt(frame)}")
-        if not isinstance(message, dict):
-            return Notice("malformed", f"not a JSON object: {excerpt(frame)}")
+        message = load_object(frame)
+        if isinstance(message, Notice):
+            return message
         if "error" in message or ("code" in message and "msg" in message):
             error = message.get("error", message)
             if isinstance(error, dict):

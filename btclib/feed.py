@@ -13,9 +13,10 @@ captured frames alone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Data(NamedTuple):
@@ -60,6 +61,20 @@ class ExchangeError(Exception):
     Retrying the same request would get the same answer, so the recorder
     stops and reports it instead of reconnecting forever.
     """
+
+
+def load_object(frame: bytes) -> dict[str, Any] | Notice:
+    """The JSON object a frame holds, or a ``malformed`` notice saying why not.
+
+    The parsers' general paths start here; their fast paths never parse.
+    """
+    try:
+        message = json.loads(frame)
+    except ValueError as exc:
+        return Notice("malformed", f"not valid JSON ({exc}): {excerpt(frame)}")
+    if not isinstance(message, dict):
+        return Notice("malformed", f"not a JSON object: {excerpt(frame)}")
+    return message
 
 
 def excerpt(frame: bytes, limit: int = 120) -> str:

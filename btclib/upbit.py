@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from .feed import Data, ExchangeError, Feed, Notice, Parsed, excerpt
+from .feed import Data, ExchangeError, Feed, Notice, Parsed, excerpt, load_object
 from .rawjson import member_spans
 
 _new = tuple.__new__
@@ -136,12 +136,9 @@ class Parser:
         return self._general(frame)
 
     def _general(self, frame: bytes) -> Parsed:
-        try:
-            message = json.loads(frame)
-        except ValueError as exc:
-            return Notice("malformed", f"not valid JSON ({exc}): {excerpt(frame)}")
-        if not isinstance(message, dict):
-            return Notice("malformed", f"not a JSON object: {excerpt(frame)}")
+        message = load_object(frame)
+        if isinstance(message, Notice):
+            return message
         if "error" in message:
             error = message["error"]
             if isinstance(error, dict):
