@@ -229,7 +229,7 @@ async def test_the_recorder_stays_under_binance_5_messages_per_second(tmp_path: 
 
 async def test_a_slow_disk_never_blocks_ping_answers(tmp_path: Path):
     def slow_disk(fd: int, data: memoryview) -> int:
-        time.sleep(0.05)  # a disk that takes 50 ms per write, in the writer thread
+        time.sleep(0.05)  # a disk that takes 50 ms per write: the first moves writing to the thread
         return os.write(fd, data)
 
     config = SimConfig(

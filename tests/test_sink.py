@@ -100,3 +100,25 @@ async def test_a_second_writer_to_the_same_file_is_refused_naming_it(tmp_path: P
     async with LineSink(path) as again:  # the lock goes with the writer
         again.write(b"next run\n")
     assert path.read_bytes() == b"still mine\nnext run\n"
+
+
+async def test_a_slow_write_moves_writing_off_the_event_loop(tmp_path: Path):
+    import threading
+    import time
+
+    writers: list[str] = []
+
+    def disk(fd: int, data: memoryview) -> int:
+        writers.append(threading.current_thread().name)
+        if len(writers) == 2:
+            time.sleep(0.01)  # the disk gets slow once
+        return os.write(fd, data)
+
+    async with LineSink(tmp_path / "data.txt", write=disk) as sink:
+        for i in range(4):
+            sink.write(b"line %d\n" % i)
+            await asyncio.sleep(0)  # let the loop go idle: one chunk per line
+        assert sink.slow_writes == 1
+    assert writers[:2] == [threading.main_thread().name] * 2  # fast disk: the loop writes
+    assert all(name.startswith("btclib-writer") for name in writers[2:])
+    assert (tmp_path / "data.txt").read_bytes() == b"line 0\nline 1\nline 2\nline 3\n"
