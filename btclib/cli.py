@@ -101,6 +101,13 @@ def parser() -> argparse.ArgumentParser:
         default=1.0,
         help="market time runs this many times faster than the clock",
     )
+    from . import bench
+
+    bench.add_arguments(
+        commands.add_parser(
+            "bench", help="throughput, latency and memory against a local flood server"
+        )
+    )
     faults = sim.add_argument_group(
         "faults", "inject faults on purpose (deterministic; scoped by --fault-exchange/-connection)"
     )
@@ -257,6 +264,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
     )
+    if args.command == "bench":
+        from . import bench
+
+        return bench.main(
+            args.quick,
+            args.json_path,
+            repeats=getattr(args, "repeats", None),
+            plot_path=getattr(args, "plot_path", None),
+            peer_python=getattr(args, "peer_python", None),
+        )
     if args.command == "simulate":
         from .simulator.server import main as simulate
 
