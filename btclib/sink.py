@@ -39,8 +39,8 @@ FLUSH_BYTES = 64 * 1024
 INLINE_BUDGET = 0.002
 """A write slower than this (seconds) moves writing off the event loop."""
 
-MAX_QUEUED_BYTES = 256 * 1024 * 1024
-"""Bound of the loop-to-writer queue: minutes of data at the exchanges' rates."""
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
+"""Bound of the loop-to-writer queue: about half an hour of data at the live rates."""
 
 
 class SinkError(OSError):
