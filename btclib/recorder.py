@@ -79,7 +79,7 @@ class RecorderOptions:
     max_queued_bytes: int | None = None
     fsync_interval: float = 1.0
     sink_write: Callable[[int, memoryview], int] | None = None
-    """Replaces ``os.write`` in the sink's writer thread (the benchmark's hook to see
+    """Replaces ``os.write`` in the sink (the benchmark's hook to see
     when lines are handed to the OS); ``None``: plain ``os.write``, no cost."""
 
 
