@@ -18,7 +18,7 @@ from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds
 from .sink import SinkError
-from .sources import open_source
+from .sources import live_urls, open_source
 
 STEPS: dict[str, tuple[str, ...]] = {
     "binance": (binance.EXCHANGE,),
@@ -117,16 +117,19 @@ async def record(
     build_feeds(step, **feeds_args)  # check every argument before touching the network
     path = Path(out) if out is not None else default_path(step)
     writable(path)  # a wrong path fails now, not after probing the exchanges
+    # ``auto`` tries the exact URLs the recorder will open (overrides and
+    # environment included): a bare base such as "/" may well answer 404.
+    live_binance, live_upbit = live_urls(binance_url, upbit_url)
     probes = {
-        binance.EXCHANGE: binance.stream_url(symbol, depth_speed, binance_url or binance.LIVE_BASE),
-        upbit.EXCHANGE: upbit_url or upbit.LIVE_URL,
+        binance.EXCHANGE: binance.stream_url(symbol, depth_speed, live_binance),
+        upbit.EXCHANGE: live_upbit,
     }
     async with open_source(
         STEPS[step],
         source,
         binance_url=binance_url,
         upbit_url=upbit_url,
-        probe_urls=probes if binance_url is None and upbit_url is None else None,
+        probe_urls=probes,
         replay=replay,
         speed=speed,
         seed=seed,

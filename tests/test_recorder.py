@@ -17,7 +17,7 @@ from btclib.steps import build_feeds, record
 from .conftest import FAST, record_against_sim
 
 LINE = re.compile(
-    rb'(btcusdt@orderbook,bids:\[\[.*\]\],asks:\[\[.*\]\]'
+    rb"(btcusdt@orderbook,bids:\[\[.*\]\],asks:\[\[.*\]\]"
     rb"|btcusdt@trade, p:[0-9.]+,q:[0-9.]+"
     rb'|(btc|usdt)krw@orderbook,\[\{"ask_price":.*\}\])\n'
 )
@@ -29,7 +29,10 @@ def lines_at_least(n: int):
 
 async def test_step_a_writes_every_depth_and_trade_message_once_in_order(tmp_path: Path):
     run = await record_against_sim(
-        tmp_path, "binance", SimConfig(seed=2, speedup=20, record_sent=True), until=lines_at_least(60)
+        tmp_path,
+        "binance",
+        SimConfig(seed=2, speedup=20, record_sent=True),
+        until=lines_at_least(60),
     )
     assert run.lines == run.expected("binance")
     kinds = {line.split(b",")[0] for line in run.lines}
@@ -84,7 +87,10 @@ async def test_recording_appends_to_what_the_file_held(tmp_path: Path):
     out = tmp_path / "data.txt"
     out.write_bytes(b"btcusdt@trade, p:1.00000000,q:1.00000000\n")
     run = await record_against_sim(
-        tmp_path, "binance", SimConfig(seed=6, speedup=20, record_sent=True), until=lines_at_least(10)
+        tmp_path,
+        "binance",
+        SimConfig(seed=6, speedup=20, record_sent=True),
+        until=lines_at_least(10),
     )
     assert run.lines[0] == b"btcusdt@trade, p:1.00000000,q:1.00000000\n"
     assert run.lines[1:] == run.expected("binance")
@@ -155,3 +161,30 @@ async def test_live_source_with_an_override_connects_exactly_there(tmp_path: Pat
         assert sim.connections[0].path.startswith("/stream?streams=btcusdt@depth5/btcusdt@trade")
     assert summary.sources == {"binance": "live"} and summary.reasons == {}
     assert summary.total > 0
+
+
+async def test_auto_probes_the_exact_stream_url_of_an_override(tmp_path: Path):
+    # A server that answers only on the stream path (like the real one) must count as live.
+    async with Simulator(SimConfig(seed=9, speedup=20)) as sim:
+        summary = await record(
+            "binance",
+            duration=1.0,
+            source="auto",
+            binance_url=sim.binance_base,
+            out=tmp_path / "d.txt",
+            progress=None,
+        )
+        paths = [c.path for c in sim.connections]
+    assert summary.sources == {"binance": "live"}
+    assert all(p.startswith("/stream?streams=btcusdt@depth5/btcusdt@trade") for p in paths)
+
+
+async def test_auto_honours_the_url_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    async with Simulator(SimConfig(seed=10, speedup=20)) as sim:
+        monkeypatch.setenv("BTCLIB_UPBIT_URL", sim.upbit_url)
+        summary = await record(
+            "upbit", duration=1.0, source="auto", out=tmp_path / "u.txt", progress=None
+        )
+    assert summary.sources == {"upbit": "live"} and summary.total > 0
