@@ -302,5 +302,11 @@ def feed(
         ping_interval=None,
         lifetime=_LIFETIME,
         connect_limit=(300, 300.0),
+        first_data_within=max(5 * period, 5.0),
+        silence_hint=(
+            f"Binance sent nothing on {' and '.join(stream_names(symbol, depth_speed))}: "
+            f"is {parser.symbol!r} a listed spot symbol? Binance answers unknown stream "
+            "names with silence, not an error"
+        ),
         status_hints=STATUS_HINTS,
     )

@@ -105,6 +105,12 @@ class Feed:
             24 h); the recorder replaces it a little before, overlapping.
         connect_limit: at most this many connection attempts per window
             (count, seconds), as the exchange allows per IP.
+        first_data_within: seconds after connecting by which some data must
+            have come (the exchange sends a first message at once); a
+            connection that stays silent that long is replaced.
+        silence_hint: what it means when connection after connection stays
+            silent from the start (both exchanges answer unknown symbols with
+            silence, not an error); the run then stops with this sentence.
         status_hints: per HTTP status of a refused handshake, a sentence
             telling the user what it means and what to do.
     """
@@ -119,4 +125,6 @@ class Feed:
     ping_interval: float | None = 20.0
     lifetime: float | None = None
     connect_limit: tuple[int, float] = (300, 300.0)
+    first_data_within: float | None = None
+    silence_hint: str = ""
     status_hints: Mapping[int, str] = field(default_factory=dict)

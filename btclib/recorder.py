@@ -76,6 +76,8 @@ class RecorderOptions:
     progress_interval: float = 0.5
     max_refusals: int = 5
     """Give up after this many HTTP 429 refusals in a row."""
+    max_silent: int = 3
+    """Give up after this many connections in a row that never sent any data."""
     max_queued_bytes: int | None = None
     fsync_interval: float = 1.0
     sink_write: Callable[[int, memoryview], int] | None = None
@@ -263,6 +265,8 @@ class _FeedRunner:
         self.sessions: set[_Session] = set()
         self._finish = finish
         self._refusals = 0
+        self._silent = 0
+        self._ever_data = False
         self._gap: dict[str, Any] | None = None
         self._holes_seen = {stream: 0 for stream in feed.streams}
 
@@ -390,7 +394,19 @@ class _FeedRunner:
         finally:
             self.sessions.discard(session)
 
+    def _check_silence(self, session: _Session) -> None:
+        """Stop when connection after connection stays silent from the start."""
+        if session.first_data is not None or self._ever_data:
+            self._silent = 0
+            return
+        self._silent += 1
+        if self._silent >= self.options.max_silent and self.feed.silence_hint:
+            raise RecordingError(
+                f"{self.feed.silence_hint} ({self._silent} connections, no data at all)"
+            )
+
     def _first_data(self, session: _Session) -> None:
+        self._ever_data = True
         session.first_data = time.monotonic()
         self.backoff.reset()
         if self._gap is not None:
@@ -429,6 +445,7 @@ class _FeedRunner:
                 self.log("closed", self.feed.exchange, session.id, cause=cause)
                 if self.finishing:
                     return
+                self._check_silence(session)
                 self._open_gap(cause)
                 self.summary.reconnects += 1
                 delay = self.backoff.next_delay()
@@ -448,6 +465,12 @@ class _FeedRunner:
             now = time.monotonic()
             self._check_holes()
             self._close_gap_if_known(session)
+            within = self.feed.first_data_within
+            if session.first_data is None and within is not None and now - session.started > within:
+                session.end_cause = f"no data within {within:g} s of connecting"
+                self.log("silent", self.feed.exchange, session.id, seconds=within)
+                await self._abort(session)
+                return session
             for stream, limit in self.feed.stall_after.items():
                 count = session.frames[stream]
                 if count != last_count[stream]:

@@ -188,5 +188,10 @@ def feed(
         stall_after={key: stall_after or _IDLE_LIMIT for key in keys},
         ping_interval=keepalive,
         connect_limit=(5, 1.0),
+        first_data_within=10.0,  # the snapshot comes right after the request
+        silence_hint=(
+            f"Upbit sent nothing for {', '.join(parser.codes)}: is each a listed market "
+            "code? Upbit ignores unknown codes silently"
+        ),
         status_hints=STATUS_HINTS,
     )

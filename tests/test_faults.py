@@ -304,3 +304,21 @@ async def test_upbit_request_errors_stop_the_run_naming_the_error(
     assert time.monotonic() - started < 3  # no retry loop, no silent hang
     assert info.value.summary.errors == [str(info.value)]
     assert (tmp_path / "u.txt").read_bytes() == b""
+
+
+@pytest.mark.parametrize("exchange", ["binance", "upbit"])
+async def test_an_unknown_symbol_answered_with_silence_stops_with_a_clear_error(
+    tmp_path: Path, exchange: str
+):
+    async with Simulator(SimConfig(seed=24, speedup=20)) as sim:
+        if exchange == "binance":
+            feed = binance.feed("btcxyz", base=sim.binance_base)
+            expected = r"Binance sent nothing on btcxyz@depth5 and btcxyz@trade: is 'btcxyz' a listed"
+        else:
+            feed = upbit.feed(["KRW-XYZ"], url=sim.upbit_url)
+            expected = r"Upbit sent nothing for KRW-XYZ: is each a listed market code\?"
+        feed = dataclasses.replace(feed, first_data_within=0.3)
+        with pytest.raises(RecordingError, match=expected) as info:
+            await asyncio.wait_for(record_feeds([feed], tmp_path / "x.txt", options=FAST), 15)
+    assert info.value.summary.connections == FAST.max_silent
+    assert (tmp_path / "x.txt").read_bytes() == b""
