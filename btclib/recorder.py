@@ -666,7 +666,7 @@ async def record_feeds(
     watchers: set[asyncio.Task[Any]] = {asyncio.create_task(sink.failed.wait())}
     if stop is not None:
         watchers.add(asyncio.create_task(stop.wait()))
-    ticker = asyncio.create_task(_tick(summary, runners, started, duration, progress, options))
+    ticker = asyncio.create_task(_tick(summary, started, duration, progress, options))
     try:
         deadline = None if duration is None else started + duration
         pending = set(tasks)
@@ -714,7 +714,7 @@ async def record_feeds(
         log("stop", stopped=summary.stopped, lines=summary.lines, elapsed=round(summary.elapsed, 3))
         log.close()
         if progress is not None:
-            progress(_snapshot(summary, runners, started, duration, done=True))
+            progress(_snapshot(summary, started, duration, done=True))
     if error is not None:
         if not isinstance(error, RecordingError | SinkError | ExchangeError):
             wrapped = RecordingError(str(error))
@@ -727,7 +727,6 @@ async def record_feeds(
 
 def _snapshot(
     summary: RunSummary,
-    runners: list[_FeedRunner],
     started: float,
     duration: float | None,
     *,
@@ -749,7 +748,6 @@ def _snapshot(
 
 async def _tick(
     summary: RunSummary,
-    runners: list[_FeedRunner],
     started: float,
     duration: float | None,
     progress: Callable[[Progress], None] | None,
@@ -764,4 +762,4 @@ async def _tick(
         rate = (total - last_total) / (now - last_time) if now > last_time else 0.0
         last_total, last_time = total, now
         if progress is not None:
-            progress(_snapshot(summary, runners, started, duration, rate=rate))
+            progress(_snapshot(summary, started, duration, rate=rate))
