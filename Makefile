@@ -91,12 +91,12 @@ peers: venv
 
 lint: venv
 	@echo "lint: ruff check btclib tests"
-	"$(VENV)/bin/ruff" check --extend-exclude tests/data btclib tests
+	"$(VENV)/bin/ruff" check btclib tests
 
 test: venv sysdeps peers
 	@export BTCLIB_DURATION=$(TEST_DURATION) BTCLIB_SOURCE=sim
 	echo "test: ruff check btclib tests (tests/data holds deliberately long-lined fixtures)"
-	"$(VENV)/bin/ruff" check --extend-exclude tests/data btclib tests
+	"$(VENV)/bin/ruff" check btclib tests
 	echo "test: pytest tests (BTCLIB_DURATION=$$BTCLIB_DURATION BTCLIB_SOURCE=$$BTCLIB_SOURCE)"
 	rc=0; "$(VENV)/bin/pytest" tests || rc=$$?
 	if [ "$$rc" -eq 5 ]; then echo "test: pytest collected no tests in tests/ (nothing to run yet)";

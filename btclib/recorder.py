@@ -37,6 +37,7 @@ from .backoff import Backoff, ConnectBudget
 from .continuity import Continuity
 from .feed import Data, ExchangeError, Feed, Notice
 from .sink import LineSink, SinkError
+from .wsqueue import queued_frames
 
 logger = logging.getLogger("btclib")
 
@@ -359,13 +360,17 @@ class _FeedRunner:
         frames, lines = session.frames, self.summary.lines
         accept = {stream: cont.accept for stream, cont in self.continuity.items()}
         tap, n = self.tap, 0
+        queue, take, resume = queued_frames(ws) if tap is None else queued_frames(None)
         started = session.first_data is not None
         try:
             for request in feed.requests:
                 await ws.send(request)
             self.log("subscribed", feed.exchange, session.id, requests=len(feed.requests))
             while True:
-                if tap is None:
+                if queue and queue[0].fin:
+                    frame = take().data
+                elif tap is None:
+                    resume()
                     frame = await recv(decode=False)
                 else:
                     message = await recv()

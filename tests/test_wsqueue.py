@@ -1,0 +1,96 @@
+"""Reading websockets' queue directly: same lines, same order, no stall under flow control."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.frames import Frame, Opcode
+
+from btclib.feed import Data, Feed
+from btclib.recorder import record_feeds
+from btclib.wsqueue import queued_frames
+
+N = 3000
+
+
+def numbered(frame: bytes) -> Data:
+    """A frame ``<n>:<padding>`` becomes the line ``<n>``."""
+    return Data("s", None, bytes(frame).split(b":")[0] + b"\n")
+
+
+def numbering(started: asyncio.Event):
+    """:func:`numbered` that also says when data has started (the run may then end)."""
+
+    def parse(frame: bytes) -> Data:
+        started.set()
+        return numbered(frame)
+
+    return parse
+
+
+def message(n: int) -> bytes:
+    return b"%d:%s" % (n, b"x" * (n % 300))
+
+
+async def flood(ws: ServerConnection) -> None:
+    """N messages, every 5th one binary. The first half is written to the socket in
+    one go, so the client reads hundreds per read and pauses reading (over
+    ``max_queue``): only the drain's ``resume()`` can restart it. In the second half
+    every 7th message comes in three fragments (``recv()`` must reassemble those)."""
+    blob = b"".join(
+        Frame(Opcode.BINARY if n % 5 == 0 else Opcode.TEXT, message(n)).serialize(
+            mask=False, extensions=[]
+        )
+        for n in range(N // 2)
+    )
+    ws.transport.write(blob)
+    for n in range(N // 2, N):
+        payload = message(n)
+        if n % 7 == 0:
+            third = len(payload) // 3
+            parts = [payload[:third], payload[third : 2 * third], payload[2 * third :]]
+            await ws.send([p.decode() for p in parts] if n % 2 else parts)
+        elif n % 5 == 0:
+            await ws.send(payload)
+        else:
+            await ws.send(payload.decode())
+    await ws.close()
+
+
+async def test_flooded_connection_records_every_message_in_order(tmp_path: Path) -> None:
+    # max_queue=64 in the recorder: a flood pauses reading again and again, so the
+    # drained queue must resume it, or the run would hang instead of ending.
+    async with serve(flood, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        started = asyncio.Event()  # then the end of the connection ends the run
+        feed = Feed("test", f"ws://127.0.0.1:{port}/", (), numbering(started), ("s",))
+        summary = await asyncio.wait_for(
+            record_feeds([feed], tmp_path / "out.txt", finish=started, duration=60), 20
+        )
+    lines = (tmp_path / "out.txt").read_bytes().splitlines()
+    assert lines == [b"%d" % n for n in range(N)]
+    assert summary.lines["s"] == N
+
+
+async def test_queue_holds_what_arrived_and_fallback_is_always_empty() -> None:
+    async def three(ws: ServerConnection) -> None:
+        for text in ("a", "b", "c"):
+            await ws.send(text)
+        await ws.close()
+
+    async with serve(three, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}/") as ws:
+            queue, take, resume = queued_frames(ws)
+            await ws.wait_closed()  # the close frame came after all three
+            assert len(queue) == 3 and queue[0].fin
+            first = await ws.recv(decode=False)
+            resume()
+            assert [first, bytes(take().data), bytes(take().data)] == [b"a", b"b", b"c"]
+            assert not queue
+
+    empty, take, resume = queued_frames(object())
+    assert not empty and resume() is None
