@@ -127,3 +127,17 @@ async def record_against_sim(
 @pytest.fixture
 def fast_options() -> RecorderOptions:
     return FAST
+
+
+@pytest.fixture(params=["bytes", "bytearray"])
+def frames_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a parser test twice: with ``bytes``, and with the ``bytearray`` that
+    websockets queues (the recorder hands those to the parsers as they are)."""
+    if request.param == "bytearray":
+        from btclib import binance, upbit
+
+        for module in (binance, upbit):
+            monkeypatch.setattr(
+                module.Parser, "__call__", lambda self, frame: self.parse(bytearray(frame))
+            )
+    return request.param

@@ -45,6 +45,8 @@ R4 = (
 )
 
 
+pytestmark = pytest.mark.usefixtures("frames_as")
+
 def combined(stream: str, payload: bytes) -> bytes:
     return b'{"stream":"' + stream.encode() + b'","data":' + payload + b"}"
 

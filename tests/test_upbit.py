@@ -47,6 +47,8 @@ R8 = (
 )
 
 
+pytestmark = pytest.mark.usefixtures("frames_as")
+
 def test_assignment_frame_becomes_the_assignment_line_byte_for_byte():
     parsed = upbit.Parser()(ASSIGNMENT_FRAME)
     assert parsed == Data(
