@@ -8,6 +8,9 @@ Pipelines (``spec["pipeline"]``):
 - ``ceiling``: the websockets asyncio client, connected exactly as the recorder
   connects (same URL, requests, ping interval, ``max_size``, ``max_queue``), receiving
   with ``recv(decode=False)`` and discarding: the most this client library delivers.
+- ``drain``: the same receive-only loop, but taking the frames websockets has already
+  queued without one ``await recv()`` each, exactly as the recorder reads
+  (:mod:`btclib.wsqueue`): the ceiling of the recorder's own reading method.
 - ``recorder``: btclib's full recorder through its public API:
   :func:`btclib.recorder.record_feeds` with the feeds of :func:`btclib.steps.build_feeds`
   pointed at the flood server, writing a real file in a fresh temporary folder. The
@@ -47,6 +50,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ..recorder import RecorderOptions, record_feeds
 from ..steps import build_feeds
+from ..wsqueue import queued_frames
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 CHECKPOINTS = (1_000, 10_000, 100_000, 1_000_000)
@@ -115,6 +119,7 @@ async def run_ceiling(spec: dict[str, Any]) -> dict[str, Any]:
     n = per_connection(spec["workload"], spec["n"])
     feeds = feeds_for(spec["workload"], spec["port"], n)
     last = [0.0]
+    drain = spec["pipeline"] == "drain"
 
     async def one(feed: Any) -> int:
         count = 0
@@ -130,9 +135,16 @@ async def run_ceiling(spec: dict[str, Any]) -> dict[str, Any]:
             for request in feed.requests:
                 await ws.send(request)
             recv = ws.recv
+            # "drain": take what websockets already queued as the recorder does
+            # (btclib.wsqueue), the receive-only ceiling of that reading method.
+            queue, take, resume = queued_frames(ws if drain else None)
             try:
                 while True:
-                    await recv(decode=False)
+                    if queue and queue[0].fin:
+                        take()
+                    else:
+                        resume()
+                        await recv(decode=False)
                     count += 1
             except ConnectionClosed:
                 pass
@@ -317,7 +329,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="btclib-bench-", dir=spec.get("tmp")))
     try:
         pipeline = spec["pipeline"]
-        if pipeline == "ceiling":
+        if pipeline in ("ceiling", "drain"):
             return await run_ceiling(spec)
         if pipeline in ("recorder", "latency", "soak"):
             return await run_recorder(spec, folder)

@@ -24,6 +24,9 @@ from typing import Any
 WORKLOADS = ("binance", "upbit", "both")
 RATES = (1_000, 10_000)
 TARGETS = {"binance": 0.8, "upbit": 0.7}
+PIPELINES = ("ceiling", "recorder", "drain")
+"""Measured per repeat, in rotating order; ``drain`` is the receive-only loop reading
+websockets' queue the way the recorder does (:mod:`btclib.wsqueue`)."""
 
 
 @dataclass
@@ -145,21 +148,22 @@ def run(
     server = FloodServer(max_seconds=120 if quick else 900)
     try:
         base = {"port": server.port, "tmp": tmp}
-        # 1-2. Ceiling and recorder, alternating.
+        # 1-2. Ceiling, recorder and the drain ceiling, in rotating order.
         for workload in WORKLOADS:
-            runs: dict[str, list[dict[str, Any]]] = {"ceiling": [], "recorder": []}
-            ratios = []
+            runs: dict[str, list[dict[str, Any]]] = {p: [] for p in PIPELINES}
+            ratios: dict[str, list[float]] = {"ceiling": [], "drain": []}
             for r in range(plan.repeats):
-                order = ("ceiling", "recorder") if r % 2 == 0 else ("recorder", "ceiling")
-                pair = {}
+                order = PIPELINES[r % 3 :] + PIPELINES[: r % 3]
+                fps = {}
                 for pipeline in order:
                     spec = {**base, "pipeline": pipeline, "workload": workload, "n": plan.frames}
                     out = child(spec)
                     runs[pipeline].append(out)
-                    pair[pipeline] = out.get("fps")
+                    fps[pipeline] = out.get("fps")
                     log(f"  {workload:8s} {pipeline:9s} {_fmt_run(out)}")
-                if pair.get("ceiling") and pair.get("recorder"):
-                    ratios.append(pair["recorder"] / pair["ceiling"])
+                for ceiling, values in ratios.items():
+                    if fps.get(ceiling) and fps.get("recorder"):
+                        values.append(fps["recorder"] / fps[ceiling])
             result["workloads"][workload] = _summarise(runs, ratios)
         # Comparison pipelines (not byte-exact): what parsing JSON would cost.
         for workload in ("binance", "upbit"):
@@ -254,7 +258,9 @@ def peers(base: dict[str, Any], plan: Plan, python: str | None, log: Any) -> dic
     return out
 
 
-def _summarise(runs: dict[str, list[dict[str, Any]]], ratios: list[float]) -> dict[str, Any]:
+def _summarise(
+    runs: dict[str, list[dict[str, Any]]], ratios: dict[str, list[float]]
+) -> dict[str, Any]:
     def col(pipeline: str, key: str) -> list[float]:
         return [r[key] for r in runs[pipeline] if r.get(key) is not None]
 
@@ -262,7 +268,9 @@ def _summarise(runs: dict[str, list[dict[str, Any]]], ratios: list[float]) -> di
     return {
         "ceiling_fps": _median(col("ceiling", "fps")),
         "recorder_fps": _median(col("recorder", "fps")),
-        "ratio": _median(ratios),
+        "ratio": _median(ratios["ceiling"]),
+        "drain_ceiling_fps": _median(col("drain", "fps")),
+        "ratio_to_drain": _median(ratios["drain"]),
         "cpu_us_per_frame": _median(col("recorder", "cpu_us_per_frame")),
         "ceiling_cpu_us_per_frame": _median(col("ceiling", "cpu_us_per_frame")),
         "writer_cpu_us_per_frame": _median(col("recorder", "writer_cpu_us_per_frame")),
@@ -270,7 +278,8 @@ def _summarise(runs: dict[str, list[dict[str, Any]]], ratios: list[float]) -> di
         "ceiling_peak_rss_mb": max(col("ceiling", "peak_rss_mb"), default=None),
         "dropped": sum(col("recorder", "dropped")),
         "runs": {p: col(p, "fps") for p in runs},
-        "ratios": ratios,
+        "ratios": ratios["ceiling"],
+        "ratios_to_drain": ratios["drain"],
         "spread": {
             p: (min(col(p, "fps")) / max(col(p, "fps")) if col(p, "fps") else None) for p in runs
         },

@@ -19,14 +19,16 @@ def table(result: dict[str, Any]) -> str:
         f"{m['loadavg_start'][0]:.2f} at start, {m.get('loadavg_end', [0])[0]:.2f} at end; "
         f"{result.get('elapsed_s', 0):.0f} s.",
         "",
-        "| workload | ceiling frames/s | recorder frames/s | ratio | recorder CPU us/frame "
+        "| workload | ceiling frames/s | recorder frames/s | ratio | drain ceiling frames/s "
+        "| ratio to drain | recorder CPU us/frame "
         "| ceiling CPU us/frame | peak RSS MB | json frames/s | orjson frames/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, w in result["workloads"].items():
         out.append(
             f"| {name} | {_num(w['ceiling_fps'])} | {_num(w['recorder_fps'])} "
-            f"| {_num(w['ratio'], '.2f')} | {_num(w['cpu_us_per_frame'], '.2f')} "
+            f"| {_num(w['ratio'], '.2f')} | {_num(w.get('drain_ceiling_fps'))} "
+            f"| {_num(w.get('ratio_to_drain'), '.2f')} | {_num(w['cpu_us_per_frame'], '.2f')} "
             f"| {_num(w['ceiling_cpu_us_per_frame'], '.2f')} | {_num(w['peak_rss_mb'], '.0f')} "
             f"| {_num(w.get('json_fps'))} | {_num(w.get('orjson_fps'))} |"
         )
@@ -76,7 +78,8 @@ def plot(result: dict[str, Any], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     pipelines = [
-        ("ceiling_fps", "websockets, receive only (ceiling)"),
+        ("ceiling_fps", "websockets, receive only with recv() (ceiling)"),
+        ("drain_ceiling_fps", "websockets, receive only, queue drained as btclib reads"),
         ("recorder_fps", "btclib recorder (byte-exact, to file)"),
         ("orjson_fps", "websockets + orjson + format + write"),
         ("json_fps", "websockets + json + format + write"),
