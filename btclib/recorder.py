@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -355,12 +357,14 @@ class _FeedRunner:
         # The hot loop: everything it touches per frame is a local name, the parsed
         # Data is unpacked in one step, and the per-stream continuity check is a
         # bound method looked up by stream (no attribute look-ups per frame).
+        # Frames websockets has already queued are taken without an await
+        # (btclib.wsqueue); before waiting for more, pending lines go to the OS.
         ws, feed = session.ws, self.feed
-        parse, write, recv = feed.parser, self.sink.write, ws.recv
+        parse, write, flush = feed.parser, self.sink.append, self.sink.flush
         frames, lines = session.frames, self.summary.lines
         accept = {stream: cont.accept for stream, cont in self.continuity.items()}
-        tap, n = self.tap, 0
-        queue, take, resume = queued_frames(ws) if tap is None else queued_frames(None)
+        receive = self._receiver(session)
+        queue, take, resume = queued_frames(ws if self.tap is None else None)
         started = session.first_data is not None
         try:
             for request in feed.requests:
@@ -369,15 +373,10 @@ class _FeedRunner:
             while True:
                 if queue and queue[0].fin:
                     frame = take().data
-                elif tap is None:
-                    resume()
-                    frame = await recv(decode=False)
                 else:
-                    message = await recv()
-                    binary = isinstance(message, bytes)
-                    frame = message if binary else message.encode()
-                    n += 1
-                    tap.frame(feed.exchange, session.id, n, frame, binary)
+                    resume()
+                    flush()
+                    frame = await receive()
                 item = parse(frame)
                 if type(item) is Data:
                     stream, seq, line = item
@@ -398,6 +397,22 @@ class _FeedRunner:
             raise
         finally:
             self.sessions.discard(session)
+
+    def _receiver(self, session: _Session) -> Callable[[], Awaitable[bytes]]:
+        """``await receive()``: the next message as bytes, handed to the tap if any."""
+        recv, tap = session.ws.recv, self.tap
+        if tap is None:
+            return functools.partial(recv, decode=False)
+        exchange, count = self.feed.exchange, itertools.count(1)
+
+        async def receive() -> bytes:
+            message = await recv()
+            binary = isinstance(message, bytes)
+            frame = message if binary else message.encode()
+            tap.frame(exchange, session.id, next(count), frame, binary)
+            return frame
+
+        return receive
 
     def _check_silence(self, session: _Session) -> None:
         """Stop when connection after connection stays silent from the start."""

@@ -41,6 +41,28 @@ async def test_lines_reach_the_os_when_the_loop_goes_idle(tmp_path: Path):
     await sink.aclose()
 
 
+async def test_appended_lines_wait_for_flush_and_flush_writes_them_at_once(tmp_path: Path):
+    path = tmp_path / "data.txt"
+    writes: list[bytes] = []
+
+    def counted(fd: int, data: memoryview) -> int:
+        writes.append(bytes(data))
+        return os.write(fd, data)
+
+    async with LineSink(path, write=counted) as sink:
+        sink.append(b"a\n")
+        sink.append(b"b\n")
+        for _ in range(3):  # loop iterations in which write()'s call_soon flush would run
+            await asyncio.sleep(0)
+        assert writes == [] and path.read_bytes() == b""
+        sink.flush()
+        assert writes == [b"a\nb\n"] and path.read_bytes() == b"a\nb\n"
+        big = b"x" * 1023 + b"\n"
+        for _ in range(64):  # 64 KiB pending: written without waiting for flush()
+            sink.append(big)
+        assert len(writes) == 2 and path.stat().st_size == 4 + 64 * 1024
+
+
 async def test_full_disk_keeps_every_whole_line_and_names_the_path(tmp_path: Path):
     path = tmp_path / "data.txt"
     budget = [250]  # the disk takes 250 bytes, then is full
