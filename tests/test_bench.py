@@ -24,12 +24,20 @@ def test_quick_bench_writes_json_with_the_required_keys(tmp_path: Path):
     result = json.loads(out.read_text())
     for name in ("binance", "upbit", "both"):
         workload = result["workloads"][name]
-        for key in ("ceiling_fps", "recorder_fps", "ratio", "cpu_us_per_frame"):
+        for key in (
+            "ceiling_fps",
+            "recorder_fps",
+            "ratio",
+            "drain_ceiling_fps",
+            "ratio_to_drain",
+            "cpu_us_per_frame",
+        ):
             assert isinstance(workload[key], float) and workload[key] > 0, (name, key)
         assert workload["dropped"] == 0
     for rate in ("1000", "10000"):
         for key in ("p50", "p99", "max"):
             assert result["latency_ms"][rate][key] > 0, (rate, key)
+            assert result["latency_ms"][rate]["recv_floor"][key] > 0, (rate, key)
     soak = result["soak"]
     assert soak["frames"] >= 100_000
     assert soak["rss_start_mb"] > 0 and soak["rss_end_mb"] > 0

@@ -22,6 +22,8 @@ Pipelines (``spec["pipeline"]``):
   ``os.write`` is wrapped (``RecorderOptions.sink_write``) to note, per line, the time
   the line was handed to the OS minus the send time stamped into it by the server
   (both ``CLOCK_MONOTONIC``, which is one clock for all processes of the machine).
+- ``recv_latency``: the floor under ``latency``: the websockets client alone on the same
+  paced stream, send stamp to ``recv()`` returning (nothing parsed or written).
 - ``soak``: the recorder on ``n`` flood frames; its progress callback (every 10 ms)
   samples lines, CPU time and RSS (``/proc/self/statm``).
 
@@ -241,6 +243,36 @@ async def run_recorder(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     return result
 
 
+async def run_recv_latency(spec: dict[str, Any]) -> dict[str, Any]:
+    """The floor under the recorder's latency: send stamp to ``recv()`` returning
+    (websockets alone, nothing parsed or written), on the same paced stream."""
+    (feed,) = feeds_for("binance", spec["port"], spec["n"], spec["rate"])
+    stamp = re.compile(rb'(?:"p":"|"bids":\[\[")(\d{10,})\.')
+    latencies: list[int] = []
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    async with connect(feed.url, ping_interval=None, max_size=2**22, max_queue=64) as ws:
+        recv = ws.recv
+        try:
+            while True:
+                frame = await recv(decode=False)
+                now = time.monotonic_ns()
+                found = stamp.search(frame)
+                if found is not None:
+                    latencies.append(now - int(found[1]))
+        except ConnectionClosed:
+            pass
+    elapsed = time.perf_counter() - t0
+    latencies.sort()
+    return {
+        "frames": len(latencies),
+        "seconds": elapsed,
+        "fps": len(latencies) / elapsed,
+        "cpu_us_per_frame": (cpu_seconds() - cpu0) / max(1, len(latencies)) * 1e6,
+        "latency_ms": _percentiles(latencies),
+        "latency_samples": len(latencies),
+    }
+
+
 def _percentiles(values: list[int]) -> dict[str, float]:
     if not values:
         return {"p50": None, "p99": None, "max": None}
@@ -331,6 +363,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         pipeline = spec["pipeline"]
         if pipeline in ("ceiling", "drain"):
             return await run_ceiling(spec)
+        if pipeline == "recv_latency":
+            return await run_recv_latency(spec)
         if pipeline in ("recorder", "latency", "soak"):
             return await run_recorder(spec, folder)
         if pipeline in ("json", "orjson"):

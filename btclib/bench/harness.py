@@ -189,14 +189,22 @@ def run(
             spec = {**base, "pipeline": "latency", "workload": "binance", "n": n, "rate": rate}
             out = child(spec, timeout=plan.latency_seconds * 3 + 60)
             lat = out.get("latency_ms", {"p50": None, "p99": None, "max": None})
+            floor = child(
+                {**spec, "pipeline": "recv_latency"}, timeout=plan.latency_seconds * 3 + 60
+            )
             result["latency_ms"][str(rate)] = {
                 **lat,
                 "frames": out.get("latency_samples"),
                 "achieved_fps": out.get("fps"),
                 "cpu_us_per_frame": out.get("cpu_us_per_frame"),
+                "recv_floor": {
+                    **floor.get("latency_ms", {}),
+                    "cpu_us_per_frame": floor.get("cpu_us_per_frame"),
+                    **({"error": floor["error"]} if "error" in floor else {}),
+                },
                 **({"error": out["error"]} if "error" in out else {}),
             }
-            log(f"  latency {rate:>6} fps: {lat}")
+            log(f"  latency {rate:>6} fps: {lat}; recv() alone: {floor.get('latency_ms')}")
         # 5. Soak.
         spec = {**base, "pipeline": "soak", "workload": "binance", "n": plan.soak_frames}
         out = child(spec, timeout=600)

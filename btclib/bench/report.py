@@ -34,14 +34,17 @@ def table(result: dict[str, Any]) -> str:
         )
     out += [
         "",
-        "| paced rate | frames | p50 ms | p99 ms | max ms | CPU us/frame |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| paced rate | frames | p50 ms | p99 ms | max ms | CPU us/frame "
+        "| recv() alone: p50 ms | p99 ms | CPU us/frame |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for rate, lat in result["latency_ms"].items():
+        floor = lat.get("recv_floor") or {}
         out.append(
             f"| {int(rate):,} fps | {_num(lat.get('frames'))} | {_num(lat.get('p50'), '.3f')} "
             f"| {_num(lat.get('p99'), '.3f')} | {_num(lat.get('max'), '.3f')} "
-            f"| {_num(lat.get('cpu_us_per_frame'), '.1f')} |"
+            f"| {_num(lat.get('cpu_us_per_frame'), '.1f')} | {_num(floor.get('p50'), '.3f')} "
+            f"| {_num(floor.get('p99'), '.3f')} | {_num(floor.get('cpu_us_per_frame'), '.1f')} |"
         )
     soak = result.get("soak", {})
     segments = soak.get("cpu_us_per_frame_by_lines") or {}
