@@ -144,3 +144,67 @@ async def test_a_slow_write_moves_writing_off_the_event_loop(tmp_path: Path):
     assert writers[:2] == [threading.main_thread().name] * 2  # fast disk: the loop writes
     assert all(name.startswith("btclib-writer") for name in writers[2:])
     assert (tmp_path / "data.txt").read_bytes() == b"line 0\nline 1\nline 2\nline 3\n"
+
+
+async def test_a_writer_thread_that_fell_behind_catches_up_in_batches_in_order(tmp_path: Path):
+    import threading
+    import time
+
+    stalled, release = threading.Event(), threading.Event()
+    thread_writes: list[int] = []
+
+    def disk(fd: int, data: memoryview) -> int:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.01)  # a slow write: writing moves to the thread
+        else:
+            if not stalled.is_set():
+                stalled.set()
+                release.wait(5)  # the disk stalls while the loop queues 200 chunks
+            thread_writes.append(len(data))
+        return os.write(fd, data)
+
+    lines = [b"chunk %03d\n" % i for i in range(202)]
+    async with LineSink(tmp_path / "data.txt", write=disk) as sink:
+        for i, line in enumerate(lines):
+            sink.append(line)
+            sink.flush()  # one chunk per line
+            if i == 1:
+                await asyncio.to_thread(stalled.wait, 5)
+        release.set()
+    assert (tmp_path / "data.txt").read_bytes() == b"".join(lines)
+    assert sink.slow_writes == 1 and sink.dropped == 0
+    assert thread_writes == [10, 200 * 10]  # the stalled chunk, then the 200 queued at once
+
+
+async def test_lines_are_synced_to_disk_while_the_writer_thread_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import threading
+    import time
+
+    synced, stalled, release = threading.Event(), threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.set()
+
+    def disk(fd: int, data: memoryview) -> int:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.01)  # a slow write: writing moves to the thread
+        elif not stalled.is_set():
+            stalled.set()
+            release.wait(5)  # ...which then stalls on its next write
+        return os.write(fd, data)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    async with LineSink(tmp_path / "data.txt", write=disk, fsync_interval=0.05) as sink:
+        sink.write(b"first\n")
+        sink.flush()  # written by the loop (slowly), then
+        sink.write(b"second\n")
+        sink.flush()  # queued for the thread, which stalls
+        await asyncio.to_thread(stalled.wait, 5)
+        # The first line is synced although the writer thread is stuck.
+        assert await asyncio.to_thread(synced.wait, 5)
+        release.set()
+    assert (tmp_path / "data.txt").read_bytes() == b"first\nsecond\n"
