@@ -307,6 +307,9 @@ def targets(result: dict[str, Any]) -> dict[str, Any]:
     out["p99_1000fps_lt_0.3ms"] = p99 is not None and p99 < 0.3
     growth = soak.get("rss_growth_mb")
     out["soak_rss_growth_lt_5mb"] = growth is not None and growth < 5
+    # A recorder that drops lines under the flood has not really kept up.
+    dropped = [x.get("dropped") for x in (*w.values(), soak)]
+    out["no_line_dropped"] = all(d == 0 for d in dropped)
     return out
 
 

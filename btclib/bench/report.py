@@ -21,8 +21,8 @@ def table(result: dict[str, Any]) -> str:
         "",
         "| workload | ceiling frames/s | recorder frames/s | ratio | drain ceiling frames/s "
         "| ratio to drain | recorder CPU us/frame "
-        "| ceiling CPU us/frame | peak RSS MB | json frames/s | orjson frames/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ceiling CPU us/frame | peak RSS MB | lines dropped | json frames/s | orjson frames/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, w in result["workloads"].items():
         out.append(
@@ -30,6 +30,7 @@ def table(result: dict[str, Any]) -> str:
             f"| {_num(w['ratio'], '.2f')} | {_num(w.get('drain_ceiling_fps'))} "
             f"| {_num(w.get('ratio_to_drain'), '.2f')} | {_num(w['cpu_us_per_frame'], '.2f')} "
             f"| {_num(w['ceiling_cpu_us_per_frame'], '.2f')} | {_num(w['peak_rss_mb'], '.0f')} "
+            f"| {_num(w.get('dropped'))} "
             f"| {_num(w.get('json_fps'))} | {_num(w.get('orjson_fps'))} |"
         )
     out += [
