@@ -359,8 +359,11 @@ class _FeedRunner:
         # bound method looked up by stream (no attribute look-ups per frame).
         # Frames websockets has already queued are taken without an await
         # (btclib.wsqueue); before waiting for more, pending lines go to the OS.
+        # When the queue to a slow disk is full, reading waits for room instead
+        # of dropping lines.
         ws, feed = session.ws, self.feed
-        parse, write, flush = feed.parser, self.sink.append, self.sink.flush
+        sink = self.sink
+        parse, write, flush = feed.parser, sink.append, sink.flush
         frames, lines = session.frames, self.summary.lines
         accept = {stream: cont.accept for stream, cont in self.continuity.items()}
         receive = self._receiver(session)
@@ -374,8 +377,8 @@ class _FeedRunner:
                 if queue and queue[0].fin:
                     frame = take().data
                 else:
-                    resume()
                     flush()
+                    resume()
                     frame = await receive()
                 item = parse(frame)
                 if type(item) is Data:
@@ -386,7 +389,9 @@ class _FeedRunner:
                         self._first_data(session)
                     if seq is not None and not accept[stream](seq):
                         continue  # counted by Continuity: a copy from the overlapping connection
-                    write(line)
+                    if not write(line):  # the disk is far behind: TCP holds the data meanwhile
+                        await sink.room()
+                        sink.write(line)  # or counted as dropped
                     lines[stream] += 1
                 else:
                     self._notice(session, item)
@@ -491,6 +496,8 @@ class _FeedRunner:
                 self.log("silent", self.feed.exchange, session.id, seconds=within)
                 await self._abort(session)
                 return session
+            if self.sink.waiting:  # not reading while the disk catches up: our silence
+                last_change = dict.fromkeys(last_change, now)
             for stream, limit in self.feed.stall_after.items():
                 count = session.frames[stream]
                 if count != last_count[stream]:

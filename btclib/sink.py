@@ -106,6 +106,7 @@ class LineSink:
         self._size = 0
         self._thread: threading.Thread | None = None
         self._syncer: threading.Thread | None = None
+        self._drained: asyncio.Event | None = None
         self._closing = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -155,28 +156,37 @@ class LineSink:
             return f.read(1) == b"\n"
 
     def write(self, line: bytes) -> None:
-        """Queue one whole line (ending with ``\\n``); it reaches the OS when the loop idles."""
-        self.append(line)
+        """Queue one whole line (ending with ``\\n``); it reaches the OS when the loop idles.
+
+        If the queue to a slow disk is full, the line is dropped and counted.
+        """
+        if not self.append(line):
+            self.dropped += 1
         if not self._scheduled:
             self._scheduled = True
             assert self._loop is not None
             self._loop.call_soon(self._flush_when_idle)
 
-    def append(self, line: bytes) -> None:
+    def append(self, line: bytes) -> bool:
         """Queue one whole line for a caller that calls :meth:`flush` before it next
         awaits (the recorder's reader does): :meth:`write` without scheduling a flush,
-        which saves the event loop one iteration per message at live rates."""
+        which saves the event loop one iteration per message at live rates.
+
+        False, and nothing queued, when the queue to a slow disk is full: the caller
+        may ``await`` :meth:`room` and try again (the recorder does, so that TCP
+        holds the data meanwhile), or :meth:`write` it to have it counted as dropped.
+        """
         # Called once per line: two attribute reads decide. ``_room`` is what the
         # queue could take when it was last handed a chunk (the writer only ever
         # makes more room, so the check errs on the safe side), or -1 after a failure.
         pending = self._pending_bytes + len(line)
         if pending > self._room:
-            self.dropped += 1
-            return
+            return False
         self._pending.append(line)
         self._pending_bytes = pending
         if pending >= FLUSH_BYTES:
             self.flush()
+        return True
 
     def _flush_when_idle(self) -> None:
         self._scheduled = False
@@ -196,6 +206,27 @@ class LineSink:
                 self._queue.put(chunk)
         queued = self._queued_in - self._queued_out
         self._room = -1 if self.error else self.max_queued_bytes - queued
+
+    @property
+    def waiting(self) -> bool:
+        """A reader is waiting in :meth:`room` (so it is not reading on purpose)."""
+        return self._drained is not None
+
+    async def room(self) -> None:
+        """Wait until the writer thread has brought the queue down to a quarter full
+        (or failed)."""
+        self.flush()
+        while self._queued_in - self._queued_out > self.max_queued_bytes // 4:
+            if self.error is not None:
+                break
+            waiting = self._drained = asyncio.Event()
+            try:
+                # The writer may have caught up before it could see the event.
+                if self._queued_in - self._queued_out > self.max_queued_bytes // 4:
+                    await waiting.wait()
+            finally:
+                self._drained = None
+        self.flush()  # counts the room anew
 
     def _write_inline(self, chunk: bytes) -> None:
         started = time.perf_counter()
@@ -245,6 +276,7 @@ class LineSink:
                 chunk, last = self._more(chunk)
                 self._write_chunk(chunk)
                 self._queued_out += len(chunk)
+                self._wake_drained()
                 if last:
                     break
             if self.error is None:
@@ -253,6 +285,14 @@ class LineSink:
                 self._sync()
         except OSError as exc:
             self._fail(exc)
+
+    def _wake_drained(self) -> None:
+        waiting = self._drained
+        if waiting is not None and (
+            self._queued_in - self._queued_out <= self.max_queued_bytes // 4
+        ):
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(waiting.set)
 
     def _sync_every_interval(self) -> None:
         """``fsync`` at most once per interval while lines keep coming.
@@ -326,3 +366,5 @@ class LineSink:
         self._room = -1
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.failed.set)
+            if self._drained is not None:
+                self._loop.call_soon_threadsafe(self._drained.set)

@@ -243,7 +243,7 @@ async def test_a_slow_disk_never_blocks_ping_answers(tmp_path: Path):
     assert run.lines == run.expected("binance")
 
 
-async def test_a_full_write_queue_drops_counts_and_reports(tmp_path: Path):
+async def test_a_stuck_disk_holds_reading_back_instead_of_dropping_lines(tmp_path: Path):
     def stuck_disk(fd: int, data: memoryview) -> int:
         time.sleep(0.2)
         return os.write(fd, data)
@@ -256,10 +256,32 @@ async def test_a_full_write_queue_drops_counts_and_reports(tmp_path: Path):
         options=options,
         until=lambda p, sim: p.elapsed > 1.0,
     )
+    # The queue (2 kB) filled again and again; reading waited for room each time, so
+    # what is in the file is exactly the first messages sent, none missing, and the
+    # waiting was not mistaken for a stalled connection.
+    assert run.summary.dropped == 0 and not run.events_of("lines_dropped")
+    assert run.lines == run.expected("binance")[: len(run.lines)]
+    assert len(run.lines) >= 10
+    assert run.summary.connections == 1 and not run.events_of("stall")
+
+
+async def test_a_line_larger_than_the_whole_queue_is_dropped_counted_and_reported(
+    tmp_path: Path,
+):
+    # A 200-byte queue can take trades (about 50 bytes) but never a depth5 book.
+    options = dataclasses.replace(FAST, max_queued_bytes=200)
+    run = await record_against_sim(
+        tmp_path,
+        "binance",
+        SimConfig(seed=22, speedup=20, record_sent=True),
+        options=options,
+        until=lambda p, sim: p.lines >= 20,
+    )
     assert run.summary.dropped > 0
     [event] = run.events_of("lines_dropped")
     assert event["count"] == run.summary.dropped
     assert "lines dropped" in run.summary.text()
+    assert all(b"@trade" in line for line in run.lines)
     assert all(line in set(run.expected("binance")) for line in run.lines)
 
 

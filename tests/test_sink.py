@@ -208,3 +208,40 @@ async def test_lines_are_synced_to_disk_while_the_writer_thread_is_busy(
         assert await asyncio.to_thread(synced.wait, 5)
         release.set()
     assert (tmp_path / "data.txt").read_bytes() == b"first\nsecond\n"
+
+
+async def test_a_full_queue_refuses_append_and_room_waits_for_the_writer(tmp_path: Path):
+    import threading
+    import time
+
+    stalled, release = threading.Event(), threading.Event()
+
+    def disk(fd: int, data: memoryview) -> int:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.01)  # a slow write: writing moves to the thread
+        elif not stalled.is_set():
+            stalled.set()
+            release.wait(5)  # the thread's first write stalls
+        return os.write(fd, data)
+
+    line = b"x" * 99 + b"\n"
+    async with LineSink(tmp_path / "data.txt", write=disk, max_queued_bytes=1000) as sink:
+        assert sink.append(line)
+        sink.flush()  # the slow inline write
+        assert sink.append(line)
+        sink.flush()  # taken by the thread, which stalls
+        await asyncio.to_thread(stalled.wait, 5)
+        queued = 0
+        while sink.append(line):  # fill the queue behind the stalled write
+            sink.flush()
+            queued += 1
+        # 1000 bytes minus the stalled 100: nine more lines, then refused (not dropped)
+        assert queued == 9 and sink.dropped == 0
+        waiting = asyncio.create_task(sink.room())
+        await asyncio.sleep(0)
+        assert not waiting.done() and sink.waiting
+        release.set()
+        await asyncio.wait_for(waiting, 5)
+        assert not sink.waiting and sink.append(line)
+    assert (tmp_path / "data.txt").read_bytes() == line * (2 + queued + 1)
+    assert sink.dropped == 0

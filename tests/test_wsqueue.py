@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from websockets.asyncio.client import connect
@@ -94,3 +95,42 @@ async def test_queue_holds_what_arrived_and_fallback_is_always_empty() -> None:
 
     empty, take, resume = queued_frames(object())
     assert not empty and resume() is None
+
+
+async def test_a_disk_slower_than_the_flood_slows_reading_and_drops_nothing(
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+    import threading
+    import time
+
+    from .conftest import FAST
+
+    def slow_disk(fd: int, data: memoryview) -> int:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.003)  # slow: writing moves to the thread, which stays slow
+        else:
+            time.sleep(0.02)  # 20 ms a write: the flood fills 20 kB much faster
+        return os.write(fd, data)
+
+    # A queue of 20 kB: without back-pressure the flood (about 450 kB) would overflow
+    # it many times over and lines would be dropped.
+    options = dataclasses.replace(FAST, sink_write=slow_disk, max_queued_bytes=20_000)
+    async with serve(flood, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        started = asyncio.Event()
+
+        def whole(frame: bytes) -> Data:  # the whole message is the line
+            started.set()
+            return Data("s", None, bytes(frame) + b"\n")
+
+        feed = Feed("test", f"ws://127.0.0.1:{port}/", (), whole, ("s",))
+        summary = await asyncio.wait_for(
+            record_feeds(
+                [feed], tmp_path / "out.txt", finish=started, options=options, duration=60
+            ),
+            30,
+        )
+    assert summary.dropped == 0 and summary.connections == 1
+    lines = (tmp_path / "out.txt").read_bytes().splitlines()
+    assert lines == [message(n) for n in range(N)]
