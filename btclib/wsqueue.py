@@ -8,10 +8,12 @@ directly from the queue and awaits ``recv()`` only when it is empty or the
 next message is fragmented (``recv()`` reassembles those).
 
 This reads the internals of ``websockets.asyncio`` (``Connection.recv_messages``,
-an ``Assembler`` with a ``frames.queue`` deque and ``maybe_resume()``, stable
-since websockets 13): :func:`queued_frames` checks their shape and, if anything
-differs, returns an always-empty queue, so the recorder falls back to plain
-``recv()`` and stays correct, only slower.
+an ``Assembler`` with a ``frames.queue`` deque and ``maybe_resume()``; the same
+in websockets 14.0, 15.0, 16.0 and 17.4, read in their sources):
+:func:`queued_frames` checks their shape and, if anything differs, returns an
+always-empty queue, so the recorder falls back to plain ``recv()`` and stays
+correct, only slower. ``tests/test_wsqueue.py`` fails on a websockets whose
+internals moved, so that the slowdown cannot pass unnoticed.
 """
 
 from __future__ import annotations
