@@ -37,7 +37,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
 from .backoff import Backoff, ConnectBudget
 from .continuity import Continuity
-from .feed import Data, ExchangeError, Feed, Notice
+from .feed import ExchangeError, Feed, Notice
 from .sink import LineSink, SinkError
 from .wsqueue import queued_frames
 
@@ -355,8 +355,8 @@ class _FeedRunner:
     async def _pump(self, session: _Session) -> None:
         """Read frames until the connection closes; write lines; note everything else."""
         # The hot loop: everything it touches per frame is a local name, the parsed
-        # Data is unpacked in one step, and the per-stream continuity check is a
-        # bound method looked up by stream (no attribute look-ups per frame).
+        # line (a plain tuple, or Data) is unpacked in one step, and the per-stream
+        # continuity check is a bound method looked up by stream.
         # Frames websockets has already queued are taken without an await
         # (btclib.wsqueue); before waiting for more, pending lines go to the OS.
         # When the queue to a slow disk is full, reading waits for room instead
@@ -381,7 +381,7 @@ class _FeedRunner:
                     resume()
                     frame = await receive()
                 item = parse(frame)
-                if type(item) is Data:
+                if type(item) is not Notice:
                     stream, seq, line = item
                     frames[stream] += 1
                     if not started:

@@ -137,7 +137,10 @@ def frames_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         from btclib import binance, upbit
 
         for module in (binance, upbit):
+            call = module.Parser.__call__
             monkeypatch.setattr(
-                module.Parser, "__call__", lambda self, frame: self.parse(bytearray(frame))
+                module.Parser,
+                "__call__",
+                lambda self, frame, call=call: call(self, bytearray(frame)),
             )
     return request.param

@@ -171,3 +171,11 @@ def test_bad_symbols_are_refused_with_the_symbol_named(symbol: str):
 def test_unknown_depth_speed_is_refused():
     with pytest.raises(ValueError, match="depth speed"):
         binance.stream_names("btcusdt", "50ms")
+
+
+def test_the_recorders_parse_function_gives_the_same_fields_as_the_parser():
+    parser, feed = binance.Parser(), binance.feed()
+    for frame in (combined("btcusdt@depth5", ASSIGNMENT_DEPTH), R6, b'{"result":null,"id":1}'):
+        assert feed.parser(frame) == parser(frame)
+    assert type(feed.parser(R6)) is tuple  # the hot path skips building a Data
+    assert isinstance(parser(R6), Data)
