@@ -93,8 +93,9 @@ class WriteHook:
         self._stamp = re.compile(rb'(?:, p:|bids:\[\["|,\[\{"ask_price":)(\d{10,})\.')
 
     def __call__(self, fd: int, data: memoryview) -> int:
-        written = self._written(fd, data)
-        t = time.monotonic_ns()
+        written = os.write(fd, data)
+        t = time.monotonic_ns()  # first, before any bookkeeping
+        self._written.note()
         chunk = bytes(data[:written])
         self.latencies_ns.extend(t - int(s) for s in self._stamp.findall(chunk))
         return written
@@ -112,9 +113,12 @@ class Written:
 
     def __call__(self, fd: int, data: memoryview) -> int:
         written = os.write(fd, data)
+        self.note()
+        return written
+
+    def note(self) -> None:
         self.last = time.perf_counter()
         self.writer_cpu = time.thread_time()
-        return written
 
 
 async def run_ceiling(spec: dict[str, Any]) -> dict[str, Any]:
