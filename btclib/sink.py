@@ -106,7 +106,7 @@ class LineSink:
         self._size = 0
         self._thread: threading.Thread | None = None
         self._syncer: threading.Thread | None = None
-        self._drained: asyncio.Event | None = None
+        self._room_made: asyncio.Event | None = None
         self._closing = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -210,22 +210,20 @@ class LineSink:
     @property
     def waiting(self) -> bool:
         """A reader is waiting in :meth:`room` (so it is not reading on purpose)."""
-        return self._drained is not None
+        return self._room_made is not None
 
     async def room(self) -> None:
         """Wait until the writer thread has brought the queue down to a quarter full
         (or failed)."""
         self.flush()
-        while self._queued_in - self._queued_out > self.max_queued_bytes // 4:
-            if self.error is not None:
-                break
-            waiting = self._drained = asyncio.Event()
+        while not self._has_room() and self.error is None:
+            waiting = self._room_made = asyncio.Event()
             try:
                 # The writer may have caught up before it could see the event.
-                if self._queued_in - self._queued_out > self.max_queued_bytes // 4:
+                if not self._has_room():
                     await waiting.wait()
             finally:
-                self._drained = None
+                self._room_made = None
         self.flush()  # counts the room anew
 
     def _write_inline(self, chunk: bytes) -> None:
@@ -276,7 +274,7 @@ class LineSink:
                 chunk, last = self._more(chunk)
                 self._write_chunk(chunk)
                 self._queued_out += len(chunk)
-                self._wake_drained()
+                self._wake_room_waiter()
                 if last:
                     break
             if self.error is None:
@@ -286,11 +284,13 @@ class LineSink:
         except OSError as exc:
             self._fail(exc)
 
-    def _wake_drained(self) -> None:
-        waiting = self._drained
-        if waiting is not None and (
-            self._queued_in - self._queued_out <= self.max_queued_bytes // 4
-        ):
+    def _has_room(self) -> bool:
+        """What :meth:`room` waits for: the queue at most a quarter full."""
+        return self._queued_in - self._queued_out <= self.max_queued_bytes // 4
+
+    def _wake_room_waiter(self) -> None:
+        waiting = self._room_made
+        if waiting is not None and self._has_room():
             assert self._loop is not None
             self._loop.call_soon_threadsafe(waiting.set)
 
@@ -366,5 +366,5 @@ class LineSink:
         self._room = -1
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.failed.set)
-            if self._drained is not None:
-                self._loop.call_soon_threadsafe(self._drained.set)
+            if self._room_made is not None:
+                self._loop.call_soon_threadsafe(self._room_made.set)
