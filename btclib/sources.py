@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from . import binance, upbit
+from .exchanges import binance, upbit
 
 SOURCES = ("auto", "live", "sim")
 EXCHANGES = (binance.EXCHANGE, upbit.EXCHANGE)

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import binance, upbit
 from .capture import CaptureWriter
+from .exchanges import binance, upbit
 from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds

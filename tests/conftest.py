@@ -134,7 +134,7 @@ def frames_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     """Run a parser test twice: with ``bytes``, and with the ``bytearray`` that
     websockets queues (the recorder hands those to the parsers as they are)."""
     if request.param == "bytearray":
-        from btclib import binance, upbit
+        from btclib.exchanges import binance, upbit
 
         for module in (binance, upbit):
             call = module.Parser.__call__

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from btclib import binance, upbit
 from btclib.capture import CaptureError, CaptureWriter, frames, read_capture
+from btclib.exchanges import binance, upbit
 
 FRAMES = [
     (

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from btclib import binance, show
+from btclib import show
 from btclib.analysis import Recording
+from btclib.exchanges import binance
 from btclib.recorder import RunSummary
 from btclib.sink import LineSink
 
@@ -73,8 +74,8 @@ def test_source_of_functions_classes_and_methods() -> None:
     shown = show.source(binance.stream_url, binance.Parser, LineSink.write)
     text = repr(shown)
     assert str(shown) == text
-    assert "# btclib.binance.stream_url  (btclib/binance.py, line " in text
-    assert "# btclib.binance.Parser  (btclib/binance.py, line " in text
+    assert "# btclib.exchanges.binance.stream_url  (btclib/exchanges/binance.py, line " in text
+    assert "# btclib.exchanges.binance.Parser  (btclib/exchanges/binance.py, line " in text
     assert "# btclib.sink.LineSink.write  (btclib/sink.py, line " in text
     assert "\nclass Parser:\n" in text
     assert "\ndef write(self, line: bytes) -> None:\n" in text  # a method, dedented

@@ -51,8 +51,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from ..recorder import RecorderOptions, record_feeds
+from ..recorder.wsqueue import queued_frames
 from ..steps import build_feeds
-from ..wsqueue import queued_frames
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 CHECKPOINTS = (1_000, 10_000, 100_000, 1_000_000)

@@ -87,7 +87,7 @@ async def run_ccxt(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_btclib_trades(spec: dict[str, Any]) -> dict[str, Any]:
-    from .. import binance
+    from ..exchanges import binance
     from ..recorder import RecorderOptions, record_feeds
     from .client import Written
 

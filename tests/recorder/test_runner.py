@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from btclib import binance, upbit
+from btclib.exchanges import binance, upbit
 from btclib.feed import ExchangeError
 from btclib.recorder import record_feeds
 from btclib.simulator import SimConfig, Simulator
 from btclib.steps import build_feeds, record
 
-from .conftest import FAST, record_against_sim
+from ..conftest import FAST, record_against_sim
 
 LINE = re.compile(
     rb"(btcusdt@orderbook,bids:\[\[.*\]\],asks:\[\[.*\]\]"

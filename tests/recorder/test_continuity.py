@@ -2,8 +2,8 @@
 
 import random
 
-from btclib.backoff import Backoff, ConnectBudget
-from btclib.continuity import Continuity
+from btclib.recorder.backoff import Backoff, ConnectBudget
+from btclib.recorder.continuity import Continuity
 
 
 def test_contiguous_ids_accept_each_once_and_count_the_hole():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from btclib import upbit
+from btclib.exchanges import upbit
 from btclib.feed import Data, Notice
 
 # The assignment's frame (2022, DEFAULT, 15 units), joined back onto one line.

@@ -12,7 +12,7 @@ from websockets.frames import Frame, Opcode
 
 from btclib.feed import Data, Feed
 from btclib.recorder import record_feeds
-from btclib.wsqueue import queued_frames
+from btclib.recorder.wsqueue import queued_frames
 
 N = 3000
 
@@ -104,7 +104,7 @@ async def test_a_disk_slower_than_the_flood_slows_reading_and_drops_nothing(
     import threading
     import time
 
-    from .conftest import FAST
+    from ..conftest import FAST
 
     def slow_disk(fd: int, data: memoryview) -> int:
         if threading.current_thread() is threading.main_thread():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .feed import Data, ExchangeError, Feed, Line, Notice, Parsed, excerpt, load_object
+from ..feed import Data, ExchangeError, Feed, Line, Notice, Parsed, excerpt, load_object
 from .rawjson import member_spans
 
 EXCHANGE = "binance"

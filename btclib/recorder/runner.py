@@ -35,10 +35,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.client import process_exception
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
+from ..feed import ExchangeError, Feed, Notice
+from ..sink import LineSink, SinkError
 from .backoff import Backoff, ConnectBudget
 from .continuity import Continuity
-from .feed import ExchangeError, Feed, Notice
-from .sink import LineSink, SinkError
 from .wsqueue import queued_frames
 
 logger = logging.getLogger("btclib")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from btclib import binance
+from btclib.exchanges import binance
 from btclib.feed import Data, Notice
 
 # The assignment's depth5 payload (wscat on /ws/btcusdt@depth5), wrapped as the combined stream.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from btclib import binance, upbit
+from btclib.exchanges import binance, upbit
 from btclib.feed import ExchangeError
 from btclib.recorder import RecorderOptions, RecordingError, record_feeds
 from btclib.simulator import (
@@ -34,7 +34,7 @@ from btclib.simulator import (
 )
 from btclib.sink import SinkError
 
-from .conftest import FAST, record_against_sim
+from ..conftest import FAST, record_against_sim
 
 
 def trade_ids(sim: Simulator) -> list[int]:
