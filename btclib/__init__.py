@@ -10,14 +10,19 @@ simulator), :mod:`btclib.simulator` (the local exchanges) and
 
 __version__ = "0.1.0"
 
-from .recorder import Progress, RecorderOptions, RecordingError, RunSummary
+from .errors import BtclibError, CaptureError, ExchangeError, RecordingError, SinkError
+from .recorder import Progress, RecorderOptions, RunSummary
 from .steps import record, record_sync
 
 __all__ = [
+    "BtclibError",
+    "CaptureError",
+    "ExchangeError",
     "Progress",
     "RecorderOptions",
     "RecordingError",
     "RunSummary",
+    "SinkError",
     "__version__",
     "record",
     "record_sync",

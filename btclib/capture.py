@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import CaptureError
 from .feed import Feed
 from .sink import LineSink
 
@@ -48,9 +49,6 @@ logger = logging.getLogger("btclib")
 FORMAT = "btclib-capture"
 VERSION = 1
 
-
-class CaptureError(ValueError):
-    """The file is not a btclib capture this version can read."""
 
 
 class _GzipWriter:

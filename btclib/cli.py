@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import __version__
-from .feed import ExchangeError
-from .recorder import RecordingError, RunSummary
-from .sink import SinkError
+from .errors import BtclibError
+from .recorder import RunSummary
 from .sources import SOURCES
 from .steps import DEFAULT_FILES, STEPS, record
 
@@ -287,8 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     try:
         summary = asyncio.run(_record(args))
-    except (RecordingError, ExchangeError, SinkError, ValueError) as exc:
-        partial = getattr(exc, "summary", None)
+    except (BtclibError, ValueError) as exc:
+        partial = exc.summary if isinstance(exc, BtclibError) else None
         if partial is not None:
             print(partial.text(), file=sys.stderr)
         print(f"btclib: error: {exc}", file=sys.stderr)

@@ -18,6 +18,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .errors import ExchangeError
+
+__all__ = [
+    "Data",
+    "ExchangeError",
+    "Feed",
+    "Line",
+    "Notice",
+    "Parsed",
+    "Parser",
+    "excerpt",
+    "load_object",
+]
+
 
 class Data(NamedTuple):
     """One market-data message, already formatted as the line the file gets.
@@ -61,13 +75,6 @@ a frame (a fifth of the parse). The recorder only unpacks it; a Data is one too.
 
 Parser = Callable[[bytes], Line | Notice]
 
-
-class ExchangeError(Exception):
-    """The exchange sent an error message about our request.
-
-    Retrying the same request would get the same answer, so the recorder
-    stops and reports it instead of reconnecting forever.
-    """
 
 
 def load_object(frame: bytes) -> dict[str, Any] | Notice:

@@ -35,6 +35,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import SinkError
+
+__all__ = ["LineSink", "SinkError"]
+
 FLUSH_BYTES = 64 * 1024
 """Hand a chunk to the writer at this size even if the loop is still busy."""
 
@@ -46,10 +50,6 @@ WRITER_BATCH_BYTES = 16 * 1024 * 1024
 
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
 """Bound of the loop-to-writer queue: about half an hour of data at the live rates."""
-
-
-class SinkError(OSError):
-    """The data file cannot be written (full disk, no permission, ...)."""
 
 
 class LineSink:

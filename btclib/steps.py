@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .capture import CaptureWriter
+from .errors import SinkError
 from .exchanges import binance, upbit
 from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds
-from .sink import SinkError
 from .sources import live_urls, open_source
 
 STEPS: dict[str, tuple[str, ...]] = {

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..feed import Data, ExchangeError, Feed, Line, Notice, Parsed, excerpt, load_object
+from ..errors import ExchangeError
+from ..feed import Data, Feed, Line, Notice, Parsed, excerpt, load_object
 from .rawjson import member_spans
 
 EXCHANGE = "binance"

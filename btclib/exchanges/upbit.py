@@ -18,7 +18,8 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 
-from ..feed import Data, ExchangeError, Feed, Line, Notice, Parsed, excerpt, load_object
+from ..errors import ExchangeError
+from ..feed import Data, Feed, Line, Notice, Parsed, excerpt, load_object
 from .rawjson import member_spans
 
 EXCHANGE = "upbit"

@@ -35,8 +35,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.client import process_exception
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
-from ..feed import ExchangeError, Feed, Notice
-from ..sink import LineSink, SinkError
+from ..errors import BtclibError, ExchangeError, RecordingError, SinkError
+from ..feed import Feed, Notice
+from ..sink import LineSink
 from .backoff import Backoff, ConnectBudget
 from .continuity import Continuity
 from .wsqueue import queued_frames
@@ -46,20 +47,10 @@ logger = logging.getLogger("btclib")
 __all__ = [
     "Progress",
     "RecorderOptions",
-    "RecordingError",
     "RunSummary",
     "record_feeds",
 ]
 
-
-class RecordingError(Exception):
-    """The run stopped on something retrying cannot heal; the message says what.
-
-    ``summary`` holds what was recorded until then: every line written before
-    the error is whole in the file.
-    """
-
-    summary: RunSummary | None = None
 
 
 @dataclass
@@ -743,11 +734,11 @@ async def record_feeds(
         if progress is not None:
             progress(_snapshot(summary, started, duration, done=True))
     if error is not None:
-        if not isinstance(error, RecordingError | SinkError | ExchangeError):
+        if not isinstance(error, BtclibError):
             wrapped = RecordingError(str(error))
             wrapped.__cause__ = error
             error = wrapped
-        error.summary = summary  # type: ignore[union-attr]
+        error.summary = summary
         raise error
     return summary
 

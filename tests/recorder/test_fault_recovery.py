@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from btclib.errors import ExchangeError, RecordingError
 from btclib.exchanges import binance, upbit
-from btclib.feed import ExchangeError
-from btclib.recorder import RecorderOptions, RecordingError, record_feeds
+from btclib.recorder import RecorderOptions, record_feeds
 from btclib.simulator import (
     Drop,
     Faults,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from btclib.errors import ExchangeError
 from btclib.exchanges import binance, upbit
-from btclib.feed import ExchangeError
 from btclib.recorder import record_feeds
 from btclib.simulator import SimConfig, Simulator
 from btclib.steps import build_feeds, record
