@@ -229,7 +229,7 @@ class LineSink:
     def _write_inline(self, chunk: bytes) -> None:
         started = time.perf_counter()
         try:
-            self._write_chunk(chunk)
+            self.write_chunk(chunk)
         except OSError as exc:
             self._fail(exc)
             return
@@ -272,7 +272,7 @@ class LineSink:
                 if chunk is None:
                     break
                 chunk, last = self._more(chunk)
-                self._write_chunk(chunk)
+                self.write_chunk(chunk)
                 self._queued_out += len(chunk)
                 self._wake_room_waiter()
                 if last:
@@ -332,7 +332,8 @@ class LineSink:
             size += len(more)
         return (chunk if len(batch) == 1 else b"".join(batch)), False
 
-    def _write_chunk(self, chunk: bytes) -> None:
+    def write_chunk(self, chunk: bytes) -> None:
+        """Append whole lines with `os.write` (on the loop, or from the writer thread)."""
         view = memoryview(chunk)
         done = 0
         try:

@@ -1,5 +1,5 @@
 """Connect, keep alive, reconnect, write: the recorder, exchange-agnostic."""
 
-from .runner import Progress, RecorderOptions, RunSummary, record_feeds
+from .runner import FeedRunner, Progress, RecorderOptions, RunSummary, record_feeds
 
-__all__ = ["Progress", "RecorderOptions", "RunSummary", "record_feeds"]
+__all__ = ["FeedRunner", "Progress", "RecorderOptions", "RunSummary", "record_feeds"]

@@ -45,6 +45,7 @@ from .wsqueue import queued_frames
 logger = logging.getLogger("btclib")
 
 __all__ = [
+    "FeedRunner",
     "Progress",
     "RecorderOptions",
     "RunSummary",
@@ -230,7 +231,7 @@ class _Session:
     end_cause: str = ""
 
 
-class _FeedRunner:
+class FeedRunner:
     """Keeps one feed connected and its lines flowing into the sink."""
 
     def __init__(
@@ -337,13 +338,13 @@ class _FeedRunner:
         self.log("connected", self.feed.exchange, session.id, url=self.feed.url)
         self.sessions.add(session)
         session.task = asyncio.create_task(
-            self._pump(session), name=f"btclib:{self.feed.exchange}:{session.id}"
+            self.pump(session), name=f"btclib:{self.feed.exchange}:{session.id}"
         )
         return session
 
     # Reading.
 
-    async def _pump(self, session: _Session) -> None:
+    async def pump(self, session: _Session) -> None:
         """Read frames until the connection closes; write lines; note everything else."""
         # The hot loop: everything it touches per frame is a local name, the parsed
         # line (a plain tuple, or Data) is unpacked in one step, and the per-stream
@@ -666,7 +667,7 @@ async def record_feeds(
         raise SinkError(exc.errno, f"cannot write {summary.events_path}: {exc.strerror}") from exc
     ids = iter(range(1, 1 << 62))
     runners = [
-        _FeedRunner(feed, sink, log, summary, options, tap, lambda: next(ids), finish)
+        FeedRunner(feed, sink, log, summary, options, tap, lambda: next(ids), finish)
         for feed in feeds
     ]
     loop = asyncio.get_running_loop()
