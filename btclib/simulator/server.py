@@ -621,6 +621,15 @@ class Simulator:
         return f"ws://{HOST}:{self.port}{UPBIT_PATH}"
 
     @property
+    def urls(self) -> dict[str, str]:
+        """Exchange name -> the URL a client uses in place of that exchange's live URL.
+
+        Binance: the base, to which a client appends ``/stream?streams=...`` or
+        ``/ws/<stream>``; Upbit: the whole ``/websocket/v1`` URL.
+        """
+        return {"binance": self.binance_base, "upbit": self.upbit_url}
+
+    @property
     def market(self) -> Market | None:
         """The synthetic market, once the first client connected."""
         return self.feed.market

@@ -358,3 +358,14 @@ async def test_run_simulator_serves_until_cancelled_and_banner_says_how() -> Non
         await task
     with pytest.raises(OSError):
         await connect(url, open_timeout=1)  # the port is closed
+
+
+async def test_urls_name_each_exchange_the_url_a_client_uses() -> None:
+    async with Simulator(config()) as sim:
+        assert sim.urls == {
+            "binance": f"ws://127.0.0.1:{sim.port}",
+            "upbit": f"ws://127.0.0.1:{sim.port}/websocket/v1",
+        }
+        async with connect(sim.urls["upbit"]) as ws:
+            await ws.send("PING")
+            assert await ws.recv() == b'{"status":"UP"}'
