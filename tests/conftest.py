@@ -20,6 +20,7 @@ import pytest
 from btclib.feed import Feed
 from btclib.recorder import Progress, RecorderOptions, RunSummary, record_feeds
 from btclib.simulator import SentFrame, SimConfig, Simulator
+from btclib.sink import LineSink
 from btclib.steps import build_feeds
 
 FAST = RecorderOptions(
@@ -77,14 +78,19 @@ async def record_against_sim(
     options: RecorderOptions = FAST,
     stall_after: float | None = 1.0,
     timeout: float = 20.0,
+    write: Callable[[int, memoryview], int] | None = None,
 ) -> Run:
     """Record ``step`` from a simulator until ``until`` holds, then end the source cleanly.
 
     Ending: the simulator closes every connection (after the frames it sent),
     and the recorder, told the source is finishing, reads each connection to
     its close and stops. So every frame in ``sim.sent`` had its chance.
+    ``write`` replaces ``os.write`` in the data file's sink (a slow disk).
     """
     out = tmp_path / "data.txt"
+    target: Path | LineSink = out
+    if write is not None:
+        target = LineSink(out, write=write, max_queued_bytes=options.max_queued_bytes)
     events = tmp_path / "data.events.jsonl"
     reached = asyncio.Event()
     finish = asyncio.Event()
@@ -106,7 +112,12 @@ async def record_against_sim(
         )
         task = asyncio.create_task(
             record_feeds(
-                chosen, out, events_path=events, options=options, progress=progress, finish=finish
+                chosen,
+                target,
+                events_path=events,
+                options=options,
+                progress=progress,
+                finish=finish,
             )
         )
         waiter = asyncio.create_task(reached.wait())

@@ -19,16 +19,17 @@ Pipelines (``spec["pipeline"]``):
   from the parsed values + batched ``os.write``. These re-print numbers, so they are
   NOT byte-exact (``2.2855E7`` becomes ``22855000.0``): they show what parsing costs.
 - ``latency``: the recorder against a paced server (``rate`` frames/s); the sink's
-  ``os.write`` is wrapped (``RecorderOptions.sink_write``) to note, per line, the time
-  the line was handed to the OS minus the send time stamped into it by the server
-  (both ``CLOCK_MONOTONIC``, which is one clock for all processes of the machine).
+  ``os.write`` is wrapped (the recorder writes into a ``LineSink(write=...)`` made
+  here) to note, per line, the time the line was handed to the OS minus the send time
+  stamped into it by the server (both ``CLOCK_MONOTONIC``, which is one clock for all
+  processes of the machine).
 - ``recv_latency``: the floor under ``latency``: the websockets client alone on the same
   paced stream, send stamp to ``recv()`` returning (nothing parsed or written).
 - ``soak``: the recorder on ``n`` flood frames; its progress callback (every 10 ms)
   samples lines, CPU time and RSS (``/proc/self/statm``).
 
 Throughput runs time from before connecting to the last frame received (ceiling) or
-the last line handed to the OS (recorder: ``RecorderOptions.sink_write``).
+the last line handed to the OS (recorder: the ``write`` of the ``LineSink`` it is given).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ..recorder import RecorderOptions, record_feeds
 from ..recorder.wsqueue import queued_frames
+from ..sink import LineSink
 from ..steps import build_feeds
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -177,7 +179,7 @@ async def run_recorder(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     written = Written()
     stamps = WriteHook(written) if pipeline == "latency" else None
     samples: list[tuple[int, float, float]] = []
-    options = RecorderOptions(sink_write=stamps or written)
+    options = RecorderOptions()
     # The server closes each connection after its frames; ``finish`` (set once every
     # stream has spoken, so every connection is open) tells the recorder not to
     # reconnect then: the run ends when the last connection has closed.
@@ -198,7 +200,7 @@ async def run_recorder(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     samples.append((0, cpu0, rss0))
     summary = await record_feeds(
         feeds,
-        path,
+        LineSink(path, write=stamps or written, fsync_interval=options.fsync_interval),
         options=options,
         finish=finish,
         progress=progress,

@@ -89,6 +89,7 @@ async def run_ccxt(spec: dict[str, Any]) -> dict[str, Any]:
 async def run_btclib_trades(spec: dict[str, Any]) -> dict[str, Any]:
     from ..exchanges import binance
     from ..recorder import RecorderOptions, record_feeds
+    from ..sink import LineSink
     from .client import Written
 
     n = spec["n"]
@@ -109,8 +110,8 @@ async def run_btclib_trades(spec: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         summary = await record_feeds(
             [feed],
-            Path(tmp) / "trades.txt",
-            options=RecorderOptions(sink_write=written, progress_interval=0.01),
+            LineSink(Path(tmp) / "trades.txt", write=written),
+            options=RecorderOptions(progress_interval=0.01),
             progress=progress,
             finish=finish,
             duration=300,

@@ -1,20 +1,16 @@
-"""Connect, keep alive, reconnect, write: the I/O around the pure exchange modules.
+"""The recorder's asyncio front-end: it performs what the supervisor decides.
 
 :func:`record_feeds` runs any number of :class:`~btclib.feed.Feed` s (one
 WebSocket connection each, two while one is being replaced) into ONE
 :class:`~btclib.sink.LineSink`, for a bounded time or until stopped. It knows
 no exchange: URLs, requests, parsers, keep-alive and limits come with each
-feed. What it adds is what every exchange needs:
-
-- reconnection with capped, fully jittered exponential backoff, within the
-  feed's connection budget, after drops, refused connections and stalls;
-- per-stream stall detection (a book that stops ticking is a dead connection
-  even if trades still flow);
-- make-before-break rotation before a server's connection lifetime runs out
-  or when it announces a shutdown, with duplicates dropped by sequence number;
-- fail-fast on what retrying cannot heal (HTTP 4xx handshake refusals, error
-  messages about our request), with the feed's own explanation;
-- a summary and an events log (one JSON object a line) that name every gap.
+feed. Per feed, a :class:`FeedRunner` moves bytes: it connects, runs the hot
+loop (:meth:`FeedRunner.pump`: frame -> parser -> sink), and reports what
+happens to the feed's :class:`~btclib.recorder.supervisor.Supervisor`, whose
+pure rules decide when to abort, rotate, reconnect or give up (retrying with
+backoff within the connection budget, stall detection per stream,
+make-before-break rotation, fail-fast on what retrying cannot heal, gaps).
+The summary and an events log (one JSON object a line) name every gap.
 """
 
 from __future__ import annotations
@@ -23,13 +19,11 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import json
-import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.client import process_exception
@@ -37,21 +31,36 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
 from ..errors import BtclibError, ExchangeError, RecordingError, SinkError
 from ..feed import Feed, Notice
-from ..sink import LineSink
-from .backoff import Backoff, ConnectBudget
+from ..sink import MAX_QUEUED_BYTES, LineSink
 from .continuity import Continuity
+from .events import EventLog, FrameTap
+from .summary import Progress, RunSummary
+from .supervisor import (
+    Abort,
+    Action,
+    Done,
+    Failure,
+    GapFound,
+    Log,
+    Reconnect,
+    Retire,
+    Retry,
+    Rotate,
+    Rules,
+    Stop,
+    Supervisor,
+)
 from .wsqueue import queued_frames
-
-logger = logging.getLogger("btclib")
 
 __all__ = [
     "FeedRunner",
     "Progress",
     "RecorderOptions",
     "RunSummary",
+    "Session",
+    "describe",
     "record_feeds",
 ]
-
 
 
 @dataclass
@@ -67,129 +76,39 @@ class RecorderOptions:
     """Open the replacement this long before the server's connection lifetime ends."""
     overlap_max: float = 10.0
     """Close the old connection at the latest this long after the new one opened."""
+    rotation_retry: float = 30.0
+    """After a replacement failed, try rotating again this much later."""
     check_interval: float = 0.25
     progress_interval: float = 0.5
     max_refusals: int = 5
     """Give up after this many HTTP 429 refusals in a row."""
     max_silent: int = 3
     """Give up after this many connections in a row that never sent any data."""
-    max_queued_bytes: int | None = None
+    max_queued_bytes: int = MAX_QUEUED_BYTES
+    """Bound of the queue to a slow disk; when full, reading waits for room."""
     fsync_interval: float = 1.0
-    sink_write: Callable[[int, memoryview], int] | None = None
-    """Replaces ``os.write`` in the sink (the benchmark's hook to see
-    when lines are handed to the OS); ``None``: plain ``os.write``, no cost."""
 
-
-@dataclass
-class Progress:
-    """What a progress display shows; passed to the ``progress`` callback."""
-
-    elapsed: float
-    duration: float | None
-    lines: int
-    rate: float
-    per_stream: dict[str, int]
-    reconnects: int
-    done: bool = False
-
-    @property
-    def remaining(self) -> float | None:
-        return None if self.duration is None else max(0.0, self.duration - self.elapsed)
-
-
-@dataclass
-class RunSummary:
-    """What one run did: the figures a user checks after recording."""
-
-    path: Path
-    events_path: Path | None
-    lines: dict[str, int]
-    sources: dict[str, str] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
-    connections: int = 0
-    reconnects: int = 0
-    rotations: int = 0
-    errors: list[str] = field(default_factory=list)
-    bad_frames: int = 0
-    unexpected: int = 0
-    duplicates: int = 0
-    missed_trades: int = 0
-    dropped: int = 0
-    gaps: list[dict[str, Any]] = field(default_factory=list)
-    elapsed: float = 0.0
-    stopped: str = ""
-
-    @property
-    def total(self) -> int:
-        return sum(self.lines.values())
-
-    def text(self) -> str:
-        """A plain-text report, readable in a terminal and in a PDF."""
-        rate = self.total / self.elapsed if self.elapsed > 0 else 0.0
-        out = [
-            f"Recorded {self.total} lines in {self.elapsed:.1f} s ({rate:.1f} lines/s) "
-            f"into {self.path}; stopped: {self.stopped}."
-        ]
-        for exchange, source in self.sources.items():
-            reason = self.reasons.get(exchange)
-            out.append(f"  source {exchange}: {source}" + (f" ({reason})" if reason else ""))
-        for stream, count in self.lines.items():
-            out.append(f"  {stream:<24} {count:>9} lines")
-        out.append(
-            f"  connections {self.connections}, reconnects {self.reconnects}, "
-            f"rotations {self.rotations}, gaps {len(self.gaps)}, missed trades "
-            f"{self.missed_trades}, duplicates dropped {self.duplicates}, bad frames "
-            f"{self.bad_frames}, unexpected {self.unexpected}, lines dropped {self.dropped}"
+    def rules(self, feed: Feed) -> Rules:
+        """The supervisor's rules for ``feed``: its own limits with these timings."""
+        return Rules(
+            exchange=feed.exchange,
+            url=feed.url,
+            streams=feed.streams,
+            stall_after=feed.stall_after,
+            contiguous=feed.contiguous,
+            lifetime=feed.lifetime,
+            first_data_within=feed.first_data_within,
+            connect_limit=feed.connect_limit,
+            silence_hint=feed.silence_hint,
+            status_hints=feed.status_hints,
+            backoff_base=self.backoff_base,
+            backoff_cap=self.backoff_cap,
+            rotate_before=self.rotate_before,
+            overlap_max=self.overlap_max,
+            rotation_retry=self.rotation_retry,
+            max_refusals=self.max_refusals,
+            max_silent=self.max_silent,
         )
-        out.extend(f"  error: {error}" for error in self.errors)
-        if self.events_path is not None:
-            out.append(f"  events log: {self.events_path}")
-        return "\n".join(out)
-
-
-class FrameTap(Protocol):
-    """Receives every frame as it arrived (for captures); see :mod:`btclib.capture`."""
-
-    def frame(self, exchange: str, conn: int, n: int, data: bytes, binary: bool) -> None: ...
-
-    def event(self, exchange: str, conn: int, event: str, **fields: Any) -> None: ...
-
-
-class EventLog:
-    """What happened during a run, one JSON object a line, beside the data file.
-
-    The data file keeps the SPEC line format, so it cannot say where it has
-    holes; this log can: connects, closes with code and reason, stalls,
-    rotations, gaps with the trades missed, bad frames, errors.
-    """
-
-    def __init__(self, path: Path | None, tap: FrameTap | None = None) -> None:
-        self.path = path
-        self._tap = tap
-        self._file = None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
-
-    def __call__(self, event: str, exchange: str = "", conn: int = 0, **fields: Any) -> None:
-        record = {"time": round(time.time(), 6), "event": event}
-        if exchange:
-            record["exchange"] = exchange
-        if conn:
-            record["conn"] = conn
-        record.update(fields)
-        level = logging.DEBUG if event in ("reply", "status") else logging.INFO
-        logger.log(level, "%s", json.dumps(record, ensure_ascii=False))
-        if self._file is not None and level > logging.DEBUG:
-            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self._file.flush()
-        if self._tap is not None and exchange:
-            self._tap.event(exchange, conn, event, **fields)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
 
 def describe(exc: BaseException) -> str:
@@ -213,26 +132,40 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def failure(exc: Exception) -> Failure:
+    """What a failed connect attempt was, for the supervisor's rules."""
+    if isinstance(exc, InvalidStatus):
+        return Failure("status", describe(exc), exc.response.status_code)
+    if isinstance(exc, InvalidURI | ValueError | TypeError):
+        return Failure("invalid_url", str(exc))
+    if process_exception(exc) is None:  # websockets' own judgement: worth retrying
+        return Failure("transient", describe(exc))
+    return Failure("fatal", describe(exc))
+
+
 class _Finished(Exception):
     """The source ended while we were about to connect: nothing more will come."""
 
 
 @dataclass(eq=False)
-class _Session:
+class Session:
     """One WebSocket connection of a feed and the task that reads it."""
 
     id: int
     ws: ClientConnection
-    started: float
     frames: dict[str, int]
+    """Data messages received per stream (the supervisor reads them)."""
     task: asyncio.Task[None] | None = None
-    first_data: float | None = None
-    shutdown_notice: bool = False
+    started: bool = False
     end_cause: str = ""
 
 
 class FeedRunner:
-    """Keeps one feed connected and its lines flowing into the sink."""
+    """Keeps one feed connected and its lines flowing into the sink.
+
+    It performs the :class:`~btclib.recorder.supervisor.Supervisor`'s
+    actions and reports to it what the network does; the rules are there.
+    """
 
     def __init__(
         self,
@@ -252,18 +185,15 @@ class FeedRunner:
         self.options = options
         self.tap = tap
         self._next_id = counter
-        self.backoff = Backoff(options.backoff_base, options.backoff_cap)
-        self.budget = ConnectBudget(*feed.connect_limit)
         self.continuity = {
             stream: Continuity(contiguous=stream in feed.contiguous) for stream in feed.streams
         }
-        self.sessions: set[_Session] = set()
+        self.loop = asyncio.get_running_loop()
+        self.supervisor = Supervisor(
+            options.rules(feed), self.continuity, wall_offset=time.time() - self.loop.time()
+        )
+        self.sessions: dict[int, Session] = {}
         self._finish = finish
-        self._refusals = 0
-        self._silent = 0
-        self._ever_data = False
-        self._gap: dict[str, Any] | None = None
-        self._holes_seen = {stream: 0 for stream in feed.streams}
 
     @property
     def finishing(self) -> bool:
@@ -273,15 +203,15 @@ class FeedRunner:
     # Connecting.
 
     async def _connect(self) -> ClientConnection:
-        loop = asyncio.get_running_loop()
+        supervisor = self.supervisor
         while True:
             if self.finishing:
                 raise _Finished
-            wait = self.budget.wait_time(loop.time())
+            wait = supervisor.connect_wait(self.loop.time())
             if wait > 0:
                 self.log("connect_budget", self.feed.exchange, wait=round(wait, 3))
                 await asyncio.sleep(wait)
-            self.budget.spend(loop.time())
+                continue
             try:
                 return await connect(
                     self.feed.url,
@@ -293,58 +223,22 @@ class FeedRunner:
                     max_queue=64,
                 )
             except Exception as exc:
-                fatal = self._fatal(exc)
-                if fatal is not None:
-                    self.log("error", self.feed.exchange, error=str(fatal))
-                    raise fatal from exc
-                delay = self.backoff.next_delay()
-                self.log(
-                    "connect_failed",
-                    self.feed.exchange,
-                    url=self.feed.url,
-                    error=describe(exc),
-                    retry_in=round(delay, 3),
-                )
-                await asyncio.sleep(delay)
+                await self._perform(supervisor.connect_failed(failure(exc)), cause=exc)
 
-    def _fatal(self, exc: Exception) -> RecordingError | None:
-        """The error to stop on, or ``None`` when retrying may help."""
-        name = self.feed.exchange.capitalize()
-        if isinstance(exc, InvalidStatus):
-            status = exc.response.status_code
-            if status in (500, 502, 503, 504):
-                return None
-            if status in (418, 429) and self._refusals < self.options.max_refusals:
-                self._refusals += 1
-                self.backoff.attempt = max(self.backoff.attempt, 6)
-                return None
-            hint = self.feed.status_hints.get(status, "")
-            return RecordingError(
-                f"{name} refused the connection to {self.feed.url}: {describe(exc)}. {hint}".strip()
-            )
-        if isinstance(exc, InvalidURI | ValueError | TypeError):
-            return RecordingError(f"{name}: invalid URL {self.feed.url!r}: {exc}")
-        if process_exception(exc) is None:
-            return None
-        return RecordingError(f"{name}: cannot connect to {self.feed.url}: {describe(exc)}")
-
-    async def _open(self) -> _Session:
+    async def _open(self) -> Session:
         ws = await self._connect()
-        self._refusals = 0
-        session = _Session(
-            self._next_id(), ws, time.monotonic(), dict.fromkeys(self.feed.streams, 0)
-        )
+        session = Session(self._next_id(), ws, dict.fromkeys(self.feed.streams, 0))
+        self.supervisor.opened(session.id, self.loop.time(), session.frames)
         self.summary.connections += 1
         self.log("connected", self.feed.exchange, session.id, url=self.feed.url)
-        self.sessions.add(session)
+        self.sessions[session.id] = session
         session.task = asyncio.create_task(
             self.pump(session), name=f"btclib:{self.feed.exchange}:{session.id}"
         )
         return session
 
     # Reading.
-
-    async def pump(self, session: _Session) -> None:
+    async def pump(self, session: Session) -> None:
         """Read frames until the connection closes; write lines; note everything else."""
         # The hot loop: everything it touches per frame is a local name, the parsed
         # line (a plain tuple, or Data) is unpacked in one step, and the per-stream
@@ -360,7 +254,7 @@ class FeedRunner:
         accept = {stream: cont.accept for stream, cont in self.continuity.items()}
         receive = self._receiver(session)
         queue, take, resume = queued_frames(ws if self.tap is None else None)
-        started = session.first_data is not None
+        started = session.started
         try:
             for request in feed.requests:
                 await ws.send(request)
@@ -392,10 +286,8 @@ class FeedRunner:
         except ExchangeError as exc:
             session.end_cause = str(exc)
             raise
-        finally:
-            self.sessions.discard(session)
 
-    def _receiver(self, session: _Session) -> Callable[[], Awaitable[bytes]]:
+    def _receiver(self, session: Session) -> Callable[[], Awaitable[bytes]]:
         """``await receive()``: the next message as bytes, handed to the tap if any."""
         recv, tap = session.ws.recv, self.tap
         if tap is None:
@@ -411,25 +303,12 @@ class FeedRunner:
 
         return receive
 
-    def _check_silence(self, session: _Session) -> None:
-        """Stop when connection after connection stays silent from the start."""
-        if session.first_data is not None or self._ever_data:
-            self._silent = 0
-            return
-        self._silent += 1
-        if self._silent >= self.options.max_silent and self.feed.silence_hint:
-            raise RecordingError(
-                f"{self.feed.silence_hint} ({self._silent} connections, no data at all)"
-            )
 
-    def _first_data(self, session: _Session) -> None:
-        self._ever_data = True
-        session.first_data = time.monotonic()
-        self.backoff.reset()
-        if self._gap is not None:
-            self._gap["end"] = round(time.time(), 6)
+    def _first_data(self, session: Session) -> None:
+        session.started = True
+        self.supervisor.first_data(session.id, self.loop.time())
 
-    def _notice(self, session: _Session, notice: Notice) -> None:
+    def _notice(self, session: Session, notice: Notice) -> None:
         kind = notice.kind
         if kind == "malformed":
             self.summary.bad_frames += 1
@@ -439,12 +318,12 @@ class FeedRunner:
             self.summary.unexpected += 1
             self.log("unexpected", self.feed.exchange, session.id, detail=notice.detail)
         elif kind == "shutdown":
-            session.shutdown_notice = True
+            self.supervisor.shutdown_notice(session.id)
             self.log("server_shutdown", self.feed.exchange, session.id, detail=notice.detail)
         else:
             self.log(kind, self.feed.exchange, session.id, detail=notice.detail)
 
-    # Supervising.
+    # Supervising: report to the supervisor, perform what it decides.
 
     async def run(self) -> None:
         """Keep the feed connected until cancelled (or until the source ends)."""
@@ -452,92 +331,53 @@ class FeedRunner:
             await self._run()
 
     async def _run(self) -> None:
-        session = await self._open()
+        supervisor, options = self.supervisor, self.options
+        await self._open()
         while True:
-            session = await self._supervise(session)
-            assert session.task is not None
-            if session.task.done():
+            interval = options.check_interval / (5 if supervisor.rotating else 1)
+            tasks = {s.task for s in self.sessions.values() if s.task is not None}
+            await asyncio.wait(tasks, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            supervisor.finishing = self.finishing
+            for session in [s for s in self.sessions.values() if s.task and s.task.done()]:
+                del self.sessions[session.id]
+                assert session.task is not None
                 await session.task  # re-raises ExchangeError
                 cause = session.end_cause or "connection closed"
-                self.log("closed", self.feed.exchange, session.id, cause=cause)
-                if self.finishing:
+                if await self._perform(supervisor.closed(session.id, self.loop.time(), cause)):
                     return
-                self._check_silence(session)
-                self._open_gap(cause)
+            await self._perform(supervisor.tick(self.loop.time(), self.sink.waiting))
+
+    async def _perform(self, actions: list[Action], cause: BaseException | None = None) -> bool:
+        """Carry out the supervisor's actions; True when the feed is done."""
+        exchange = self.feed.exchange
+        for action in actions:
+            if isinstance(action, Log):
+                self.log(action.event, exchange, action.conn, **action.fields)
+            elif isinstance(action, GapFound):
+                gap = action.gap
+                self.summary.gaps.append(gap)
+                self.log("gap", exchange, **{k: v for k, v in gap.items() if k != "exchange"})
+            elif isinstance(action, Abort):
+                await self._abort(self.sessions[action.conn], action.cause)
+            elif isinstance(action, Rotate):
+                await self._open()
+            elif isinstance(action, Retire):
+                await self._retire(action)
+            elif isinstance(action, Reconnect):
                 self.summary.reconnects += 1
-                delay = self.backoff.next_delay()
-                self.log("reconnect", self.feed.exchange, retry_in=round(delay, 3))
-                await asyncio.sleep(delay)
-                session = await self._open()
+                await asyncio.sleep(action.delay)
+                await self._open()
+            elif isinstance(action, Retry):
+                await asyncio.sleep(action.delay)
+            elif isinstance(action, Stop):
+                raise action.error from cause
+            elif isinstance(action, Done):
+                return True
+        return False
 
-    async def _supervise(self, session: _Session) -> _Session:
-        """Watch one session; return it when it ended, or its replacement after a rotation."""
-        assert session.task is not None
-        last_count = dict(session.frames)
-        last_change = dict.fromkeys(session.frames, time.monotonic())
-        while True:
-            await asyncio.wait({session.task}, timeout=self.options.check_interval)
-            if session.task.done():
-                return session
-            now = time.monotonic()
-            self._check_holes()
-            self._close_gap_if_known(session)
-            within = self.feed.first_data_within
-            if session.first_data is None and within is not None and now - session.started > within:
-                session.end_cause = f"no data within {within:g} s of connecting"
-                self.log("silent", self.feed.exchange, session.id, seconds=within)
-                await self._abort(session)
-                return session
-            if self.sink.waiting:  # not reading while the disk catches up: our silence
-                last_change = dict.fromkeys(last_change, now)
-            for stream, limit in self.feed.stall_after.items():
-                count = session.frames[stream]
-                if count != last_count[stream]:
-                    last_count[stream], last_change[stream] = count, now
-                elif now - last_change[stream] > limit:
-                    session.end_cause = f"stalled: no {stream} data for {limit:g} s"
-                    self.log("stall", self.feed.exchange, session.id, stream=stream, seconds=limit)
-                    await self._abort(session)
-                    return session
-            if self.finishing:
-                continue
-            lifetime = self.feed.lifetime
-            due = lifetime is not None and now - session.started > lifetime - min(
-                self.options.rotate_before, lifetime / 2
-            )
-            if due or session.shutdown_notice:
-                replacement = await self._rotate(session, "lifetime" if due else "server shutdown")
-                if replacement is not session:
-                    return replacement
-
-    async def _rotate(self, old: _Session, why: str) -> _Session:
-        """Make before break: open a new connection, wait for its data, then close the old."""
-        self.log("rotate", self.feed.exchange, old.id, reason=why)
-        new = await self._open()
-        assert new.task is not None
-        deadline = time.monotonic() + self.options.overlap_max
-        ticking = list(self.feed.stall_after)
-        while time.monotonic() < deadline and not new.task.done():
-            if all(new.frames[s] for s in ticking) and all(
-                new.frames[s] or not old.frames[s] for s in self.feed.streams
-            ):
-                break
-            await asyncio.wait({new.task}, timeout=self.options.check_interval / 5)
-        if new.task.done():
-            self.log("rotate_failed", self.feed.exchange, new.id, cause=new.end_cause)
-            old.started = time.monotonic() - (self.feed.lifetime or 0) + 30.0
-            old.shutdown_notice = False
-            await new.task
-            return old
-        old.end_cause = f"replaced ({why})"
-        await old.ws.close()
-        if old.task is not None:
-            await old.task
-        self.summary.rotations += 1
-        self.log("rotated", self.feed.exchange, new.id, replaced=old.id)
-        return new
-
-    async def _abort(self, session: _Session) -> None:
+    async def _abort(self, session: Session, cause: str) -> None:
+        """Drop a connection without a closing handshake; wait (briefly) for its reader."""
+        session.end_cause = cause
         transport = session.ws.transport
         if transport is not None:
             transport.abort()
@@ -545,67 +385,22 @@ class FeedRunner:
             with contextlib.suppress(ConnectionClosed, asyncio.CancelledError):
                 await asyncio.wait({session.task}, timeout=self.options.close_timeout)
 
-    # Gaps.
-
-    def _open_gap(self, cause: str) -> None:
-        self._gap = {
-            "start": round(time.time(), 6),
-            "end": None,
-            "cause": cause,
-            "holes_from": {s: len(c.holes) for s, c in self.continuity.items()},
-        }
-
-    def _close_gap_if_known(self, session: _Session) -> None:
-        """Log the open gap once every numbered stream has spoken on the new connection."""
-        gap = self._gap
-        if gap is None or gap["end"] is None:
-            return
-        if not all(session.frames[s] for s in self.feed.contiguous):
-            return
-        self._finish_gap()
-
-    def _finish_gap(self) -> None:
-        gap, self._gap = self._gap, None
-        if gap is None:
-            return
-        holes_from = gap.pop("holes_from")
-        missed = {
-            stream: sum(h.missing for h in c.holes[holes_from[stream] :])
-            for stream, c in self.continuity.items()
-            if stream in self.feed.contiguous
-        }
-        for stream, cont in self.continuity.items():
-            self._holes_seen[stream] = len(cont.holes)
-        gap.update(exchange=self.feed.exchange, missed=missed)
-        self.summary.gaps.append(gap)
-        self.log("gap", self.feed.exchange, **{k: v for k, v in gap.items() if k != "exchange"})
-
-    def _check_holes(self) -> None:
-        """Trade ids that jumped within a connection are gaps too."""
-        if self._gap is not None:
-            return
-        for stream, cont in self.continuity.items():
-            for hole in cont.holes[self._holes_seen[stream] :]:
-                gap = {
-                    "exchange": self.feed.exchange,
-                    "start": None,
-                    "end": round(time.time(), 6),
-                    "cause": f"{stream} ids jumped from {hole.first - 1} to {hole.last + 1}",
-                    "missed": {stream: hole.missing},
-                }
-                self.summary.gaps.append(gap)
-                self.log(
-                    "gap", self.feed.exchange, **{k: v for k, v in gap.items() if k != "exchange"}
-                )
-            self._holes_seen[stream] = len(cont.holes)
+    async def _retire(self, action: Retire) -> None:
+        """Close the connection a replacement took over from (it may have ended already)."""
+        old = self.sessions.pop(action.old, None)
+        if old is not None:
+            old.end_cause = old.end_cause or action.cause
+            await old.ws.close()
+            if old.task is not None:
+                await old.task
+        self.summary.rotations += 1
 
     async def close(self) -> None:
         """Close every open connection politely (bounded by ``close_timeout``)."""
-        for session in list(self.sessions):
+        for session in list(self.sessions.values()):
             with contextlib.suppress(Exception):
                 await session.ws.close()
-        if self._gap is not None:
-            self._finish_gap()
+        await self._perform(self.supervisor.finish())
 
     @property
     def duplicates(self) -> int:
@@ -618,7 +413,7 @@ class FeedRunner:
 
 async def record_feeds(
     feeds: Iterable[Feed],
-    path: str | Path,
+    path: str | Path | LineSink,
     *,
     duration: float | None = None,
     progress: Callable[[Progress], None] | None = None,
@@ -632,7 +427,9 @@ async def record_feeds(
 ) -> RunSummary:
     """Record every feed into one file until ``duration`` passes or ``stop`` is set.
 
-    Lines are appended to ``path``; what happened is appended to
+    Lines are appended to ``path`` (or written into a :class:`LineSink` made by
+    the caller, not yet open: the benchmark's, which times each write); what
+    happened is appended to
     ``events_path`` (JSON lines). ``finish`` means the source will send
     nothing more: each connection is then read until the server closes it
     and not reopened, and the run ends when all have closed (replays).
@@ -645,7 +442,15 @@ async def record_feeds(
     """
     feeds = list(feeds)
     options = options or RecorderOptions()
-    path = Path(path)
+    if isinstance(path, LineSink):
+        sink, path = path, path.path
+    else:
+        path = Path(path)
+        sink = LineSink(
+            path,
+            fsync_interval=options.fsync_interval,
+            max_queued_bytes=options.max_queued_bytes,
+        )
     summary = RunSummary(
         path=path,
         events_path=Path(events_path) if events_path is not None else None,
@@ -653,12 +458,6 @@ async def record_feeds(
         sources=dict(sources or {}),
         reasons=dict(reasons or {}),
     )
-    sink_kwargs: dict[str, Any] = {"fsync_interval": options.fsync_interval}
-    if options.max_queued_bytes is not None:
-        sink_kwargs["max_queued_bytes"] = options.max_queued_bytes
-    if options.sink_write is not None:
-        sink_kwargs["write"] = options.sink_write
-    sink = LineSink(path, **sink_kwargs)
     sink.open()
     try:
         log = EventLog(summary.events_path, tap)

@@ -235,9 +235,8 @@ async def test_a_slow_disk_never_blocks_ping_answers(tmp_path: Path):
     config = SimConfig(
         seed=20, speedup=20, record_sent=True, binance_ping_interval=0.25, binance_ping_timeout=0.3
     )
-    options = dataclasses.replace(FAST, sink_write=slow_disk)
     run = await record_against_sim(
-        tmp_path, "binance", config, options=options, until=lambda p, sim: p.elapsed > 1.5
+        tmp_path, "binance", config, write=slow_disk, until=lambda p, sim: p.elapsed > 1.5
     )
     assert run.summary.connections == 1 and run.summary.reconnects == 0
     assert run.lines == run.expected("binance")
@@ -248,12 +247,13 @@ async def test_a_stuck_disk_holds_reading_back_instead_of_dropping_lines(tmp_pat
         time.sleep(0.2)
         return os.write(fd, data)
 
-    options = dataclasses.replace(FAST, sink_write=stuck_disk, max_queued_bytes=2000)
+    options = dataclasses.replace(FAST, max_queued_bytes=2000)
     run = await record_against_sim(
         tmp_path,
         "binance",
         SimConfig(seed=21, speedup=50, record_sent=True),
         options=options,
+        write=stuck_disk,
         until=lambda p, sim: p.elapsed > 1.0,
     )
     # The queue (2 kB) filled again and again; reading waited for room each time, so

@@ -13,6 +13,7 @@ from websockets.frames import Frame, Opcode
 from btclib.feed import Data, Feed
 from btclib.recorder import record_feeds
 from btclib.recorder.wsqueue import queued_frames
+from btclib.sink import LineSink
 
 N = 3000
 
@@ -100,7 +101,6 @@ async def test_queue_holds_what_arrived_and_fallback_is_always_empty() -> None:
 async def test_a_disk_slower_than_the_flood_slows_reading_and_drops_nothing(
     tmp_path: Path,
 ) -> None:
-    import dataclasses
     import threading
     import time
 
@@ -115,7 +115,7 @@ async def test_a_disk_slower_than_the_flood_slows_reading_and_drops_nothing(
 
     # A queue of 20 kB: without back-pressure the flood (about 450 kB) would overflow
     # it many times over and lines would be dropped.
-    options = dataclasses.replace(FAST, sink_write=slow_disk, max_queued_bytes=20_000)
+    out = LineSink(tmp_path / "out.txt", write=slow_disk, max_queued_bytes=20_000)
     async with serve(flood, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         started = asyncio.Event()
@@ -127,7 +127,7 @@ async def test_a_disk_slower_than_the_flood_slows_reading_and_drops_nothing(
         feed = Feed("test", f"ws://127.0.0.1:{port}/", (), whole, ("s",))
         summary = await asyncio.wait_for(
             record_feeds(
-                [feed], tmp_path / "out.txt", finish=started, options=options, duration=60
+                [feed], out, finish=started, options=FAST, duration=60
             ),
             30,
         )

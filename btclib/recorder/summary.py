@@ -1,0 +1,76 @@
+"""What a run reports: progress while it records, a summary when it ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Progress", "RunSummary"]
+
+
+@dataclass
+class Progress:
+    """What a progress display shows; passed to the ``progress`` callback."""
+
+    elapsed: float
+    duration: float | None
+    lines: int
+    rate: float
+    per_stream: dict[str, int]
+    reconnects: int
+    done: bool = False
+
+    @property
+    def remaining(self) -> float | None:
+        return None if self.duration is None else max(0.0, self.duration - self.elapsed)
+
+
+@dataclass
+class RunSummary:
+    """What one run did: the figures a user checks after recording."""
+
+    path: Path
+    events_path: Path | None
+    lines: dict[str, int]
+    sources: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    connections: int = 0
+    reconnects: int = 0
+    rotations: int = 0
+    errors: list[str] = field(default_factory=list)
+    bad_frames: int = 0
+    unexpected: int = 0
+    duplicates: int = 0
+    missed_trades: int = 0
+    dropped: int = 0
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+    elapsed: float = 0.0
+    stopped: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.lines.values())
+
+    def text(self) -> str:
+        """A plain-text report, readable in a terminal and in a PDF."""
+        rate = self.total / self.elapsed if self.elapsed > 0 else 0.0
+        out = [
+            f"Recorded {self.total} lines in {self.elapsed:.1f} s ({rate:.1f} lines/s) "
+            f"into {self.path}; stopped: {self.stopped}."
+        ]
+        for exchange, source in self.sources.items():
+            reason = self.reasons.get(exchange)
+            out.append(f"  source {exchange}: {source}" + (f" ({reason})" if reason else ""))
+        for stream, count in self.lines.items():
+            out.append(f"  {stream:<24} {count:>9} lines")
+        out.append(
+            f"  connections {self.connections}, reconnects {self.reconnects}, "
+            f"rotations {self.rotations}, gaps {len(self.gaps)}, missed trades "
+            f"{self.missed_trades}, duplicates dropped {self.duplicates}, bad frames "
+            f"{self.bad_frames}, unexpected {self.unexpected}, lines dropped {self.dropped}"
+        )
+        out.extend(f"  error: {error}" for error in self.errors)
+        if self.events_path is not None:
+            out.append(f"  events log: {self.events_path}")
+        return "\n".join(out)
