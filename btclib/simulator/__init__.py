@@ -5,7 +5,7 @@ synthetic market (or replays a capture), with switchable faults, so the
 recorder can be developed and tested without the real exchanges::
 
     async with Simulator(SimConfig(seed=1)) as sim:
-        ...  # connect to sim.binance_base + "/stream?streams=..." and sim.upbit_url
+        ...  # connect to sim.urls["binance"] + "/stream?streams=..." and sim.urls["upbit"]
 """
 
 from .config import SimConfig

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
 __all__ = [
+    "PROXY_ERROR_PAGE",
     "Drop",
     "Exchange",
     "Fault",
@@ -31,7 +31,8 @@ __all__ = [
     "Stall",
 ]
 
-Exchange = Literal["binance", "upbit"]
+#: An exchange's registry name (:data:`btclib.simulator.registry.EXCHANGES`).
+Exchange = str
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,12 @@ class MalformedKind(StrEnum):
     MISSING_BIDS = "missing_bids"
     #: Data of a stream the client never asked for (``ethusdt@trade``, ``KRW-ETH``).
     FOREIGN_STREAM = "foreign_stream"
+
+
+#: What a proxy in front of any exchange sends instead of JSON (``NOT_JSON``).
+PROXY_ERROR_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
+)
 
 
 @dataclass(frozen=True)

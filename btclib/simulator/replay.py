@@ -22,12 +22,10 @@ import asyncio
 import contextlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ..capture import Frame, frames
-
-if TYPE_CHECKING:
-    from .server import _Link
+from .link import Link
 
 __all__ = ["Replay", "is_market_data"]
 
@@ -65,11 +63,11 @@ class Replay:
         self.frames: list[Frame] = list(frames(self.path))
         self.exchanges = {f.exchange for f in self.frames}
         self.finished = asyncio.Event()
-        self.clients: dict[str, list[_Link]] = {}
+        self.clients: dict[str, list[Link]] = {}
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def attach(self, link: _Link) -> None:
+    def attach(self, link: Link) -> None:
         """Register a subscribed client; the first one starts the timeline."""
         if self.finished.is_set():
             link.spawn(self._finish(link))
@@ -84,7 +82,7 @@ class Replay:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
-    def detach(self, link: _Link) -> None:
+    def detach(self, link: Link) -> None:
         clients = self.clients.get(link.exchange, [])
         if link in clients:
             clients.remove(link)
@@ -108,7 +106,7 @@ class Replay:
                     await self._changed.wait()
         origin = loop.time()
         first = self.frames[0].mono_ns if self.frames else 0
-        previous: _Link | None = None
+        previous: Link | None = None
         for frame in self.frames:
             targets = list(self.clients.get(frame.exchange, ()))
             if not targets:
@@ -140,7 +138,7 @@ class Replay:
             for link in list(links):
                 await self._finish(link)
 
-    async def _finish(self, link: _Link) -> None:
+    async def _finish(self, link: Link) -> None:
         await link.flushed()
         link.closing = True
         with contextlib.suppress(Exception):

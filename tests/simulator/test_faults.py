@@ -24,7 +24,7 @@ from btclib.simulator import (
     Simulator,
     Stall,
 )
-from btclib.simulator.server import BINANCE_451_BODY
+from btclib.simulator.binance import BINANCE_451_BODY
 
 COMBINED = "/stream?streams=btcusdt@depth5@100ms/btcusdt@trade"
 UPBIT_REQUEST = '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC"]}]'

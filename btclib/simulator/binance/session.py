@@ -3,7 +3,7 @@
 :class:`BinanceSession` holds the state of one simulated connection (its
 streams, the ``combined`` property, the time unit) and turns client control
 messages into replies and market steps into frames, the way
-``stream.binance.com`` does (protocols.md section 1). The asyncio server only
+``stream.binance.com`` does (protocols.md section 1). The asyncio link only
 moves the strings it returns.
 """
 
@@ -16,22 +16,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from .market import Book, Market, Step, Trade
-from .numbers import fixed8
+from ..market import Market, Step
+from .frames import TimeUnit, format_depth, format_trade, wrap
 
 __all__ = [
     "BinanceSession",
     "StreamSpec",
-    "TimeUnit",
-    "format_depth",
-    "format_trade",
+    "UrlRequest",
     "parse_stream",
     "parse_url",
-    "server_shutdown",
-    "wrap",
 ]
-
-TimeUnit = Literal["ms", "us"]
 
 _STREAM_RE = re.compile(
     r"^(?P<symbol>[a-z0-9]+)@(?P<kind>"
@@ -113,49 +107,6 @@ def parse_url(path: str) -> UrlRequest | None:
         raw = query.get("streams", [""])[-1]
         return UrlRequest(True, tuple(n for n in raw.split("/") if n), time_unit)
     return None
-
-
-def _price(book_or_trade: Book | Trade, price: int) -> str:
-    inst = book_or_trade.instrument
-    return fixed8(price * 10 ** (8 - inst.price_decimals))
-
-
-def format_depth(book: Book, levels: int = 5) -> str:
-    """Partial book depth payload: ``{"lastUpdateId":N,"bids":[...],"asks":[...]}``."""
-
-    def side(lvls: list) -> str:
-        return ",".join(f'["{_price(book, lv.price)}","{fixed8(lv.size)}"]' for lv in lvls[:levels])
-
-    return (
-        f'{{"lastUpdateId":{book.update_id},"bids":[{side(book.bids)}],"asks":[{side(book.asks)}]}}'
-    )
-
-
-def format_trade(trade: Trade, time_unit: TimeUnit = "ms") -> str:
-    """Trade payload in the documented key order, without the removed ``b``/``a``."""
-    event_us = trade.time_us + 400  # the stream's event time trails the match a little
-    if time_unit == "us":
-        event, at = event_us, trade.time_us
-    else:
-        event, at = event_us // 1000, trade.time_us // 1000
-    maker = "true" if trade.buyer_maker else "false"
-    return (
-        f'{{"e":"trade","E":{event},"s":"{trade.instrument.symbol}","t":{trade.trade_id},'
-        f'"p":"{_price(trade, trade.price)}","q":"{fixed8(trade.size)}",'
-        f'"T":{at},"m":{maker},"M":true}}'
-    )
-
-
-def wrap(stream: str, payload: str) -> str:
-    """Combined-stream wrapper; ``payload`` is embedded as is, byte for byte."""
-    return f'{{"stream":"{stream}","data":{payload}}}'
-
-
-def server_shutdown(now_us: int, *, combined: bool, time_unit: TimeUnit = "ms") -> str:
-    """The ``serverShutdown`` event Binance sends before it cuts connections."""
-    at = now_us if time_unit == "us" else now_us // 1000
-    payload = f'{{"e":"serverShutdown","E":{at}}}'
-    return wrap("!serverShutdown", payload) if combined else payload
 
 
 def _dumps(obj: Any) -> str:

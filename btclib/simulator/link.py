@@ -1,0 +1,339 @@
+"""One accepted connection: the machinery every simulated exchange shares.
+
+A :class:`Link` owns what a connection needs beyond its exchange's protocol
+session: an outgoing queue drained in order by one writer task (the only code
+that touches the socket, so ``Simulator.sent`` lists exactly what was written
+before a cut), the faults chosen for it (drops, stalls, injected malformed
+frames) and the tasks it spawns. Each exchange subclasses it in its simulator
+package to add its session and its timers; the server and the replay see only
+this class, so neither needs the other to name a link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+
+from .config import SimConfig
+from .faults import Drop, Fault, Malformed, MalformedKind, MicrosecondTimestamps, Stall
+from .feed import MarketFeed
+from .market import Market, Step
+
+__all__ = [
+    "COUNTED_OPCODES",
+    "ConnectionInfo",
+    "Host",
+    "Link",
+    "ReplayHub",
+    "SentFrame",
+    "SimConnection",
+]
+
+#: Inbound frames the exchanges count (rate limit, activity): data and pings.
+COUNTED_OPCODES = (Opcode.TEXT, Opcode.BINARY, Opcode.PING, Opcode.PONG)
+
+
+@dataclass(frozen=True)
+class SentFrame:
+    """One market data frame as it was handed to the socket."""
+
+    conn_id: int
+    exchange: str
+    payload: bytes | str
+    binary: bool
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """An accepted WebSocket connection."""
+
+    conn_id: int
+    exchange: str
+    #: 0-based index among this exchange's connection attempts (as in fault rules).
+    index: int
+    path: str
+
+
+class ReplayHub(Protocol):
+    """What a link needs from a replay: to join and leave its timeline."""
+
+    def attach(self, link: Link) -> None: ...
+
+    def detach(self, link: Link) -> None: ...
+
+
+class Host(Protocol):
+    """What a link needs from the simulator that accepted it."""
+
+    config: SimConfig
+    feed: MarketFeed
+    replay: ReplayHub | None
+    sent: list[SentFrame]
+    injected: list[SentFrame]
+
+    def symbols(self, venue: str) -> list[str]: ...
+
+
+class SimConnection(ServerConnection):
+    """A server connection that shows every inbound frame to its link.
+
+    websockets answers pings itself and never hands ping or pong frames to the
+    application; Binance counts them against its rate limit and Upbit counts
+    them as activity, so the link must see them here.
+    """
+
+    link: Link | None = None
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and self.link is not None:
+            self.link.inbound(event)
+        super().process_event(event)
+
+
+@dataclass(frozen=True)
+class _Out:
+    text: str | bytes
+    #: Stream (Binance) or type (Upbit) of a data frame; None for control frames.
+    channel: str | None
+    #: Injected malformed frame: listed in ``Simulator.injected``.
+    injected: bool = False
+    #: Opcode override (replay); None: the exchange's own.
+    binary: bool | None = None
+    #: Sentinel: the writer drops the connection here.
+    abort: bool = False
+
+
+class Link:
+    """Everything one accepted connection needs beyond its protocol session.
+
+    Subclasses set :attr:`exchange` and :attr:`binary` and implement
+    :meth:`serve`, :meth:`on_step` and :meth:`malformed_text`.
+    """
+
+    #: Registry name of the exchange this link speaks for.
+    exchange: str
+    #: Whether the exchange sends its frames as binary (Upbit) or text (Binance).
+    binary: bool
+
+    def __init__(
+        self, host: Host, ws: SimConnection, info: ConnectionInfo, faults: tuple[Fault, ...]
+    ) -> None:
+        self.host = host
+        self.config = host.config
+        self.ws = ws
+        self.info = info
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[_Out] = asyncio.Queue()
+        self.data_sent = 0
+        self.opened = self.loop.time()
+        self.closing = False
+        self.tasks: list[asyncio.Task[Any]] = []
+        self.drops = [f for f in faults if isinstance(f, Drop)]
+        self.stalls = [f for f in faults if isinstance(f, Stall)]
+        self.malformed = [f for f in faults if isinstance(f, Malformed)]
+        self.micro = any(isinstance(f, MicrosecondTimestamps) for f in faults)
+        self._stall_start: dict[int, float] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+        self._writer_task: asyncio.Task[Any] | None = None
+
+    # -- hooks for subclasses ---------------------------------------------------------
+
+    def inbound(self, frame: Frame) -> None:
+        """Called for every frame received, pings and pongs included."""
+
+    async def serve(self) -> None:
+        """Read the client's messages until the connection ends."""
+        raise NotImplementedError
+
+    def on_step(self, step: Step) -> None:
+        """Queue this connection's data frames for one market step."""
+        raise NotImplementedError
+
+    def malformed_text(self, kind: MalformedKind) -> str:
+        """The broken frame of ``kind`` this exchange sends on this connection."""
+        raise NotImplementedError
+
+    # -- common machinery -------------------------------------------------------------
+
+    @property
+    def market(self) -> Market | None:
+        return self.host.feed.market
+
+    @property
+    def replay(self) -> ReplayHub | None:
+        return self.host.replay
+
+    def live_market(self) -> Market | None:
+        """The synthetic market (started if need be), or None when replaying a capture."""
+        return self.host.feed.start() if self.host.replay is None else None
+
+    async def run(self) -> None:
+        self._writer_task = self.spawn(self._writer())
+        for drop in self.drops:
+            if drop.after_seconds is not None:
+                self.spawn(self._abort_later(drop.after_seconds))
+        if self.host.replay is None:
+            self.host.feed.start()
+            self._unsubscribe = self.host.feed.subscribe(self._step)
+        try:
+            await self.serve()
+        except ConnectionClosed:
+            pass  # the client went away or a fault cut the connection: nothing to report
+        finally:
+            self.closing = True
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            if self.host.replay is not None:
+                self.host.replay.detach(self)
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = self.loop.create_task(coro)
+        self.tasks.append(task)
+        return task
+
+    def _step(self, step: Step) -> None:
+        if not self.closing:
+            self.on_step(step)
+
+    def emit(self, channel: str, text: str) -> None:
+        """Queue one market data frame unless a stall silences its channel."""
+        if not self.closing and not self._stalled(channel):
+            self.queue.put_nowait(_Out(text, channel))
+
+    def control(self, text: str) -> None:
+        """Queue one non-data frame (reply, error, status, event)."""
+        if not self.closing:
+            self.queue.put_nowait(_Out(text, None))
+
+    def replayed(self, payload: str | bytes, binary: bool, data: bool) -> None:
+        """Queue one captured frame, exactly as captured."""
+        if self.closing:
+            return
+        if data:
+            if not self._stalled("replay"):
+                self.queue.put_nowait(_Out(payload, "replay", binary=binary))
+        else:
+            self.queue.put_nowait(_Out(payload, None, binary=binary))
+
+    async def flushed(self) -> None:
+        """Wait until every queued frame was handed to the socket (or the writer ended)."""
+        assert self._writer_task is not None, "link not running"
+        join = self.loop.create_task(self.queue.join())
+        try:
+            await asyncio.wait({join, self._writer_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            join.cancel()
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close with a close frame once every queued frame is out; nothing is sent after."""
+        await self.flushed()
+        self.closing = True
+        await self.ws.close(code, reason)
+
+    def _stalled(self, channel: str) -> bool:
+        now = self.loop.time()
+        for i, stall in enumerate(self.stalls):
+            start = self._stall_start.get(i)
+            if start is None:
+                by_count = (
+                    stall.after_messages is not None and self.data_sent >= stall.after_messages
+                )
+                by_time = (
+                    stall.after_seconds is not None and now >= self.opened + stall.after_seconds
+                )
+                if (
+                    by_count
+                    or by_time
+                    or (stall.after_messages is None and stall.after_seconds is None)
+                ):
+                    start = self._stall_start[i] = now
+                else:
+                    continue
+            if stall.duration is not None and now >= start + stall.duration:
+                continue
+            if stall.covers(channel):
+                return True
+        return False
+
+    async def _send(self, out: _Out) -> SentFrame:
+        binary = self.binary if out.binary is None else out.binary
+        payload = out.text
+        if binary and isinstance(payload, str):
+            payload = payload.encode()
+        elif not binary and isinstance(payload, bytes):
+            payload = payload.decode("utf-8", "replace")
+        await self.ws.send(payload)
+        return SentFrame(self.info.conn_id, self.exchange, payload, binary)
+
+    def _bad(self, kind: MalformedKind) -> _Out:
+        return _Out(self.malformed_text(kind), None, injected=True)
+
+    async def _writer(self) -> None:
+        for fault in self.malformed:
+            if fault.after_messages == 0:
+                self.queue.put_nowait(self._bad(fault.kind))
+        try:
+            while True:
+                out = await self.queue.get()
+                try:
+                    if out.abort:
+                        await self._abort()
+                        return
+                    frame = await self._send(out)
+                    if out.injected:
+                        self.host.injected.append(frame)
+                    if out.channel is None:
+                        continue
+                    self.data_sent += 1
+                    if self.config.record_sent:
+                        self.host.sent.append(frame)
+                    for fault in self.malformed:
+                        if fault.after_messages == self.data_sent:
+                            # Sent right now, not queued: it lands exactly after
+                            # the N-th data frame whatever is waiting.
+                            self.host.injected.append(await self._send(self._bad(fault.kind)))
+                    if any(
+                        d.after_messages is not None and self.data_sent >= d.after_messages
+                        for d in self.drops
+                    ):
+                        await self._abort()
+                        return
+                finally:
+                    self.queue.task_done()
+        except ConnectionClosed:
+            self.closing = True
+
+    async def _abort_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self.request_abort()
+
+    def request_abort(self) -> None:
+        """Have the writer drop the connection once the frames queued so far are out.
+
+        Only the writer touches the socket, so every frame listed in
+        ``Simulator.sent`` was written before the cut, and none after it.
+        """
+        self.closing = True
+        self.queue.put_nowait(_Out("", None, abort=True))
+
+    async def _abort(self) -> None:
+        """Drop the TCP connection without a close frame, after flushing what was sent."""
+        self.closing = True
+        transport = self.ws.transport
+        if transport.is_closing():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                transport.set_write_buffer_limits(high=0)
+                await self.ws.drain()
+        transport.abort()

@@ -1,0 +1,82 @@
+"""The simulated Upbit: everything the simulator knows about this exchange.
+
+The pure side validates requests (:mod:`.requests`), builds every frame and
+body Upbit sends (:mod:`.frames`, :mod:`.malformed`) and keeps each
+connection's subscription (:mod:`.session`); the asyncio side (:mod:`.link`)
+holds its timers. The names below are what the server's registry
+(:mod:`btclib.simulator.registry`) asks of every exchange.
+"""
+
+from __future__ import annotations
+
+from .frames import (
+    REFUSAL_BODIES,
+    STATUS_UP,
+    format_orderbook,
+    format_trade,
+    orderbook_text,
+    unit_text,
+)
+from .link import UpbitLink
+from .malformed import malformed_frame
+from .requests import (
+    ERROR_MESSAGES,
+    Format,
+    Subscription,
+    UpbitError,
+    UpbitRequest,
+    parse_request,
+)
+from .session import Reply, UpbitSession
+
+__all__ = [
+    "ERROR_MESSAGES",
+    "NAME",
+    "PATH",
+    "REFUSAL_BODIES",
+    "STATUS_UP",
+    "Format",
+    "Link",
+    "Reply",
+    "Subscription",
+    "UpbitError",
+    "UpbitLink",
+    "UpbitRequest",
+    "UpbitSession",
+    "banner",
+    "format_orderbook",
+    "format_trade",
+    "malformed_frame",
+    "orderbook_text",
+    "parse_request",
+    "serves",
+    "unit_text",
+    "url",
+]
+
+NAME = "upbit"
+#: The one WebSocket path of Upbit's quotation API.
+PATH = "/websocket/v1"
+#: The link class the server opens for a connection routed here.
+Link = UpbitLink
+
+
+def serves(path: str) -> bool:
+    """Whether a request path is Upbit's WebSocket path (a query string is ignored)."""
+    return path.split("?", 1)[0] == PATH
+
+
+def url(base: str) -> str:
+    """The URL a client uses in place of the live one: the whole WebSocket URL."""
+    return base + PATH
+
+
+def banner(url: str) -> list[str]:
+    """How to connect with wscat, for humans."""
+    request = '[{"ticket":"test"},{"type":"orderbook","codes":["KRW-BTC"]}]'
+    return [
+        "Upbit:",
+        f"  wscat -c {url}",
+        f"  then paste: {request}",
+        "  (Upbit frames are binary; wscat prints them as text.)",
+    ]
