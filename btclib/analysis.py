@@ -22,7 +22,6 @@ USDT terms, the usual definition of the "kimchi premium".
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -31,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from . import exchanges
 from .capture import read_capture
+from .exchanges import Book, Record, Trade
 
 __all__ = [
     "LEVELS",
@@ -64,11 +65,6 @@ LEVELS = 5
 
 SECONDS = "time since the first frame (s, receive time)"
 LINES = "line number in the data file (order only: line files have no times)"
-
-_BINANCE_QUOTES = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
-_UPBIT_QUOTES = ("KRW", "BTC", "USDT")
-_DEFAULT_UNIT_KEYS = ("ask_price", "bid_price", "ask_size", "bid_size")
-
 
 # -- parsed frames ----------------------------------------------------------------------------
 
@@ -107,80 +103,25 @@ def _levels(pairs: Iterable[Any], levels: int) -> tuple[tuple[float, float], ...
     return tuple(out)
 
 
-def _binance_event(symbol: str, kind: str, data: dict[str, Any], levels: int) -> Event | None:
-    if kind == "depth" and "bids" in data and "asks" in data:
-        return Quote(
-            "binance", symbol, _levels(data["bids"], levels), _levels(data["asks"], levels)
-        )
-    if kind == "trade" and "p" in data and "q" in data:
-        return Print("binance", symbol, float(data["p"]), float(data["q"]))
-    return None
-
-
-def _upbit_event(message: dict[str, Any], levels: int) -> Event | None:
-    kind = message.get("type", message.get("ty"))
-    code = message.get("code", message.get("cd"))
-    if not isinstance(code, str):
-        return None
-    if kind == "orderbook":
-        units = message.get("orderbook_units", message.get("obu")) or []
-        simple = bool(units) and "ap" in units[0]
-        names = ("ap", "bp", "as", "bs") if simple else _DEFAULT_UNIT_KEYS
-        ap, bp, asz, bsz = names
-        # Each unit holds one ask and one bid of the same rank; a thin side is
-        # padded with 0-price slots, which _levels drops.
-        bids = _levels(((u.get(bp, 0), u.get(bsz, 0)) for u in units), levels)
-        asks = _levels(((u.get(ap, 0), u.get(asz, 0)) for u in units), levels)
-        return Quote("upbit", code, bids, asks)
-    if kind == "trade":
-        price = message.get("trade_price", message.get("tp"))
-        qty = message.get("trade_volume", message.get("tv"))
-        if price is not None and qty is not None:
-            return Print("upbit", code, float(price), float(qty))
+def _event(record: Record | None, levels: int) -> Event | None:
+    if isinstance(record, Book):
+        bids, asks = _levels(record.bids, levels), _levels(record.asks, levels)
+        return Quote(record.exchange, record.market, bids, asks)
+    if isinstance(record, Trade):
+        return Print(record.exchange, record.market, float(record.price), float(record.size))
     return None
 
 
 def parse_frame(exchange: str, data: bytes, levels: int = LEVELS) -> Event | None:
     """The market data in one received frame, or ``None`` for anything else.
 
-    Binance frames are combined-stream wrappers
-    ``{"stream":"btcusdt@depth5","data":{"lastUpdateId":..,"bids":[..],"asks":[..]}}``
-    and ``{"stream":"btcusdt@trade","data":{"e":"trade",..,"p":"..","q":".."}}``
-    (a bare payload is accepted too). Upbit frames are orderbook (or trade)
-    messages in DEFAULT or SIMPLE format, possibly wrapped in a one-element
-    list. Replies, status messages and errors give ``None``: the recorder
-    already reported them.
+    Each exchange module reads its own frames (``read_frame``: Binance's
+    combined-stream wrappers or bare payloads, Upbit's DEFAULT or SIMPLE
+    messages). Replies, status messages and errors give ``None``: the
+    recorder already reported them.
     """
-    try:
-        message = json.loads(data)
-    except ValueError:
-        return None
-    if exchange == "upbit":
-        if isinstance(message, list) and len(message) == 1:
-            message = message[0]
-        return _upbit_event(message, levels) if isinstance(message, dict) else None
-    if not isinstance(message, dict):
-        return None
-    if isinstance(message.get("stream"), str) and isinstance(message.get("data"), dict):
-        name, payload = message["stream"], message["data"]
-        symbol, _, stream = name.partition("@")
-        kind = "depth" if stream.startswith("depth") else stream
-    else:  # a raw payload, as on /ws/<name>
-        payload = message
-        if "lastUpdateId" in payload:
-            symbol, kind = "", "depth"  # the spot depth payload does not name its symbol
-        else:
-            symbol, kind = str(payload.get("s", "")), str(payload.get("e", ""))
-    return _binance_event(symbol.upper(), kind, payload, levels)
-
-
-def _upbit_code(key: str) -> str:
-    """``btckrw`` -> ``KRW-BTC`` (the line prefix is base then quote, lower case)."""
-    upper = key.upper()
-    for quote in _UPBIT_QUOTES:
-        if upper.endswith(quote) and len(upper) > len(quote):
-            return f"{quote}-{upper[: -len(quote)]}"
-    return upper
+    module = exchanges.EXCHANGES.get(exchange)
+    return _event(module.read_frame(data), levels) if module is not None else None
 
 
 def parse_line(line: bytes | str, levels: int = LEVELS) -> Event | None:
@@ -188,56 +129,30 @@ def parse_line(line: bytes | str, levels: int = LEVELS) -> Event | None:
 
     ``btcusdt@orderbook,bids:[..],asks:[..]`` (Binance book),
     ``btcusdt@trade, p:<p>,q:<q>`` (Binance trade) and
-    ``btckrw@orderbook,[<orderbook_units>]`` (Upbit book).
+    ``btckrw@orderbook,[<orderbook_units>]`` (Upbit book): the exchange
+    modules read them back (``read_line``).
     """
-    text = line.decode("utf-8") if isinstance(line, bytes) else line
-    text = text.rstrip("\n")
-    key, _, rest = text.partition(",")
-    name, _, stream = key.partition("@")
-    try:
-        if stream == "trade" and rest.startswith(" p:"):
-            price, _, qty = rest[3:].partition(",q:")
-            return Print("binance", name.upper(), float(price), float(qty))
-        if stream == "orderbook" and rest.startswith("bids:"):
-            bids, sep, asks = rest[5:].partition(",asks:")
-            if not sep:
-                return None
-            return Quote(
-                "binance",
-                name.upper(),
-                _levels(json.loads(bids), levels),
-                _levels(json.loads(asks), levels),
-            )
-        if stream == "orderbook" and rest.startswith("["):
-            message = {"type": "orderbook", "code": _upbit_code(name), "obu": json.loads(rest)}
-            if message["obu"] and "ask_price" in message["obu"][0]:
-                message["orderbook_units"] = message.pop("obu")
-            return _upbit_event(message, levels)
-    except (ValueError, TypeError, IndexError):
-        return None
-    return None
+    return _event(exchanges.read_line(line), levels)
 
 
 # -- series -----------------------------------------------------------------------------------
 
 
+def _currencies(venue: str, symbol: str) -> tuple[str, str]:
+    module = exchanges.EXCHANGES.get(venue)
+    pair = module.currencies(symbol) if module is not None else None
+    return pair or ("base", "quote")
+
+
 def _quote_currency(venue: str, symbol: str) -> str:
-    if venue == "upbit":
-        return symbol.partition("-")[0] or "quote"
-    for quote in _BINANCE_QUOTES:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return quote
-    return "quote"
+    return _currencies(venue, symbol)[1]
 
 
 def _base_currency(venue: str, symbol: str) -> str:
-    if venue == "upbit":
-        return symbol.partition("-")[2] or "base"
-    quote = _quote_currency(venue, symbol)
-    return symbol[: -len(quote)] if quote != "quote" else "base"
+    return _currencies(venue, symbol)[0]
 
 
-_VENUE_NAMES = {"binance": "Binance", "upbit": "Upbit"}
+_VENUE_NAMES = {name: module.TITLE for name, module in exchanges.EXCHANGES.items()}
 
 
 @dataclass(frozen=True)

@@ -21,18 +21,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
+from . import __version__, exchanges
 from .errors import BtclibError
+from .exchanges.options import positive as _positive
 from .recorder import RunSummary
 from .sources import SOURCES
-from .steps import DEFAULT_FILES, STEPS, record
+from .steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, record
 
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
+__all__ = ["main", "parser", "simulator_options"]
 
 
 def _speed(text: str) -> float | str:
@@ -46,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     rec = commands.add_parser("record", help="record a step into its data file")
-    rec.add_argument("step", choices=list(STEPS), help="binance (A), upbit (B) or both (C)")
+    steps = ", ".join(f"{step} ({chr(ord('A') + i)})" for i, step in enumerate(STEPS))
+    rec.add_argument("step", choices=list(STEPS), help=steps)
     rec.add_argument(
         "--duration", type=_positive, default=None, help="seconds to record (default: until Ctrl+C)"
     )
@@ -57,29 +54,20 @@ def parser() -> argparse.ArgumentParser:
         help="auto (default, or BTCLIB_SOURCE): live if it answers, else simulator",
     )
     rec.add_argument(
-        "--out", default=None, help=f"data file (default: outputs/{DEFAULT_FILES['binance']} etc.)"
-    )
-    rec.add_argument("--symbol", default="btcusdt", help="Binance symbol (default btcusdt)")
-    rec.add_argument(
-        "--code",
-        action="append",
-        dest="codes",
+        "--out",
         default=None,
-        help="Upbit market code, repeatable (default KRW-BTC)",
+        help=f"data file (default: outputs/{DEFAULT_FILES[DEFAULT_STEP]} etc.)",
     )
-    rec.add_argument("--depth-speed", choices=["1000ms", "100ms"], default="1000ms")
-    rec.add_argument(
-        "--keepalive",
-        type=_positive,
-        default=20.0,
-        help="client ping interval in seconds for Upbit (default 20)",
-    )
-    rec.add_argument(
-        "--binance-url",
-        default=None,
-        help="Binance base URL, e.g. wss://data-stream.binance.vision (env BTCLIB_BINANCE_URL)",
-    )
-    rec.add_argument("--upbit-url", default=None, help="Upbit WebSocket URL (env BTCLIB_UPBIT_URL)")
+    for option in exchanges.options():  # each exchange's own settings and URL override
+        rec.add_argument(
+            option.flag,
+            dest=option.name,
+            default=None if option.repeatable else option.default,
+            action="append" if option.repeatable else "store",
+            type=option.type,
+            choices=option.choices,
+            help=option.help,
+        )
     rec.add_argument(
         "--capture", default=None, help="also keep every frame as received (.jsonl or .jsonl.gz)"
     )
@@ -112,7 +100,7 @@ def parser() -> argparse.ArgumentParser:
     )
     faults.add_argument(
         "--fault-exchange",
-        choices=["binance", "upbit"],
+        choices=list(exchanges.EXCHANGES),
         default=None,
         help="apply the faults below to this exchange only",
     )
@@ -239,18 +227,13 @@ async def _record(args: argparse.Namespace) -> RunSummary:
             duration=args.duration,
             source=args.source,
             out=args.out,
-            symbol=args.symbol,
-            codes=args.codes or ("KRW-BTC",),
-            depth_speed=args.depth_speed,
-            keepalive=args.keepalive,
-            binance_url=args.binance_url,
-            upbit_url=args.upbit_url,
             capture=args.capture,
             replay=args.replay,
             speed=args.speed,
             seed=args.seed,
             progress="terminal",
             stop=stop,
+            **{option.name: getattr(args, option.name) for option in exchanges.options()},
         )
     finally:
         loop.remove_signal_handler(signal.SIGINT)

@@ -15,7 +15,7 @@ import errno
 import os
 import socket
 import textwrap
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,18 +23,28 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from .exchanges import binance, upbit
+from .exchanges import EXCHANGES
+
+__all__ = [
+    "SOURCES",
+    "Endpoints",
+    "banner",
+    "choose",
+    "explain",
+    "live_urls",
+    "open_source",
+    "probe",
+]
 
 SOURCES = ("auto", "live", "sim")
-EXCHANGES = (binance.EXCHANGE, upbit.EXCHANGE)
 
 
 @dataclass
 class Endpoints:
     """The URLs to record from, and what each one is."""
 
-    binance_base: str
-    upbit_url: str
+    urls: dict[str, str]
+    """Per exchange: the URL its feed is built from (live, or the simulator's stand-in)."""
     sources: dict[str, str] = field(default_factory=dict)
     """Per exchange: ``live`` or ``simulator`` (``simulator replay`` for captures)."""
     reasons: dict[str, str] = field(default_factory=dict)
@@ -55,12 +65,14 @@ def choose(source: str | None) -> str:
     return chosen
 
 
-def live_urls(binance_url: str | None = None, upbit_url: str | None = None) -> tuple[str, str]:
-    """The live endpoints, unless overridden by arguments or ``BTCLIB_*_URL`` variables."""
-    return (
-        binance_url or os.environ.get("BTCLIB_BINANCE_URL") or binance.LIVE_BASE,
-        upbit_url or os.environ.get("BTCLIB_UPBIT_URL") or upbit.LIVE_URL,
-    )
+def live_urls(overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """Every exchange's live endpoint, unless overridden by ``overrides`` (exchange name ->
+    URL) or the exchange's ``BTCLIB_<NAME>_URL`` variable."""
+    given = overrides or {}
+    return {
+        name: given.get(name) or os.environ.get(module.URL_ENV) or module.LIVE_URL
+        for name, module in EXCHANGES.items()
+    }
 
 
 def explain(exc: BaseException, url: str, timeout: float) -> str:
@@ -114,8 +126,7 @@ async def open_source(
     exchanges: Sequence[str],
     source: str | None = None,
     *,
-    binance_url: str | None = None,
-    upbit_url: str | None = None,
+    urls: Mapping[str, str | None] | None = None,
     probe_urls: dict[str, str] | None = None,
     probe_timeout: float = 5.0,
     replay: str | Path | None = None,
@@ -126,21 +137,21 @@ async def open_source(
 ) -> AsyncIterator[Endpoints]:
     """Decide live or simulator per exchange and yield the endpoints to use.
 
+    ``urls`` overrides live endpoints by exchange name (see :func:`live_urls`).
     ``probe_urls`` are the exact URLs ``auto`` tries (the recorder's own,
     so a working probe means a working recording). A simulator, when one is
     needed, runs for as long as the context is open.
     """
     chosen = "sim" if replay is not None else choose(source)
-    live_binance, live_upbit = live_urls(binance_url, upbit_url)
-    live = {binance.EXCHANGE: live_binance, upbit.EXCHANGE: live_upbit}
-    endpoints = Endpoints(live_binance, live_upbit)
+    live = live_urls(urls)
+    endpoints = Endpoints(dict(live))
     need_sim: dict[str, str] = {}
     if chosen == "sim":
         why = f"replaying capture {replay}" if replay is not None else "source 'sim' was chosen"
         need_sim = dict.fromkeys(exchanges, why)
     elif chosen == "auto":
-        urls = probe_urls or live
-        results = await asyncio.gather(*(probe(urls[x], probe_timeout) for x in exchanges))
+        targets = probe_urls or live
+        results = await asyncio.gather(*(probe(targets[x], probe_timeout) for x in exchanges))
         need_sim = {x: r for x, r in zip(exchanges, results, strict=True) if r}
     for exchange in exchanges:
         endpoints.sources[exchange] = "live"
@@ -160,10 +171,7 @@ async def open_source(
             endpoints.sources[exchange] = "simulator replay" if replay is not None else "simulator"
             endpoints.reasons[exchange] = reason
             announce(banner(exchange, reason))
-        if binance.EXCHANGE in need_sim:
-            endpoints.binance_base = sim.binance_base
-        if upbit.EXCHANGE in need_sim:
-            endpoints.upbit_url = sim.upbit_url
+            endpoints.urls[exchange] = sim.urls[exchange]
         if replay is not None:
             endpoints.finish = sim.replay_finished
         yield endpoints

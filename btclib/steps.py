@@ -1,35 +1,50 @@
 """The assignment's three steps as one call each: build the feeds, pick the source, record.
 
 This is the glue a notebook or the command line calls. It knows which
-exchanges a step uses and where its file goes (SPEC section 2); the recorder
-below it knows no exchange, and the exchange modules know no I/O.
+exchanges a step uses and where its file goes (SPEC section 2), by their
+names in the registry (:data:`btclib.exchanges.EXCHANGES`): a step per
+exchange, and ``both`` for all of them in one file. The recorder below it
+knows no exchange, and the exchange modules know no I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import exchanges
 from .capture import CaptureWriter
 from .errors import SinkError
-from .exchanges import binance, upbit
 from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds
 from .sources import live_urls, open_source
 
+__all__ = [
+    "DEFAULT_FILES",
+    "DEFAULT_STEP",
+    "STEPS",
+    "build_feeds",
+    "default_path",
+    "events_path",
+    "record",
+    "record_sync",
+    "writable",
+]
+
 STEPS: dict[str, tuple[str, ...]] = {
-    "binance": (binance.EXCHANGE,),
-    "upbit": (upbit.EXCHANGE,),
-    "both": (binance.EXCHANGE, upbit.EXCHANGE),
+    **{name: (name,) for name in exchanges.EXCHANGES},
+    "both": tuple(exchanges.EXCHANGES),
 }
-"""Step A, B and C: the exchanges each one records."""
+"""Step A, B and C (``binance``, ``upbit``, ``both``): the exchanges each one records."""
+
+DEFAULT_STEP = next(iter(STEPS))
+"""Step A: the first exchange of the registry alone."""
 
 DEFAULT_FILES = {
-    "binance": "stream-data-binance.txt",
-    "upbit": "stream-data-upbit.txt",
+    **{name: f"stream-data-{name}.txt" for name in exchanges.EXCHANGES},
     "both": "stream-data-multi.txt",
 }
 
@@ -57,38 +72,42 @@ def writable(path: Path) -> None:
 
 def build_feeds(
     step: str,
+    urls: Mapping[str, str] | None = None,
     *,
-    binance_base: str = binance.LIVE_BASE,
-    upbit_url: str = upbit.LIVE_URL,
-    symbol: str = "btcusdt",
-    codes: Sequence[str] = ("KRW-BTC",),
-    depth_speed: str = "1000ms",
-    keepalive: float = 20.0,
     stall_after: float | None = None,
+    **settings: Any,
 ) -> list[Feed]:
-    """The feeds of a step, one WebSocket connection each."""
+    """The feeds of a step, one WebSocket connection each.
+
+    ``urls``: exchange name -> endpoint (live by default; a simulator's
+    ``Simulator.urls``). ``settings``: the exchanges' options by name
+    (``symbol``, ``codes``, ...; see each module's ``OPTIONS``); an option
+    not given, or given as ``None``, takes its default.
+    """
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}: expected one of {', '.join(STEPS)}")
+    known = {option.name for module in exchanges.EXCHANGES.values() for option in module.OPTIONS}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(
+            f"unknown exchange setting(s) {', '.join(unknown)}: "
+            f"expected one of {', '.join(sorted(known))}"
+        )
     feeds = []
-    if binance.EXCHANGE in STEPS[step]:
-        feeds.append(binance.feed(symbol, depth_speed, binance_base, stall_after))
-    if upbit.EXCHANGE in STEPS[step]:
-        feeds.append(upbit.feed(codes, upbit_url, keepalive, stall_after))
+    for name in STEPS[step]:
+        module = exchanges.get(name)
+        values = {option.name: option.value(settings) for option in module.OPTIONS}
+        url = (urls or {}).get(name) or module.LIVE_URL
+        feeds.append(module.make_feed(url, values, stall_after))
     return feeds
 
 
 async def record(
-    step: str = "binance",
+    step: str = DEFAULT_STEP,
     *,
     duration: float | None = 30.0,
     source: str | None = None,
     out: str | Path | None = None,
-    symbol: str = "btcusdt",
-    codes: Sequence[str] = ("KRW-BTC",),
-    depth_speed: str = "1000ms",
-    keepalive: float = 20.0,
-    binance_url: str | None = None,
-    upbit_url: str | None = None,
     progress: str | ProgressFn | None = "auto",
     capture: str | Path | None = None,
     replay: str | Path | None = None,
@@ -98,6 +117,7 @@ async def record(
     options: RecorderOptions | None = None,
     stop: asyncio.Event | None = None,
     announce: Callable[[str], None] = print,
+    **settings: Any,
 ) -> RunSummary:
     """Record one step for ``duration`` seconds (``None``: until stopped) and summarise.
 
@@ -107,28 +127,24 @@ async def record(
     notebook; see :func:`record_sync` for scripts. ``capture`` keeps every
     frame as received in a capture file (:mod:`btclib.capture`); ``replay``
     serves such a file through the simulator instead of a live exchange.
+
+    ``settings`` are the exchanges' options (Binance: ``symbol``,
+    ``depth_speed``; Upbit: ``codes``, ``keepalive``) and their URL
+    overrides, ``<exchange>_url`` (``binance_url``: a base URL;
+    ``upbit_url``), else the ``BTCLIB_<EXCHANGE>_URL`` variables.
     """
-    feeds_args: dict[str, Any] = {
-        "symbol": symbol,
-        "codes": codes,
-        "depth_speed": depth_speed,
-        "keepalive": keepalive,
-    }
-    build_feeds(step, **feeds_args)  # check every argument before touching the network
+    overrides = {name: settings.pop(exchanges.url_keyword(name), None) for name in STEPS["both"]}
+    build_feeds(step, **settings)  # check every argument before touching the network
     path = Path(out) if out is not None else default_path(step)
     writable(path)  # a wrong path fails now, not after probing the exchanges
     # ``auto`` tries the exact URLs the recorder will open (overrides and
     # environment included): a bare base such as "/" may well answer 404.
-    live_binance, live_upbit = live_urls(binance_url, upbit_url)
-    probes = {
-        binance.EXCHANGE: binance.stream_url(symbol, depth_speed, live_binance),
-        upbit.EXCHANGE: live_upbit,
-    }
+    live = build_feeds(step, live_urls(overrides), **settings)
+    probes = {feed.exchange: feed.url for feed in live}
     async with open_source(
         STEPS[step],
         source,
-        binance_url=binance_url,
-        upbit_url=upbit_url,
+        urls=overrides,
         probe_urls=probes,
         replay=replay,
         speed=speed,
@@ -136,9 +152,7 @@ async def record(
         sim_options=sim_options,
         announce=announce,
     ) as endpoints:
-        feeds = build_feeds(
-            step, binance_base=endpoints.binance_base, upbit_url=endpoints.upbit_url, **feeds_args
-        )
+        feeds = build_feeds(step, endpoints.urls, **settings)
         tap = None
         if capture is not None:
             tap = CaptureWriter(capture)
@@ -164,7 +178,7 @@ async def record(
                 await tap.aclose()
 
 
-def record_sync(step: str = "binance", **kwargs: Any) -> RunSummary:
+def record_sync(step: str = DEFAULT_STEP, **kwargs: Any) -> RunSummary:
     """:func:`record` for plain scripts; also works inside a running loop (Jupyter).
 
     Inside a running event loop it needs ``nest_asyncio``, which patches

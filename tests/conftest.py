@@ -100,16 +100,7 @@ async def record_against_sim(
             if until(p, sim):
                 reached.set()
 
-        chosen = (
-            feeds(sim)
-            if feeds
-            else build_feeds(
-                step,
-                binance_base=sim.binance_base,
-                upbit_url=sim.upbit_url,
-                stall_after=stall_after,
-            )
-        )
+        chosen = feeds(sim) if feeds else build_feeds(step, sim.urls, stall_after=stall_after)
         task = asyncio.create_task(
             record_feeds(
                 chosen,

@@ -1,5 +1,139 @@
-"""The exchanges btclib records: one module each, found through a small registry."""
+"""The exchanges btclib records: one module each, found through this small registry.
 
+Everything btclib knows about an exchange sits in its module: where to
+connect, what to ask for, how each frame becomes a line (the recorder's hot
+path), how a line and a frame read back as numbers (analysis), what kind of
+frame a frame is (the simulator's replay). :mod:`btclib.sources`,
+:mod:`btclib.steps` and :mod:`btclib.cli` loop over :data:`EXCHANGES` and name
+no exchange.
+
+Adding an exchange means three things: its module here, with every name of
+:class:`Exchange` (copy ``upbit.py``'s layout: constants, checks, request or
+URL, ``Parser`` with its fast path, ``feed``/``make_feed``, ``read_line``,
+``read_frame``, ``classify``); its simulator module (:mod:`btclib.simulator`);
+and one line in :data:`EXCHANGES`. Its ``OPTIONS`` become keywords of
+:func:`btclib.steps.record` and options of ``python -m btclib record``, its
+URL override the keyword ``<name>_url``, the option ``--<name>-url`` and the
+variable ``URL_ENV``; the steps gain ``<name>`` (the exchange alone) and it
+joins ``both`` (every exchange, one file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
+
+from ..feed import Feed
 from . import binance, upbit
+from .options import Option
+from .records import Book, FrameKind, Number, Record, Trade
 
-__all__ = ["binance", "upbit"]
+__all__ = [
+    "EXCHANGES",
+    "Book",
+    "Exchange",
+    "FrameKind",
+    "Option",
+    "Record",
+    "Trade",
+    "binance",
+    "get",
+    "options",
+    "read_line",
+    "upbit",
+    "url_keyword",
+]
+
+
+class Exchange(Protocol):
+    """The public shape of every exchange module (the modules are the implementations)."""
+
+    NAME: str
+    """Lower case, as in file names, captures and events: ``binance``."""
+    TITLE: str
+    """As people write it: ``Binance``."""
+    LIVE_URL: str
+    """The live endpoint the recorder uses unless told otherwise (Binance: a base URL)."""
+    URL_ENV: str
+    """The environment variable that overrides :attr:`LIVE_URL`: ``BTCLIB_<NAME>_URL``."""
+    URL_HELP: str
+    """What the URL is, for ``--<name>-url``'s help."""
+    DEFAULT_MARKETS: tuple[str, ...]
+    """The markets recorded when none are named (``btcusdt``; ``KRW-BTC``)."""
+    OPTIONS: tuple[Option, ...]
+    """The settings :meth:`make_feed` takes besides the URL, with defaults and CLI spellings."""
+    STATUS_HINTS: dict[int, str]
+    """What a refused handshake's HTTP status means on this exchange."""
+    Parser: Callable[..., Callable[[bytes], Any]]
+    """frame -> line: ``Parser(markets...)(frame)`` gives a ``Data`` or a ``Notice``;
+    its ``parse`` attribute is the recorder's hot path (plain tuples)."""
+
+    def check_market(self, market: str) -> str:
+        """The market name as the exchange wants it, or ``ValueError`` naming the problem."""
+        ...
+
+    def currencies(self, market: str) -> tuple[str, str] | None:
+        """(base, quote) of a market as :attr:`Book.market` spells it, if known."""
+        ...
+
+    def feed(self, *args: Any, **kwargs: Any) -> Feed:
+        """The recorder's feed, with the module's own arguments (see each module)."""
+        ...
+
+    def make_feed(
+        self, url: str, settings: Mapping[str, Any], stall_after: float | None = None
+    ) -> Feed:
+        """:meth:`feed` from an endpoint (live or simulator) and every option's value by name.
+        Its ``url`` is what the recorder opens and what ``source="auto"`` probes."""
+        ...
+
+    def read_line(self, line: bytes | str, number: Number = float) -> Record | None:
+        """line -> record: a line of this exchange read back, numbers made by ``number``."""
+        ...
+
+    def read_frame(self, frame: bytes | str, number: Number = float) -> Record | None:
+        """frame -> record: the market data of a frame of any market, else ``None``."""
+        ...
+
+    def classify(self, frame: bytes) -> FrameKind:
+        """What a frame is, by the parser's rules, whatever was subscribed."""
+        ...
+
+
+EXCHANGES: Mapping[str, Exchange] = {module.NAME: module for module in (binance, upbit)}
+"""Every exchange by name, in the order steps, files and summaries use."""
+
+
+def get(name: str) -> Exchange:
+    """The module of exchange ``name``; ``ValueError`` names the known ones."""
+    try:
+        return EXCHANGES[name]
+    except KeyError:
+        known = ", ".join(EXCHANGES)
+        raise ValueError(f"unknown exchange {name!r}: expected one of {known}") from None
+
+
+def url_keyword(name: str) -> str:
+    """The keyword and option destination that overrides an exchange's URL: ``binance_url``."""
+    return f"{name}_url"
+
+
+def options() -> Iterator[Option]:
+    """Every exchange's options, each followed by its URL override (default: not given)."""
+    for name, module in EXCHANGES.items():
+        yield from module.OPTIONS
+        yield Option(
+            url_keyword(name),
+            f"--{name}-url",
+            None,
+            f"{module.URL_HELP} (env {module.URL_ENV})",
+        )
+
+
+def read_line(line: bytes | str, number: Number = float) -> Record | None:
+    """A line of any exchange read back, or ``None`` if no exchange writes such a line."""
+    for module in EXCHANGES.values():
+        record = module.read_line(line, number)
+        if record is not None:
+            return record
+    return None

@@ -11,19 +11,63 @@ Doc: https://github.com/binance/binance-spot-api-docs/blob/master/web-socket-str
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..errors import ExchangeError
 from ..feed import Data, Feed, Line, Notice, Parsed, excerpt, load_object
+from .options import Option
 from .rawjson import member_spans
+from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, levels, value
 
-EXCHANGE = "binance"
-LIVE_BASE = "wss://stream.binance.com:9443"
-"""The main spot endpoint; ``wss://data-stream.binance.vision`` serves market data too."""
+__all__ = [
+    "DEFAULT_MARKETS",
+    "DEPTH_SPEEDS",
+    "LIVE_URL",
+    "NAME",
+    "OPTIONS",
+    "STATUS_HINTS",
+    "TITLE",
+    "URL_ENV",
+    "URL_HELP",
+    "BinanceError",
+    "Parser",
+    "check_market",
+    "check_symbol",
+    "classify",
+    "currencies",
+    "feed",
+    "format_depth",
+    "format_trade",
+    "make_feed",
+    "read_frame",
+    "read_line",
+    "stream_names",
+    "stream_url",
+]
+
+NAME = "binance"
+TITLE = "Binance"
+LIVE_URL = "wss://stream.binance.com:9443"
+"""A base: the recorder appends ``/stream?streams=...``. The main spot endpoint;
+``wss://data-stream.binance.vision`` serves market data too."""
+URL_ENV = "BTCLIB_BINANCE_URL"
+URL_HELP = "Binance base URL, e.g. wss://data-stream.binance.vision"
 
 DEPTH_SPEEDS = {"1000ms": "", "100ms": "@100ms"}
 """Update speeds of the partial book stream and the suffix each one needs."""
+
+DEFAULT_MARKETS = ("btcusdt",)
+OPTIONS = (
+    Option("symbol", "--symbol", DEFAULT_MARKETS[0], "Binance symbol (default btcusdt)"),
+    Option("depth_speed", "--depth-speed", "1000ms", choices=tuple(DEPTH_SPEEDS)),
+)
+"""What :func:`make_feed` takes besides the URL: one symbol, the book's update speed."""
+
+_QUOTES = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+"""Quote currencies a spot symbol may end with, longest match first where they overlap."""
 
 _SYMBOL = re.compile(r"[a-z0-9]{2,20}")
 _PING_EVERY = 20.0  # the server pings; we only answer (protocols.md 1.7)
@@ -60,6 +104,18 @@ def check_symbol(symbol: str) -> str:
     return lowered
 
 
+check_market = check_symbol
+
+
+def currencies(market: str) -> tuple[str, str] | None:
+    """``BTCUSDT`` -> ``("BTC", "USDT")``; ``None`` when no known quote currency ends it."""
+    upper = market.upper()
+    for quote in _QUOTES:
+        if upper.endswith(quote) and len(upper) > len(quote):
+            return upper[: -len(quote)], quote
+    return None
+
+
 def stream_names(symbol: str = "btcusdt", depth_speed: str = "1000ms") -> tuple[str, str]:
     """The two stream names of Step A: partial book depth 5 and trades."""
     if depth_speed not in DEPTH_SPEEDS:
@@ -70,7 +126,7 @@ def stream_names(symbol: str = "btcusdt", depth_speed: str = "1000ms") -> tuple[
     return f"{symbol}@depth5{DEPTH_SPEEDS[depth_speed]}", f"{symbol}@trade"
 
 
-def stream_url(symbol: str = "btcusdt", depth_speed: str = "1000ms", base: str = LIVE_BASE) -> str:
+def stream_url(symbol: str = "btcusdt", depth_speed: str = "1000ms", base: str = LIVE_URL) -> str:
     """The combined-stream URL carrying both streams on one connection.
 
     >>> stream_url()
@@ -278,7 +334,7 @@ class Parser:
 def feed(
     symbol: str = "btcusdt",
     depth_speed: str = "1000ms",
-    base: str = LIVE_BASE,
+    base: str = LIVE_URL,
     stall_after: float | None = None,
 ) -> Feed:
     """Step A as the recorder runs it: one connection, depth5 + trade.
@@ -292,7 +348,7 @@ def feed(
     parser = Parser(symbol, depth_speed)
     period = 0.1 if depth_speed == "100ms" else 1.0
     return Feed(
-        exchange=EXCHANGE,
+        exchange=NAME,
         url=stream_url(symbol, depth_speed, base),
         requests=(),
         parser=parser.parse,
@@ -310,3 +366,83 @@ def feed(
         ),
         status_hints=STATUS_HINTS,
     )
+
+
+def make_feed(url: str, settings: Mapping[str, Any], stall_after: float | None = None) -> Feed:
+    """:func:`feed` from a base URL and the values of :data:`OPTIONS` by name."""
+    return feed(settings["symbol"], settings["depth_speed"], url, stall_after)
+
+
+def read_line(line: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:
+    """A Binance line read back (SPEC section 1), or ``None`` if it is not one.
+
+    ``btcusdt@orderbook,bids:[["0.0024","10"]],asks:[["0.0026","100"]]`` is a
+    :class:`Book` of ``BTCUSDT``; ``btcusdt@trade, p:0.001,q:100`` a :class:`Trade`.
+    """
+    text = line.decode("utf-8") if isinstance(line, bytes | bytearray) else line
+    key, _, rest = text.rstrip("\n").partition(",")
+    symbol, _, stream = key.partition("@")
+    try:
+        if stream == "trade" and rest.startswith(" p:"):
+            price, _, size = rest[3:].partition(",q:")
+            return Trade(NAME, symbol.upper(), number(price), number(size))
+        if stream == "orderbook" and rest.startswith("bids:"):
+            bids, sep, asks = rest[5:].partition(",asks:")
+            if sep:
+                return Book(
+                    NAME,
+                    symbol.upper(),
+                    levels(json.loads(bids), number),
+                    levels(json.loads(asks), number),
+                )
+    except UNREADABLE:
+        return None
+    return None
+
+
+def read_frame(frame: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:
+    """The market data of one frame (any symbol, any layout), or ``None`` for anything else.
+
+    Combined-stream wrappers, as the recorder receives them::
+
+        {"stream":"btcusdt@depth5","data":{"lastUpdateId":160,"bids":[..],"asks":[..]}}
+        {"stream":"btcusdt@trade","data":{"e":"trade",..,"s":"BTCUSDT","p":"..","q":".."}}
+
+    and bare payloads, as on ``/ws/<name>`` (a bare book names no symbol:
+    its ``market`` is empty). Replies, shutdown notices and errors give ``None``.
+    """
+    try:
+        message = json.loads(frame, parse_float=number, parse_int=number)
+    except ValueError:
+        return None
+    if not isinstance(message, dict):
+        return None
+    if isinstance(message.get("stream"), str) and isinstance(message.get("data"), dict):
+        data = message["data"]
+        symbol, _, stream = message["stream"].partition("@")
+        kind = "depth" if stream.startswith("depth") else stream
+    else:  # a raw payload, as on /ws/<name>
+        data = message
+        if "lastUpdateId" in data:
+            symbol, kind = "", "depth"  # the spot depth payload does not name its symbol
+        else:
+            symbol, kind = str(data.get("s", "")), str(data.get("e", ""))
+    try:
+        if kind == "depth" and "bids" in data and "asks" in data:
+            bids, asks = levels(data["bids"], number), levels(data["asks"], number)
+            return Book(NAME, symbol.upper(), bids, asks)
+        if kind == "trade" and "p" in data and "q" in data:
+            price, size = value(data["p"], number), value(data["q"], number)
+            return Trade(NAME, symbol.upper(), price, size)
+    except UNREADABLE:
+        return None
+    return None
+
+
+_ANY_STREAM = Parser()
+
+
+def classify(frame: bytes) -> FrameKind:
+    """What a frame is (data of any stream, reply, shutdown, error, malformed), by the
+    parser's own rules, so a replay and the recorder never disagree."""
+    return frame_kind(_ANY_STREAM.parse, frame)

@@ -16,14 +16,71 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from ..errors import ExchangeError
 from ..feed import Data, Feed, Line, Notice, Parsed, excerpt, load_object
+from .options import Option, positive
 from .rawjson import member_spans
+from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, value
 
-EXCHANGE = "upbit"
+__all__ = [
+    "DEFAULT_MARKETS",
+    "LIVE_URL",
+    "NAME",
+    "OPTIONS",
+    "STATUS_HINTS",
+    "TITLE",
+    "URL_ENV",
+    "URL_HELP",
+    "Parser",
+    "UpbitError",
+    "check_code",
+    "check_market",
+    "classify",
+    "currencies",
+    "feed",
+    "format_orderbook",
+    "line_key",
+    "make_feed",
+    "read_frame",
+    "read_line",
+    "subscription",
+]
+
+NAME = "upbit"
+TITLE = "Upbit"
 LIVE_URL = "wss://api.upbit.com/websocket/v1"
+"""The whole URL: the subscription goes in a request, not in the URL."""
+URL_ENV = "BTCLIB_UPBIT_URL"
+URL_HELP = "Upbit WebSocket URL"
+
+DEFAULT_MARKETS = ("KRW-BTC",)
+OPTIONS = (
+    Option(
+        "codes",
+        "--code",
+        DEFAULT_MARKETS,
+        "Upbit market code, repeatable (default KRW-BTC)",
+        repeatable=True,
+    ),
+    Option(
+        "keepalive",
+        "--keepalive",
+        20.0,
+        "client ping interval in seconds for Upbit (default 20)",
+        type=positive,
+    ),
+)
+"""What :func:`make_feed` takes besides the URL: the market codes, the client ping interval."""
+
+_QUOTES = ("KRW", "BTC", "USDT")
+"""Upbit's quote markets: a line key ``btckrw`` ends with one of them."""
+_UNIT_KEYS = {
+    False: ("bid_price", "bid_size", "ask_price", "ask_size"),  # DEFAULT format
+    True: ("bp", "bs", "ap", "as"),  # SIMPLE format
+}
 
 _CODE = re.compile(r"([A-Z]{2,10})-([A-Z0-9]{1,15})")
 _IDLE_LIMIT = 60.0  # docs say 120 s of silence closes the socket; 60 s was observed
@@ -55,6 +112,15 @@ def check_code(code: str) -> str:
             f"unknown Upbit market code format {code!r}: expected QUOTE-BASE such as 'KRW-BTC'"
         )
     return upper
+
+
+check_market = check_code
+
+
+def currencies(market: str) -> tuple[str, str] | None:
+    """``KRW-BTC`` -> ``("BTC", "KRW")``: base then quote; ``None`` for another form."""
+    quote, sep, base = market.partition("-")
+    return (base, quote) if sep and base and quote else None
 
 
 def line_key(code: str) -> str:
@@ -199,7 +265,7 @@ def feed(
     if keepalive <= 0 or keepalive > _IDLE_LIMIT / 2:
         raise ValueError(f"keepalive {keepalive} s: must be above 0 and at most 30 s for Upbit")
     return Feed(
-        exchange=EXCHANGE,
+        exchange=NAME,
         url=url,
         requests=(subscription(parser.codes),),
         parser=parser.parse,
@@ -214,3 +280,93 @@ def feed(
         ),
         status_hints=STATUS_HINTS,
     )
+
+
+def make_feed(url: str, settings: Mapping[str, Any], stall_after: float | None = None) -> Feed:
+    """:func:`feed` from the URL and the values of :data:`OPTIONS` by name."""
+    return feed(settings["codes"], url, settings["keepalive"], stall_after)
+
+
+def _code(key: str) -> str:
+    """``btckrw`` -> ``KRW-BTC`` (the line prefix is base then quote, lower case)."""
+    upper = key.upper()
+    for quote in _QUOTES:
+        if upper.endswith(quote) and len(upper) > len(quote):
+            return f"{quote}-{upper[: -len(quote)]}"
+    return upper
+
+
+def _book(code: str, units: list[dict[str, Any]], number: Number) -> Book[Any]:
+    """Each unit holds one bid and one ask of the same rank; a thin side is
+    padded with 0-price units (kept here: they are what was sent)."""
+    bid, bid_size, ask, ask_size = _UNIT_KEYS[bool(units) and "ap" in units[0]]
+    zero = number("0")
+
+    def side(price: str, size: str) -> tuple[tuple[Any, Any], ...]:
+        pairs = ((u.get(price, zero), u.get(size, zero)) for u in units)
+        return tuple((value(p, number), value(s, number)) for p, s in pairs)
+
+    return Book(NAME, code, side(bid, bid_size), side(ask, ask_size))
+
+
+def read_line(line: bytes | str, number: Number = float) -> Book[Any] | None:
+    """An Upbit line read back (SPEC section 1), or ``None`` if it is not one.
+
+    ``btckrw@orderbook,[{"ask_price":1.16539E8,"bid_price":1.16538E8,...}]`` is a
+    :class:`Book` of ``KRW-BTC`` (SIMPLE format's ``ap``/``bp``/``as``/``bs`` too).
+    """
+    text = line.decode("utf-8") if isinstance(line, bytes | bytearray) else line
+    key, _, rest = text.rstrip("\n").partition(",")
+    name, _, stream = key.partition("@")
+    if stream != "orderbook" or not rest.startswith("["):
+        return None
+    try:
+        return _book(_code(name), json.loads(rest, parse_float=number, parse_int=number), number)
+    except UNREADABLE:
+        return None
+
+
+def read_frame(frame: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:
+    """The market data of one frame (any code), or ``None`` for anything else.
+
+    Orderbook (and trade) messages in DEFAULT or SIMPLE format, possibly
+    wrapped in a one-element list (the ``*_LIST`` formats)::
+
+        {"type":"orderbook","code":"KRW-BTC",...,"orderbook_units":[{"ask_price":1.16539E8,
+         "bid_price":1.16538E8,"ask_size":0.02054761,"bid_size":0.08120946}],...}
+        {"ty":"orderbook","cd":"KRW-BTC",...,"obu":[{"ap":1.16539E8,"bp":...}],...}
+
+    Status messages, replies and errors give ``None``.
+    """
+    try:
+        message = json.loads(frame, parse_float=number, parse_int=number)
+    except ValueError:
+        return None
+    if isinstance(message, list) and len(message) == 1:
+        message = message[0]
+    if not isinstance(message, dict):
+        return None
+    kind = message.get("type", message.get("ty"))
+    code = message.get("code", message.get("cd"))
+    if not isinstance(code, str):
+        return None
+    try:
+        if kind == "orderbook":
+            return _book(code, message.get("orderbook_units", message.get("obu")) or [], number)
+        if kind == "trade":
+            price = message.get("trade_price", message.get("tp"))
+            size = message.get("trade_volume", message.get("tv"))
+            if price is not None and size is not None:
+                return Trade(NAME, code, value(price, number), value(size, number))
+    except UNREADABLE:
+        return None
+    return None
+
+
+_ANY_CODE = Parser()
+
+
+def classify(frame: bytes) -> FrameKind:
+    """What a frame is (data of any code, status, reply, error, malformed), by the
+    parser's own rules, so a replay and the recorder never disagree."""
+    return frame_kind(_ANY_CODE.parse, frame)
