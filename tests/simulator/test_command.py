@@ -27,4 +27,4 @@ def test_a_bad_option_fails_as_the_simulate_command_does() -> None:
         timeout=30,
     )
     assert run.returncode == 2
-    assert "python -m btclib simulate" in run.stderr
+    assert "unrecognized arguments: --no-such-option" in run.stderr
