@@ -1,0 +1,335 @@
+"""The step notebooks' way into btclib: what they read, show and print, by public names.
+
+A notebook imports :mod:`btclib` (``btclib.record``), :mod:`btclib.analysis`,
+:mod:`btclib.plots` and this module, nothing else from btclib, so that renaming an internal
+never breaks the report (``tests/test_notebook_surface.py`` checks it). Here are:
+
+* :func:`parameters`: the run's settings from the environment (``BTCLIB_DURATION``,
+  ``BTCLIB_SOURCE``, ...), with the defaults every notebook shares, read in one place;
+* :func:`tail`: ``tail -n 10`` done in Python (no shell call), every line whole, and
+  :func:`print_tail`, which prints it under the simulated-data notice;
+* :func:`listing`: the source of the functions that did the work, syntax-highlighted in
+  JupyterLab (HTML) and in the PDF (LaTeX, with the Pygments macros nbconvert uses for code
+  cells, so the report template wraps long lines), with a plain-text fallback;
+* :func:`notice`, :func:`why`, :func:`banner`, :func:`mixed` and :func:`mixed_warning`: when,
+  and why, btclib's simulator stood in for an exchange, from a run's summary (or a recording);
+* :func:`configured_premium`: the premium the simulator's market is set to, for Step D;
+* the objects the notebooks show the source of, under the public names their narrative uses:
+  :class:`FeedRunner` (its ``pump`` is the hot loop), :class:`LineSink`, the exchange modules
+  :mod:`binance` and :mod:`upbit`, :func:`build_feeds` and :func:`record_feeds`.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import os
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .exchanges import binance, upbit
+from .recorder import FeedRunner, record_feeds
+from .simulator import MarketParams
+from .sink import LineSink
+from .sources import banner as _exchange_banner
+from .steps import build_feeds
+
+__all__ = [
+    "FeedRunner",
+    "LineSink",
+    "Listing",
+    "Parameters",
+    "Sourced",
+    "banner",
+    "binance",
+    "build_feeds",
+    "configured_premium",
+    "listing",
+    "mixed",
+    "mixed_warning",
+    "notice",
+    "parameters",
+    "print_tail",
+    "record_feeds",
+    "tail",
+    "upbit",
+    "why",
+]
+
+_BLOCK = 64 * 1024
+
+# -- parameters ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """What a step notebook records, and where; see :func:`parameters`."""
+
+    duration: float
+    """Seconds to record (``BTCLIB_DURATION``)."""
+    source: str
+    """``auto`` (live, else the simulator, said loudly), ``live`` or ``sim`` (``BTCLIB_SOURCE``)."""
+    symbol: str
+    """Binance's stream symbol, lower case, base then quote (``BTCLIB_SYMBOL``)."""
+    codes: tuple[str, ...]
+    """Upbit market codes, QUOTE-BASE (``BTCLIB_CODES``, comma-separated)."""
+    outputs: str
+    """The folder of the data files and captures (``BTCLIB_OUTPUTS``): the tests pass a scratch
+    folder, so they never add to the user's recordings."""
+    capture: str | None
+    """An existing capture to analyse instead of recording (``BTCLIB_CAPTURE``, Step D)."""
+
+
+def parameters(*, duration: float = 30.0, environ: Mapping[str, str] | None = None) -> Parameters:
+    """The notebook's settings: each ``BTCLIB_*`` variable, else the shared default.
+
+    The defaults: ``duration`` seconds (a notebook may ask for longer), source ``auto``, symbol
+    ``btcusdt``, codes ``KRW-BTC``, outputs ``../outputs`` (relative to the notebook's folder,
+    where Jupyter runs the kernel), no capture. ``environ`` replaces ``os.environ`` (tests).
+    """
+    env = os.environ if environ is None else environ
+    text = env.get("BTCLIB_DURATION", "")
+    try:
+        seconds = float(text) if text.strip() else float(duration)
+    except ValueError:
+        raise ValueError(f"BTCLIB_DURATION must be a number of seconds, not {text!r}") from None
+    codes = tuple(c.strip() for c in env.get("BTCLIB_CODES", "KRW-BTC").split(",") if c.strip())
+    return Parameters(
+        duration=seconds,
+        source=env.get("BTCLIB_SOURCE") or "auto",
+        symbol=env.get("BTCLIB_SYMBOL") or "btcusdt",
+        codes=codes or ("KRW-BTC",),
+        outputs=env.get("BTCLIB_OUTPUTS") or "../outputs",
+        capture=env.get("BTCLIB_CAPTURE") or None,
+    )
+
+
+# -- tail ---------------------------------------------------------------------------------------
+
+
+def tail(path: str | Path, n: int = 10, *, encoding: str = "utf-8") -> str:
+    """The last ``n`` lines of a file, as ``tail -n`` prints them (each line whole).
+
+    Reads backwards from the end in blocks, so a large data file costs only its last lines.
+    A last line without a newline counts as a line, as in ``tail``. Bytes that are not valid
+    ``encoding`` are replaced (U+FFFD) rather than failing.
+    """
+    if n < 0:
+        raise ValueError(f"tail: n must be >= 0, not {n}")
+    path = Path(path)
+    if n == 0:
+        path.stat()  # a missing file is an error even when nothing is asked for
+        return ""
+    with path.open("rb") as f:
+        pos = f.seek(0, os.SEEK_END)
+        data = b""
+        # n whole lines are there once n newlines precede the last line's own end.
+        while pos > 0 and data.count(b"\n", 0, len(data) - 1) < n:
+            step = min(_BLOCK, pos)
+            pos -= step
+            f.seek(pos)
+            data = f.read(step) + data
+    pieces = data.split(b"\n")
+    if pieces and pieces[-1] == b"":  # the file ends with a newline: no empty last line
+        pieces.pop()
+        last = b"\n"
+    else:
+        last = b""
+    return (b"\n".join(pieces[-n:]) + last if pieces else b"").decode(encoding, "replace")
+
+
+def print_tail(path: str | Path, n: int = 10, *, summary: Sourced | None = None) -> None:
+    """Print ``$ tail -n N path`` and the lines, under the simulated-data notice if any.
+
+    The notice comes first because the lines of a simulated run look exactly like live ones.
+    """
+    text = notice(summary) if summary is not None else ""
+    if text:
+        print(text, end="\n\n")
+    print(f"$ tail -n {n} {path}")
+    print(tail(path, n), end="")
+
+
+# -- listings -----------------------------------------------------------------------------------
+
+
+def _where(obj: Any) -> str:
+    """``btclib/exchanges/binance.py, line 95``: the file named from its top-level package."""
+    try:
+        file = Path(inspect.getsourcefile(obj) or "?").resolve()
+        _, line = inspect.getsourcelines(obj)
+    except (OSError, TypeError):
+        return "?"
+    top = (getattr(obj, "__module__", "") or "").partition(".")[0]
+    package = getattr(sys.modules.get(top), "__file__", None)
+    try:
+        shown = (Path(top) / file.relative_to(Path(package or "").resolve().parent)).as_posix()
+    except ValueError:
+        shown = file.name
+    return f"{shown}, line {line}"
+
+
+def _name(obj: Any) -> str:
+    module = getattr(obj, "__module__", "") or ""
+    qualname = getattr(obj, "__qualname__", getattr(obj, "__name__", repr(obj)))
+    return f"{module}.{qualname}" if module else str(qualname)
+
+
+class Listing:
+    """Python source shown highlighted: HTML in Jupyter, LaTeX in the PDF, text elsewhere.
+
+    The LaTeX form is a ``Verbatim`` environment of Pygments ``\\PY`` macros, the same ones
+    nbconvert defines for code cells, so the report template (fvextra ``breaklines``) wraps
+    long lines in it as it does in code cells.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _lexer(self) -> Any:
+        from pygments.lexers import PythonLexer
+
+        return PythonLexer()
+
+    def _repr_html_(self) -> str | None:
+        try:
+            from pygments import highlight
+            from pygments.formatters import HtmlFormatter
+        except ImportError:
+            return f"<pre>{html.escape(self.text)}</pre>"
+        # Inline styles: nothing global is added to the page.
+        formatter = HtmlFormatter(noclasses=True, nobackground=True)
+        return highlight(self.text, self._lexer(), formatter)
+
+    def _repr_latex_(self) -> str | None:
+        try:
+            from pygments import highlight
+            from pygments.formatters import LatexFormatter
+        except ImportError:
+            return None
+        return highlight(self.text, self._lexer(), LatexFormatter(commandprefix="PY"))
+
+
+def listing(*objects: Any) -> Listing:
+    """The source of functions, classes or methods, each under a comment saying where it is.
+
+    ``display(listing(binance.Parser, LineSink.write))`` in a notebook; ``print`` gives the
+    plain text. Methods are dedented so each piece reads as top-level code. Only public names
+    are shown (a report that shows an internal breaks when it is renamed): an object whose
+    module or qualified name has a part starting with ``_`` is refused.
+    """
+    if not objects:
+        raise ValueError("listing: nothing to show")
+    parts = []
+    for obj in objects:
+        name = _name(obj)
+        if any(part.startswith("_") for part in name.split(".")):
+            raise ValueError(f"listing: {name} is not a public name")
+        text = textwrap.dedent(inspect.getsource(obj)).rstrip("\n")
+        parts.append(f"# {name}  ({_where(obj)})\n{text}\n")
+    return Listing("\n\n".join(parts))
+
+
+# -- where the data came from -------------------------------------------------------------------
+
+
+class Sourced(Protocol):
+    """A run's summary (:class:`btclib.RunSummary`) or a loaded recording
+    (:class:`btclib.analysis.Recording`): per exchange, the source it was recorded from."""
+
+    sources: dict[str, str]
+
+
+def _sources(summary: Sourced) -> tuple[Mapping[str, str], Mapping[str, str]]:
+    return getattr(summary, "sources", {}) or {}, getattr(summary, "reasons", {}) or {}
+
+
+def _simulated(summary: Sourced) -> dict[str, str]:
+    """Per exchange the simulator stood in for: the reason (or the source when none is known)."""
+    sources, reasons = _sources(summary)
+    return {x: reasons.get(x) or f"source was '{s}'" for x, s in sources.items() if s != "live"}
+
+
+def why(summary: Sourced) -> str | None:
+    """Why the simulator stood in, per exchange (``binance: DNS lookup ... failed``), or None.
+
+    ``summary`` is a :class:`~btclib.RunSummary` (or anything with ``sources`` and,
+    optionally, ``reasons``, such as an analysis ``Recording``). None when every exchange was live.
+    """
+    simulated = _simulated(summary)
+    if not simulated:
+        return None
+    texts = list(simulated.values())
+    if len(set(texts)) == 1 and len(simulated) > 1:
+        return f"{' and '.join(simulated)}: {texts[0]}"
+    return "; ".join(f"{x}: {t}" for x, t in simulated.items())
+
+
+def notice(summary: Sourced) -> str:
+    """A plain-text notice for each exchange the simulator stood in for; ``""`` when all live.
+
+    Printed above data the reader could otherwise take for the real market (the tail of the
+    data file, for one): the lines look exactly like live ones.
+    """
+    sources, _ = _sources(summary)
+    path = getattr(summary, "path", None)
+    where = f" in {path}" if path is not None else ""
+    return "\n".join(
+        f"SIMULATED DATA: the {exchange} lines{where} come from btclib's local exchange "
+        f"simulator ({sources[exchange]}), not from the live {exchange.capitalize()} exchange. "
+        f"Why: {reason}"
+        for exchange, reason in _simulated(summary).items()
+    )
+
+
+def banner(recording: Sourced) -> str:
+    """The SIMULATED DATA banner ``btclib.record`` prints, for each simulated exchange of a
+    recording loaded from a capture (nothing was recorded, so nothing announced it); ``""``
+    when every exchange was live."""
+    sources, reasons = _sources(recording)
+    path = getattr(recording, "path", None)
+    said = f"the capture {Path(path).name} says" if path is not None else "the recording says"
+    return "\n".join(
+        _exchange_banner(x, reasons.get(x) or f"{said} its source was '{s}'")
+        for x, s in sources.items()
+        if s != "live"
+    )
+
+
+def mixed(summary: Sourced) -> bool:
+    """True when one exchange was live and another simulated: their prices do not compare."""
+    sources = set(_sources(summary)[0].values())
+    return "live" in sources and len(sources) > 1
+
+
+def mixed_warning(summary: Sourced) -> str:
+    """The warning printed over a comparison of a live and a simulated market; ``""`` if none."""
+    if not mixed(summary):
+        return ""
+    sources = ", ".join(f"{k}: {v}" for k, v in _sources(summary)[0].items())
+    return (
+        f"WARNING: one exchange is live and the other simulated ({sources}). The premium below "
+        "compares a real market with a synthetic one: it is NOT a real premium."
+    )
+
+
+def configured_premium(summary: Sourced) -> float | None:
+    """The premium (in %) the simulator's market was set to, when it served every exchange.
+
+    None when an exchange was live or replayed from a capture: the premium is then the
+    market's, not a setting. Assumes the simulator's default market, as ``btclib.record`` runs it.
+    """
+    sources = _sources(summary)[0]
+    if not sources or any(s != "simulator" for s in sources.values()):
+        return None
+    return MarketParams().premium * 100
