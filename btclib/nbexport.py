@@ -2,17 +2,19 @@
 
 Two pieces, used by ``make report`` (through ``notebooks/nbconvert_config.py``) and by the tests:
 
-* :class:`SanitizeOutputsPreprocessor`, an nbconvert preprocessor that runs right after
-  execution and makes the outputs printable: it merges consecutive stream outputs, keeps only
-  the final state of ``\\r`` progress lines, removes raw control characters (which abort
-  xelatex) and ANSI escape sequences (coloured text could not wrap), and gives HTML-only and
-  widget outputs a readable ``text/plain`` version (a widget's final state).
-* :func:`export_notebook` / ``python -m btclib.nbexport``, a small entry that executes and
-  exports notebooks with the repository's configuration, to PDF through LaTeX (the default) or
-  to HTML printed to PDF by a system Chromium (for machines without TeX).
+* the text helpers (:func:`clean_text`, :func:`strip_control_chars`, :func:`html_to_text`,
+  :func:`widget_text`) that make outputs printable: keep only the final state of ``\\r``
+  progress lines, remove raw control characters (which abort xelatex) and ANSI escape sequences
+  (coloured text could not wrap), give HTML-only and widget outputs a readable text. They need
+  only the standard library; :class:`btclib.nbsanitize.SanitizeOutputsPreprocessor` applies
+  them inside nbconvert;
+* :func:`export_notebook` / ``python -m btclib.nbexport --config FILE``, a small entry that
+  executes and exports notebooks with the caller's nbconvert configuration, to PDF through LaTeX
+  (the default) or to HTML printed to PDF by a system Chromium (for machines without TeX).
 
-This module imports nbconvert lazily except for the preprocessor base class, so the pure text
-helpers (:func:`clean_text`, :func:`html_to_text`) can be used without it.
+nbconvert, nbformat and traitlets are imported only when a notebook is exported, so the text
+helpers work without them. Nothing here looks for files outside the package: callers pass the
+configuration file (the repository's is ``notebooks/nbconvert_config.py``).
 """
 
 from __future__ import annotations
@@ -31,24 +33,19 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool
-
 __all__ = [
-    "CONFIG_FILE",
-    "SanitizeOutputsPreprocessor",
     "chromium_binary",
+    "clean_source",
     "clean_text",
     "export_notebook",
     "html_to_text",
     "load_config",
     "main",
+    "sanitize_outputs",
+    "saved_widget_state",
     "strip_control_chars",
     "widget_text",
 ]
-
-#: The nbconvert configuration kept in the repository (template, preprocessors, timeout).
-CONFIG_FILE = Path(__file__).resolve().parent.parent / "notebooks" / "nbconvert_config.py"
 
 # An ANSI CSI sequence: ESC [ parameters intermediates final-byte.
 _CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -221,126 +218,118 @@ def widget_text(model_id: str, state: dict[str, Any], *, _depth: int = 0) -> str
     return None
 
 
-class SanitizeOutputsPreprocessor(Preprocessor):
-    """Make executed outputs safe and readable for LaTeX (and HTML) export.
+def saved_widget_state(nb: Any) -> dict[str, Any]:
+    """The widget models a notebook saved after execution (``metadata.widgets``), by id."""
+    widgets = nb.get("metadata", {}).get("widgets", {}) or {}
+    return (widgets.get(_WIDGET_STATE_MIME, {}) or {}).get("state", {}) or {}
 
-    Enabled by default; ``notebooks/nbconvert_config.py`` inserts it right after
-    ``ExecutePreprocessor`` so it sees the fresh outputs before any other step.
+
+def clean_source(source: Any) -> str:
+    """A cell's source without control characters (colour codes included): LaTeX sets it."""
+    return strip_control_chars(_joined(source), keep_ansi_colors=False)
+
+
+def sanitize_outputs(
+    outputs: list[Any],
+    *,
+    widget_state: dict[str, Any] | None = None,
+    keep_ansi_colors: bool = False,
+    static_widgets: bool = True,
+    drop_svg_when_png: bool = True,
+) -> list[Any]:
+    """A code cell's outputs made printable (the outputs are nbformat dicts, changed in place).
+
+    Consecutive stream outputs are merged (a progress bar redraws across many messages), then
+    their ``\\r`` redraws resolved and control characters removed; rich outputs get a useful
+    ``text/plain`` (see :func:`widget_text`); errors lose their control characters. The options
+    are :class:`btclib.nbsanitize.SanitizeOutputsPreprocessor`'s, with its defaults.
     """
+    merged: list[Any] = []
+    for out in outputs:
+        kind = out.get("output_type")
+        if (
+            kind == "stream"
+            and merged
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].get("name") == out.get("name")
+        ):
+            # Merge before resolving \r: a progress bar redraws across many messages.
+            merged[-1]["text"] = _joined(merged[-1]["text"]) + _joined(out.get("text"))
+            continue
+        merged.append(out)
 
-    enabled = Bool(True, help="Sanitize outputs before export.").tag(config=True)
-    keep_ansi_colors = Bool(
-        False,
-        help=(
-            "Keep ANSI colour sequences. Off by default: nbconvert renders them as \\textcolor"
-            " groups, inside which fvextra cannot break a line (a long coloured line would be"
-            " cut), and IPython's 256-colour tracebacks abort xelatex under breakanywhere."
-        ),
-    ).tag(config=True)
-    static_widgets = Bool(
-        True,
-        help="Replace widget views by their final state as text (a static export runs no widget).",
-    ).tag(config=True)
-    drop_svg_when_png = Bool(
-        True, help="Drop image/svg+xml when image/png is also present (SVG needs inkscape)."
-    ).tag(config=True)
-
-    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        widgets = nb.get("metadata", {}).get("widgets", {}) or {}
-        self._widget_state: dict[str, Any] = (widgets.get(_WIDGET_STATE_MIME, {}) or {}).get(
-            "state", {}
-        ) or {}
-        return super().preprocess(nb, resources)
-
-    def preprocess_cell(
-        self, cell: Any, resources: dict[str, Any], index: int
-    ) -> tuple[Any, dict[str, Any]]:
-        if cell.get("cell_type") == "markdown" or cell.get("cell_type") == "raw":
-            cell.source = strip_control_chars(_joined(cell.source), keep_ansi_colors=False)
-            return cell, resources
-        if cell.get("cell_type") != "code":
-            return cell, resources
-        cell.source = strip_control_chars(_joined(cell.source), keep_ansi_colors=False)
-        cell.outputs = self._sanitize_outputs(list(cell.get("outputs", [])))
-        return cell, resources
-
-    def _sanitize_outputs(self, outputs: list[Any]) -> list[Any]:
-        merged: list[Any] = []
-        for out in outputs:
-            kind = out.get("output_type")
-            if (
-                kind == "stream"
-                and merged
-                and merged[-1].get("output_type") == "stream"
-                and merged[-1].get("name") == out.get("name")
-            ):
-                # Merge before resolving \r: a progress bar redraws across many messages.
-                merged[-1]["text"] = _joined(merged[-1]["text"]) + _joined(out.get("text"))
+    result: list[Any] = []
+    for out in merged:
+        kind = out.get("output_type")
+        if kind == "stream":
+            out["text"] = clean_text(_joined(out.get("text")), keep_ansi_colors=keep_ansi_colors)
+            if not out["text"]:
                 continue
-            merged.append(out)
-
-        result: list[Any] = []
-        for out in merged:
-            kind = out.get("output_type")
-            if kind == "stream":
-                out["text"] = clean_text(
-                    _joined(out.get("text")), keep_ansi_colors=self.keep_ansi_colors
-                )
-                if not out["text"]:
-                    continue
-            elif kind in ("execute_result", "display_data"):
-                self._sanitize_data(out)
-            elif kind == "error":
-                out["ename"] = strip_control_chars(
-                    _joined(out.get("ename")), keep_ansi_colors=False
-                )
-                out["evalue"] = clean_text(_joined(out.get("evalue")), keep_ansi_colors=False)
-                out["traceback"] = [
-                    clean_text(_joined(line), keep_ansi_colors=self.keep_ansi_colors)
-                    for line in out.get("traceback", [])
-                ]
-            result.append(out)
-        return result
-
-    def _sanitize_data(self, out: Any) -> None:
-        data = out.get("data", {})
-        plain = _joined(data.get("text/plain")) if "text/plain" in data else None
-        useful_plain = plain is not None and not _USELESS_PLAIN.match(plain.strip())
-
-        if not useful_plain and "text/html" in data:
-            text = html_to_text(_joined(data["text/html"]))
-            data["text/plain"] = text or "[HTML output without text: see the notebook]"
-        elif not useful_plain and "text/markdown" in data:
-            data["text/plain"] = _joined(data["text/markdown"])
-        if _WIDGET_MIME in data:
-            # The text/plain captured at display time is the widget's first state (a progress
-            # bar at 0%): show its final state instead, from the saved widget state.
-            model_id = str((data[_WIDGET_MIME] or {}).get("model_id", ""))
-            final = widget_text(model_id, getattr(self, "_widget_state", {}))
-            if final:
-                data["text/plain"] = final
-            elif plain is None:
-                data["text/plain"] = "[interactive widget: not shown in the PDF]"
-            if self.static_widgets:
-                # HTML would otherwise pick the widget view, which renders nothing without a
-                # widget manager (the HTML template loads no script).
-                del data[_WIDGET_MIME]
-
-        if "image/svg+xml" in data:
-            has_bitmap = "image/png" in data or "image/jpeg" in data or "application/pdf" in data
-            if (has_bitmap and self.drop_svg_when_png) or (
-                not has_bitmap and shutil.which("inkscape") is None
-            ):
-                del data["image/svg+xml"]
-                if not has_bitmap and "text/plain" not in data:
-                    data["text/plain"] = "[SVG figure: install inkscape to include it in the PDF]"
-                metadata = out.get("metadata", {})
-                metadata.pop("image/svg+xml", None)
-
-        if "text/plain" in data:
-            data["text/plain"] = clean_text(
-                _joined(data["text/plain"]), keep_ansi_colors=self.keep_ansi_colors
+        elif kind in ("execute_result", "display_data"):
+            _sanitize_data(
+                out,
+                widget_state or {},
+                keep_ansi_colors=keep_ansi_colors,
+                static_widgets=static_widgets,
+                drop_svg_when_png=drop_svg_when_png,
             )
+        elif kind == "error":
+            out["ename"] = strip_control_chars(_joined(out.get("ename")), keep_ansi_colors=False)
+            out["evalue"] = clean_text(_joined(out.get("evalue")), keep_ansi_colors=False)
+            out["traceback"] = [
+                clean_text(_joined(line), keep_ansi_colors=keep_ansi_colors)
+                for line in out.get("traceback", [])
+            ]
+        result.append(out)
+    return result
+
+
+def _sanitize_data(
+    out: Any,
+    widget_state: dict[str, Any],
+    *,
+    keep_ansi_colors: bool,
+    static_widgets: bool,
+    drop_svg_when_png: bool,
+) -> None:
+    data = out.get("data", {})
+    plain = _joined(data.get("text/plain")) if "text/plain" in data else None
+    useful_plain = plain is not None and not _USELESS_PLAIN.match(plain.strip())
+
+    if not useful_plain and "text/html" in data:
+        text = html_to_text(_joined(data["text/html"]))
+        data["text/plain"] = text or "[HTML output without text: see the notebook]"
+    elif not useful_plain and "text/markdown" in data:
+        data["text/plain"] = _joined(data["text/markdown"])
+    if _WIDGET_MIME in data:
+        # The text/plain captured at display time is the widget's first state (a progress
+        # bar at 0%): show its final state instead, from the saved widget state.
+        model_id = str((data[_WIDGET_MIME] or {}).get("model_id", ""))
+        final = widget_text(model_id, widget_state)
+        if final:
+            data["text/plain"] = final
+        elif plain is None:
+            data["text/plain"] = "[interactive widget: not shown in the PDF]"
+        if static_widgets:
+            # HTML would otherwise pick the widget view, which renders nothing without a
+            # widget manager (the HTML template loads no script).
+            del data[_WIDGET_MIME]
+
+    if "image/svg+xml" in data:
+        has_bitmap = "image/png" in data or "image/jpeg" in data or "application/pdf" in data
+        if (has_bitmap and drop_svg_when_png) or (
+            not has_bitmap and shutil.which("inkscape") is None
+        ):
+            del data["image/svg+xml"]
+            if not has_bitmap and "text/plain" not in data:
+                data["text/plain"] = "[SVG figure: install inkscape to include it in the PDF]"
+            metadata = out.get("metadata", {})
+            metadata.pop("image/svg+xml", None)
+
+    if "text/plain" in data:
+        data["text/plain"] = clean_text(
+            _joined(data["text/plain"]), keep_ansi_colors=keep_ansi_colors
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,11 +337,14 @@ class SanitizeOutputsPreprocessor(Preprocessor):
 # ---------------------------------------------------------------------------------------------
 
 
-def load_config(config_file: Path | None = None) -> Any:
-    """The traitlets Config of ``notebooks/nbconvert_config.py`` (or ``config_file``)."""
+def load_config(config_file: Path | str) -> Any:
+    """The traitlets Config of an nbconvert configuration file (the repository's:
+    ``notebooks/nbconvert_config.py``)."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    path = Path(config_file or CONFIG_FILE).resolve()
+    path = Path(config_file).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no nbconvert configuration at {path}")
     loader = PyFileConfigLoader(path.name, path=str(path.parent))
     return loader.load_config()
 
@@ -397,17 +389,18 @@ def export_notebook(
     notebook: Path | str,
     output_dir: Path | str,
     *,
+    config_file: Path | str,
     to: str = "pdf",
     execute: bool = True,
     timeout: int | None = None,
-    config_file: Path | None = None,
 ) -> Path:
     """Execute (optionally) and export one notebook; return the written file.
 
-    ``to`` is ``pdf`` (LaTeX through xelatex, the report's route), ``html``, or
-    ``chromium-pdf`` (HTML with wrapping CSS printed to PDF by a system Chromium). The kernel runs
-    in the notebook's own folder and inherits the environment (``BTCLIB_DURATION``,
-    ``BTCLIB_SOURCE``). ``timeout`` is the per-cell limit in seconds (default: the config's).
+    ``config_file`` is the nbconvert configuration (template, preprocessors, timeout). ``to`` is
+    ``pdf`` (LaTeX through xelatex, the report's route), ``html``, or ``chromium-pdf`` (HTML with
+    wrapping CSS printed to PDF by a system Chromium). The kernel runs in the notebook's own
+    folder and inherits the environment (``BTCLIB_DURATION``, ``BTCLIB_SOURCE``). ``timeout`` is
+    the per-cell limit in seconds (default: the config's).
     """
     import nbformat
     from nbconvert.exporters import HTMLExporter, PDFExporter
@@ -447,7 +440,7 @@ def export_notebook(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m btclib.nbexport [--to pdf|html|chromium-pdf] NOTEBOOK...``"""
+    """``python -m btclib.nbexport --config FILE [--to pdf|html|chromium-pdf] NOTEBOOK...``"""
     parser = argparse.ArgumentParser(
         prog="python -m btclib.nbexport",
         description="Execute notebooks and export them (PDF through LaTeX by default).",
@@ -462,7 +455,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=int(os.environ.get("BTCLIB_CELL_TIMEOUT", "600")),
         help="per-cell time limit in seconds (env BTCLIB_CELL_TIMEOUT, default 600)",
     )
-    parser.add_argument("--config", type=Path, default=None, help="nbconvert config file")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        help="nbconvert config file (the repository's: notebooks/nbconvert_config.py)",
+    )
     args = parser.parse_args(argv)
 
     failures = 0

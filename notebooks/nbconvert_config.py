@@ -1,11 +1,11 @@
 # nbconvert configuration for the btclib report, used by `make report`:
 #   jupyter nbconvert --config notebooks/nbconvert_config.py --execute --to pdf ...
-# and by `python -m btclib.nbexport` (btclib/nbexport.py loads this same file).
+# and by `python -m btclib.nbexport` (its caller passes --config notebooks/nbconvert_config.py).
 #
 # - PDF (LaTeX) uses the template notebooks/templates/btclib (long lines wrap everywhere:
 #   code, outputs, tracebacks, URLs; DejaVu Sans Mono for box-drawing and check-mark glyphs).
 # - HTML uses notebooks/templates/btclib_html (CSS pre-wrap, for the Chromium route).
-# - btclib.nbexport.SanitizeOutputsPreprocessor runs right after execution (control chars,
+# - btclib.nbsanitize.SanitizeOutputsPreprocessor runs right after execution (control chars,
 #   \r progress lines, text fallbacks for HTML-only and widget outputs).
 # - Every cell has a time limit (nbconvert's default is none): BTCLIB_CELL_TIMEOUT, 600 s.
 import os
@@ -21,7 +21,7 @@ c.LatexExporter.template_name = "btclib"  # PDFExporter is a LatexExporter
 c.HTMLExporter.template_name = "btclib_html"
 
 _defaults = list(Exporter.class_traits()["default_preprocessors"].default())
-_sanitize = "btclib.nbexport.SanitizeOutputsPreprocessor"
+_sanitize = "btclib.nbsanitize.SanitizeOutputsPreprocessor"
 if _sanitize not in _defaults:
     _defaults.insert(_defaults.index("nbconvert.preprocessors.ExecutePreprocessor") + 1, _sanitize)
 c.Exporter.default_preprocessors = _defaults

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,20 @@ import nbformat
 import pytest
 
 from btclib.nbexport import (
-    SanitizeOutputsPreprocessor,
     chromium_binary,
     clean_text,
     export_notebook,
     html_to_text,
+    load_config,
+    main,
     strip_control_chars,
     widget_text,
 )
+from btclib.nbsanitize import SanitizeOutputsPreprocessor
 
 ROOT = Path(__file__).resolve().parent.parent
+# The repository's nbconvert configuration: callers pass it, btclib looks for no file outside it.
+CONFIG = ROOT / "notebooks" / "nbconvert_config.py"
 FIXTURE = ROOT / "tests" / "data" / "long_lines.ipynb"
 # Stored with its outputs (an IPython traceback in 256 colours); exported without execution.
 TRACEBACK_FIXTURE = ROOT / "tests" / "data" / "error_output.ipynb"
@@ -190,6 +195,57 @@ def test_widget_text_renders_a_tqdm_bar_final_state() -> None:
     assert widget_text("missing", state) is None
 
 
+# The helpers run in a Python where importing nbconvert, nbformat or traitlets fails.
+WITHOUT_NBCONVERT = """
+import sys
+for name in ("nbconvert", "nbformat", "traitlets"):
+    sys.modules[name] = None  # import fails: ModuleNotFoundError
+from btclib.nbexport import clean_text, html_to_text, sanitize_outputs, strip_control_chars
+from btclib.nbexport import widget_text
+assert clean_text("a 10%\\ra 100%\\n") == "a 100%\\n"
+assert strip_control_chars("\\x1b[31mred\\x1b[0m", keep_ansi_colors=False) == "red"
+assert html_to_text("<b>x</b><br>y") == "x\\ny"
+assert widget_text("m", {"m": {"model_name": "LabelModel", "state": {"value": "ok"}}}) == "ok"
+outputs = [{"output_type": "stream", "name": "stdout", "text": "p 1\\rp 2\\x07\\n"}]
+assert sanitize_outputs(outputs) == [{"output_type": "stream", "name": "stdout", "text": "p 2\\n"}]
+try:
+    import btclib.nbsanitize
+except ImportError:
+    print("preprocessor needs nbconvert; helpers did not")
+"""
+
+
+def test_text_helpers_work_without_nbconvert() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_NBCONVERT], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    # The block is real: the module that does need nbconvert failed to import.
+    assert result.stdout == "preprocessor needs nbconvert; helpers did not\n"
+
+
+def test_export_needs_the_callers_config(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no nbconvert configuration"):
+        load_config(tmp_path / "missing.py")
+    assert "btclib.nbsanitize.SanitizeOutputsPreprocessor" in str(
+        load_config(CONFIG).Exporter.default_preprocessors
+    )
+    with pytest.raises(SystemExit) as exit_:
+        main(["--to", "html", str(FIXTURE)])  # no --config: argparse refuses
+    assert exit_.value.code == 2
+
+
+def test_tooling_locates_no_file_outside_the_package() -> None:
+    import btclib.nbexport
+    import btclib.nbsanitize
+    import btclib.notebook
+
+    for module in (btclib.nbexport, btclib.nbsanitize, btclib.notebook):
+        source = Path(module.__file__ or "").read_text(encoding="utf-8")
+        # No path is built from where the module lies (the repository may not be there).
+        assert "Path(__file__)" not in source and ".parent.parent" not in source, module.__name__
+
+
 # ---------------------------------------------------------------------------------------------
 # end to end: execute, export to PDF, read back
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +253,7 @@ def test_widget_text_renders_a_tqdm_bar_final_state() -> None:
 
 def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
     require_pdf_tools()
-    pdf = export_notebook(FIXTURE, tmp_path, timeout=120)
+    pdf = export_notebook(FIXTURE, tmp_path, config_file=CONFIG, timeout=120)
     assert pdf.exists() and pdf.stat().st_size > 0
     text = squash(pdf_text(pdf))
 
@@ -248,7 +304,7 @@ def test_fixture_pdf_has_every_long_line_whole(tmp_path: Path) -> None:
 
 def test_stored_traceback_pdf_is_whole(tmp_path: Path) -> None:
     require_pdf_tools()
-    pdf = export_notebook(TRACEBACK_FIXTURE, tmp_path, execute=False)
+    pdf = export_notebook(TRACEBACK_FIXTURE, tmp_path, config_file=CONFIG, execute=False)
     text = squash(pdf_text(pdf))
     nb = nbformat.read(TRACEBACK_FIXTURE, as_version=4)
     traceback = nb.cells[-1].outputs[-1].traceback
@@ -278,7 +334,7 @@ def test_step_b_pdf_shows_the_upbit_tail_whole(
     monkeypatch.setenv("BTCLIB_DURATION", "2")
     monkeypatch.setenv("BTCLIB_SOURCE", "sim")
     monkeypatch.setenv("BTCLIB_OUTPUTS", str(data_dir))
-    pdf = export_notebook(STEP_B, tmp_path / "pdf", timeout=180)
+    pdf = export_notebook(STEP_B, tmp_path / "pdf", config_file=CONFIG, timeout=180)
     data = data_dir / UPBIT_DATA.name
     if not data.exists():  # a notebook that ignores BTCLIB_OUTPUTS writes outputs/
         data = UPBIT_DATA
@@ -291,12 +347,21 @@ def test_step_b_pdf_shows_the_upbit_tail_whole(
         assert_whole(line, text, f"tail line {n} of {data.name}")
 
 
+def test_html_route_runs_the_sanitizer_named_in_the_config(tmp_path: Path) -> None:
+    """Without TeX: the repository's config puts btclib.nbsanitize's preprocessor to work."""
+    html = export_notebook(FIXTURE, tmp_path, config_file=CONFIG, to="html", timeout=120)
+    text = html.read_text(encoding="utf-8")
+    assert "fixture-bar: 100%" in text  # a widget's final state, from the saved widget state
+    assert "IPython.core.display" not in text  # HTML-only output got its text fallback
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)  # control characters gone
+
+
 @pytest.mark.skipif(
     chromium_binary() is None or shutil.which("pdftotext") is None,
     reason="the Chromium route is optional (not part of CI): chromium or pdftotext not installed",
 )
 def test_chromium_route_keeps_lines_whole(tmp_path: Path) -> None:
-    pdf = export_notebook(FIXTURE, tmp_path, to="chromium-pdf", timeout=120)
+    pdf = export_notebook(FIXTURE, tmp_path, config_file=CONFIG, to="chromium-pdf", timeout=120)
     text = squash(pdf_text(pdf))
     for n, line in enumerate(fixture_lines(), 1):
         assert_whole(line, text, f"long line {n} (Chromium route)")
