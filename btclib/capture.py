@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .errors import CaptureError
 from .feed import Feed
 from .sink import LineSink
+from .version import __version__
 
 logger = logging.getLogger("btclib")
 

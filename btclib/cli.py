@@ -21,12 +21,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, exchanges
+from . import exchanges
 from .errors import BtclibError
 from .exchanges.options import positive as _positive
 from .recorder import RunSummary
 from .sources import SOURCES
 from .steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, record
+from .version import __version__
 
 __all__ = ["main", "parser", "simulator_options"]
 

@@ -15,6 +15,15 @@ from typing import TextIO
 
 from .recorder import Progress
 
+__all__ = [
+    "NotebookProgress",
+    "ProgressFn",
+    "TerminalProgress",
+    "in_notebook",
+    "make_progress",
+    "status_line",
+]
+
 ProgressFn = Callable[[Progress], None]
 
 

@@ -56,6 +56,8 @@ from ..recorder.wsqueue import queued_frames
 from ..sink import LineSink
 from ..steps import build_feeds
 
+__all__ = ["WriteHook", "Written", "main", "run"]
+
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 CHECKPOINTS = (1_000, 10_000, 100_000, 1_000_000)
 """Soak: CPU per frame is reported for each stretch between these line counts."""

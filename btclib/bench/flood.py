@@ -45,6 +45,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import frames as fr
 
+__all__ = ["flood", "main", "paced", "serve"]
+
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _cycles: dict[tuple[str, ...], fr.Cycle] = {}
 _cycles_lock = threading.Lock()

@@ -21,6 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "PIPELINES",
+    "RATES",
+    "TARGETS",
+    "WORKLOADS",
+    "FloodServer",
+    "Plan",
+    "latency",
+    "machine",
+    "peers",
+    "run",
+    "targets",
+]
+
 WORKLOADS = ("binance", "upbit", "both")
 RATES = (1_000, 10_000)
 TARGETS = {"binance": 0.8, "upbit": 0.7}

@@ -27,6 +27,8 @@ from typing import Any
 
 from .frames import TRADE_ID0
 
+__all__ = ["main", "run_btclib_trades", "run_ccxt"]
+
 MARKET = {
     "id": "BTCUSDT",
     "lowercaseId": "btcusdt",

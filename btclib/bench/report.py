@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+__all__ = ["plot", "table"]
+
 
 def _num(value: Any, fmt: str = ",.0f") -> str:
     return "-" if value is None else format(value, fmt)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections import deque
 
+__all__ = ["Backoff", "ConnectBudget"]
+
 
 class Backoff:
     """Exponential backoff with full jitter, capped.

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+__all__ = ["Continuity", "Hole"]
+
 
 @dataclass(slots=True)
 class Hole:
