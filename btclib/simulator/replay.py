@@ -20,33 +20,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 from typing import Literal
 
+from .. import exchanges
 from ..capture import Frame, frames
 from .link import Link
 
 __all__ = ["Replay", "is_market_data"]
 
 
-def is_market_data(text: str) -> bool:
-    """Whether a captured frame is market data (not a reply, error, status or event)."""
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return False
-    if isinstance(obj, list):  # Upbit *_LIST formats
-        obj = obj[0] if obj else None
-    if not isinstance(obj, dict):
-        return False
-    if any(k in obj for k in ("result", "error", "status", "method", "mthd")):
-        return False
-    data = obj.get("data", obj)
-    return not (
-        obj.get("stream") == "!serverShutdown"
-        or (isinstance(data, dict) and data.get("e") == "serverShutdown")
-    )
+def is_market_data(exchange: str, frame: bytes | str) -> bool:
+    """Whether a captured frame is market data (not a reply, error, status or event).
+
+    Decided by the exchange's own classification (:mod:`btclib.exchanges`), the
+    rules its recorder parses by, so a replay and the recorder never disagree.
+    """
+    data = frame.encode() if isinstance(frame, str) else bytes(frame)
+    return exchanges.get(exchange).classify(data) == "data"
 
 
 class Replay:
@@ -121,7 +112,7 @@ class Replay:
             except UnicodeDecodeError:
                 payload = frame.data
             binary = frame.binary or isinstance(payload, bytes)
-            data = isinstance(payload, str) and is_market_data(payload)
+            data = isinstance(payload, str) and is_market_data(frame.exchange, frame.data)
             for link in targets:
                 if previous is not None and previous is not link:
                     await previous.flushed()

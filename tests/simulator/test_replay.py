@@ -136,10 +136,12 @@ async def test_replay_starts_without_the_missing_exchange(tmp_path: Path) -> Non
 
 
 def test_market_data_classification() -> None:
-    assert is_market_data(DEPTH % 1) and is_market_data(BOOK % 1) and is_market_data(TRADE % 1)
-    assert not is_market_data('{"result":null,"id":1}')
-    assert not is_market_data('{"status":"UP"}')
-    assert not is_market_data('{"error":{"name":"NO_TICKET","message":"x"}}')
-    assert not is_market_data('{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}')
-    assert not is_market_data('{"e":"serverShutdown","E":1}')
-    assert not is_market_data("<html>")
+    assert is_market_data("binance", DEPTH % 1) and is_market_data("upbit", BOOK % 1)
+    assert is_market_data("binance", TRADE % 1)
+    assert not is_market_data("binance", '{"result":null,"id":1}')
+    assert not is_market_data("upbit", '{"status":"UP"}')
+    assert not is_market_data("upbit", '{"error":{"name":"NO_TICKET","message":"x"}}')
+    shutdown = '{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1}}'
+    assert not is_market_data("binance", shutdown)
+    assert not is_market_data("binance", '{"e":"serverShutdown","E":1}')
+    assert not is_market_data("binance", "<html>") and not is_market_data("upbit", "<html>")
