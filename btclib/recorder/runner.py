@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -132,8 +133,20 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def tls_problem(exc: ssl.SSLError) -> str:
+    """A TLS failure in plain words: whose certificate, and what is wrong with it."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        detail = exc.verify_message or exc.reason or str(exc)
+        if exc.verify_code in (62, 64) or "mismatch" in detail.lower():  # host name or IP
+            return f"hostname mismatch: the server's certificate is not valid for it ({detail})"
+        return f"certificate not trusted ({detail})"
+    return f"TLS handshake failed ({exc.reason or exc})"
+
+
 def failure(exc: Exception) -> Failure:
     """What a failed connect attempt was, for the supervisor's rules."""
+    if isinstance(exc, ssl.SSLError):  # before ValueError: a certificate error is one too
+        return Failure("tls", tls_problem(exc))
     if isinstance(exc, InvalidStatus):
         return Failure("status", describe(exc), exc.response.status_code)
     if isinstance(exc, InvalidURI | ValueError | TypeError):

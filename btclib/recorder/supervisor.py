@@ -47,6 +47,7 @@ from .continuity import Continuity
 from .gaps import GapBook
 
 __all__ = [
+    "TLS_HINT",
     "Abort",
     "Action",
     "Done",
@@ -71,8 +72,9 @@ class Failure:
     """A connect attempt that failed, as the runner describes it.
 
     ``kind`` is ``status`` (the handshake was refused with HTTP ``status``),
-    ``invalid_url``, ``transient`` (worth retrying: DNS, refused, reset,
-    timeout) or ``fatal`` (anything else); ``text`` says it in plain words.
+    ``invalid_url``, ``tls`` (certificate not trusted, hostname mismatch),
+    ``transient`` (worth retrying: DNS, refused, reset, timeout) or ``fatal``
+    (anything else); ``text`` says it in plain words.
     """
 
     kind: str
@@ -155,6 +157,10 @@ Action = Log | Abort | Rotate | Retire | Reconnect | Retry | Stop | Done | GapFo
 
 # -- The rules ---------------------------------------------------------------------------------
 
+TLS_HINT = (
+    "A network that inspects TLS (a company proxy, an antivirus) presents its own "
+    "certificate: put its CA certificate in a PEM file and point SSL_CERT_FILE at it."
+)
 _RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 _THROTTLE_STATUSES = frozenset({418, 429})
 _THROTTLE_BACKOFF_ATTEMPT = 6
@@ -277,6 +283,13 @@ class Supervisor:
                         f"{failure.text}. {hint}".strip()
                     )
                 )
+        elif failure.kind == "tls":
+            return Stop(
+                RecordingError(
+                    f"{rules.title}: TLS failure connecting to {rules.url}: {failure.text}. "
+                    f"{TLS_HINT}"
+                )
+            )
         elif failure.kind == "invalid_url":
             return Stop(RecordingError(f"{rules.title}: invalid URL {rules.url!r}: {failure.text}"))
         elif failure.kind != "transient":

@@ -67,7 +67,7 @@ async def test_step_c_one_file_both_exchanges_no_torn_line(tmp_path: Path):
 async def test_cancelling_mid_run_leaves_only_whole_lines(tmp_path: Path):
     out = tmp_path / "data.txt"
     async with Simulator(SimConfig(seed=5, speedup=50)) as sim:
-        feeds = build_feeds("both", binance_base=sim.binance_base, upbit_url=sim.upbit_url)
+        feeds = build_feeds("both", sim.urls)
         enough = asyncio.Event()
         task = asyncio.create_task(
             record_feeds(

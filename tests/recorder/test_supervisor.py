@@ -388,3 +388,12 @@ def test_when_the_source_has_ended_a_close_finishes_the_feed_instead_of_reconnec
     assert sup.tick(1.0) == []  # no rotation either: nothing more will come
     assert kinds(sup.closed(1, 2.0, "replay finished")) == [Done]
     assert not sup.gaps.open
+
+
+def test_a_tls_failure_stops_with_the_certificate_problem_and_the_way_out():
+    sup, _ = supervisor()
+    *_, stop = sup.connect_failed(Failure("tls", "certificate not trusted (self-signed)"))
+    assert isinstance(stop, Stop)
+    assert str(stop.error).startswith(f"Binance: TLS failure connecting to {RULES.url}: ")
+    assert "certificate not trusted (self-signed)" in str(stop.error)
+    assert "SSL_CERT_FILE" in str(stop.error)
