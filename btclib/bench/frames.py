@@ -14,6 +14,13 @@ sends them; the tests can look at them.
 Flood mode pre-encodes a cycle of frames once; only the high digits of the ids are
 patched in place between cycles (a few bytes per frame), so the server spends its
 time in ``sendall``, not in Python.
+
+The wire layout is not spelled here: every payload comes from the simulator's
+exchange packages (:mod:`btclib.simulator.binance`, :mod:`btclib.simulator.upbit`
+and their Java number spelling), fed with numbers this module picks and ids that
+hold the patch marker. What stays here is what the benchmark needs and the
+simulator does not: seeded random levels around a fixed mid, ids laid out for
+patching, and the WebSocket framing the flood server writes by hand.
 """
 
 from __future__ import annotations
@@ -21,6 +28,37 @@ from __future__ import annotations
 import random
 import struct
 from dataclasses import dataclass
+
+from ..simulator import binance as sim_binance
+from ..simulator import upbit as sim_upbit
+
+__all__ = [
+    "BINARY",
+    "CLOSE",
+    "CYCLE_TRADES",
+    "DEPTH_EVERY",
+    "DEPTH_ID0",
+    "ID_HIGH_DIGITS",
+    "PING",
+    "PONG",
+    "TEXT",
+    "TRADE_E",
+    "TRADE_ID0",
+    "Cycle",
+    "binance_cycle",
+    "binance_stamped",
+    "close_frame",
+    "combined",
+    "depth_payload",
+    "java_double",
+    "trade_payload",
+    "upbit_book",
+    "upbit_cycle",
+    "upbit_size",
+    "upbit_stamped",
+    "ws_frame",
+    "ws_header",
+]
 
 TRADE_E = 1790134742106
 CYCLE_TRADES = 10_000
@@ -72,25 +110,20 @@ def depth_payload(rng: random.Random, update_id: bytes, first_bid: bytes | None 
     if first_bid is not None:
         bids[0][0] = first_bid
 
-    def levels(side: list[list[bytes]]) -> bytes:
-        return b"[" + b",".join(b'["%s","%s"]' % (p, q) for p, q in side) + b"]"
+    def levels(side: list[list[bytes]]) -> list[tuple[str, str]]:
+        return [(p.decode(), q.decode()) for p, q in side]
 
-    return b'{"lastUpdateId":%s,"bids":%s,"asks":%s}' % (update_id, levels(bids), levels(asks))
+    return sim_binance.depth_text(update_id.decode(), levels(bids), levels(asks)).encode()
 
 
 def trade_payload(symbol: str, trade_id: bytes, price: bytes, qty: bytes) -> bytes:
-    return b'{"e":"trade","E":%d,"s":"%s","t":%s,"p":"%s","q":"%s","T":%d,"m":true,"M":true}' % (
-        TRADE_E,
-        symbol.upper().encode(),
-        trade_id,
-        price,
-        qty,
-        TRADE_E - 1,
-    )
+    return sim_binance.trade_text(
+        symbol.upper(), trade_id.decode(), price.decode(), qty.decode(), TRADE_E, TRADE_E - 1, True
+    ).encode()
 
 
 def combined(stream: str, payload: bytes) -> bytes:
-    return b'{"stream":"%s","data":%s}' % (stream.encode(), payload)
+    return sim_binance.wrap(stream, payload.decode()).encode()
 
 
 @dataclass
@@ -190,7 +223,14 @@ def binance_stamped(
 
 
 def java_double(value: float) -> bytes:
-    """``Double.toString`` spelling: ``1.16539E8``, ``0.0205476``, ``7.9276E-4``, ``127.0``."""
+    """``Double.toString`` spelling: ``1.16539E8``, ``0.0205476``, ``7.9276E-4``, ``127.0``.
+
+    Not :func:`btclib.simulator.numbers.java_double`: outside ``[1e-3, 1e7)`` this
+    one writes 16 significant digits, not the shortest that round-trip (a size of
+    ``8.475E-4`` comes out ``8.474999999999999E-4``, a spelling Upbit never sends
+    but one the parsers read the same way). It stays so the benchmark's frames stay
+    byte-identical to those of every earlier run, and it is faster.
+    """
     if value == 0:
         return b"0.0"
     if 1e-3 <= abs(value) < 1e7:
@@ -215,7 +255,7 @@ def upbit_book(
     code: str, rng: random.Random, units: int = 30, first_ask: bytes | None = None
 ) -> bytes:
     mid = 116_538_000
-    parts = []
+    units_text = []
     ask_total = bid_total = 0.0
     for i in range(units):
         ask = java_double(float(mid + 1000 * (i + 1)))
@@ -225,21 +265,16 @@ def upbit_book(
         ask_size, bid_size = upbit_size(rng), upbit_size(rng)
         ask_total += float(ask_size)
         bid_total += float(bid_size)
-        parts.append(
-            b'{"ask_price":%s,"bid_price":%s,"ask_size":%s,"bid_size":%s}'
-            % (ask, bid, ask_size, bid_size)
+        units_text.append(
+            sim_upbit.unit_text(ask.decode(), bid.decode(), ask_size.decode(), bid_size.decode())
         )
-    return (
-        b'{"type":"orderbook","code":"%s","timestamp":%d,"total_ask_size":%s,'
-        b'"total_bid_size":%s,"orderbook_units":[%s],"stream_type":"REALTIME","level":0}'
-        % (
-            code.encode(),
-            TRADE_E + rng.randint(0, 10**6),
-            b"%.8f" % ask_total,
-            b"%.8f" % bid_total,
-            b",".join(parts),
-        )
-    )
+    return sim_upbit.orderbook_text(
+        code,
+        TRADE_E + rng.randint(0, 10**6),
+        f"{ask_total:.8f}",
+        f"{bid_total:.8f}",
+        units_text,
+    ).encode()
 
 
 def upbit_cycle(codes: list[str], seed: int = 2, frames: int = 512) -> Cycle:
