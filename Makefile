@@ -154,7 +154,7 @@ report-html: venv
 	@scripts/install-system-deps.sh chromium
 	start=$$(date +%s); shopt -s nullglob; notebooks=(notebooks/step_*.ipynb)
 	if [ "$${#notebooks[@]}" -eq 0 ]; then echo "report-html: no notebooks/step_*.ipynb yet"; exit 0; fi
-	"$(VPY)" -m btclib.nbexport --to chromium-pdf --timeout $(CELL_TIMEOUT) --output-dir outputs/html "$${notebooks[@]}"
+	"$(VPY)" -m btclib.nbexport --config "$(NBCONVERT_CONFIG)" --to chromium-pdf --timeout $(CELL_TIMEOUT) --output-dir outputs/html "$${notebooks[@]}"
 	echo "report-html: finished in $$(( $$(date +%s) - start )) s"; ls -l outputs/html/ | sed 's/^/  /'
 
 # ---------------------------------------------------------------------------------------------
