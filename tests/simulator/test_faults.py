@@ -55,7 +55,7 @@ async def drain_until_closed(ws: ClientConnection) -> tuple[list[Any], Connectio
 
 async def test_drop_after_messages_is_1006_and_every_sent_frame_arrives() -> None:
     async with Simulator(config(Drop(after_messages=25))) as sim:
-        async with connect(sim.binance_base + COMBINED) as ws:
+        async with connect(sim.urls["binance"] + COMBINED) as ws:
             frames, closed = await drain_until_closed(ws)
         assert isinstance(closed, ConnectionClosedError)
         assert closed.rcvd is None  # no close frame: the client reports 1006
@@ -65,7 +65,7 @@ async def test_drop_after_messages_is_1006_and_every_sent_frame_arrives() -> Non
 
 async def test_drop_after_seconds_on_upbit() -> None:
     async with Simulator(config(Drop(after_seconds=0.2), upbit_idle_timeout=None)) as sim:
-        async with connect(sim.upbit_url) as ws:
+        async with connect(sim.urls["upbit"]) as ws:
             await ws.send(UPBIT_REQUEST)
             start = time.monotonic()
             frames, closed = await drain_until_closed(ws)
@@ -78,12 +78,12 @@ async def test_drop_after_seconds_on_upbit() -> None:
 async def test_rules_select_exchange_and_connection_index() -> None:
     rule = Rule(Drop(after_messages=3), exchange="binance", connection=0)
     async with Simulator(config(rule)) as sim:
-        async with connect(sim.binance_base + COMBINED) as first:
+        async with connect(sim.urls["binance"] + COMBINED) as first:
             frames, closed = await drain_until_closed(first)
         assert len(frames) == 3 and closed.rcvd is None
-        async with connect(sim.binance_base + COMBINED) as second:
+        async with connect(sim.urls["binance"] + COMBINED) as second:
             assert len([await recv(second) for _ in range(10)]) == 10  # healthy
-        async with connect(sim.upbit_url) as upbit:
+        async with connect(sim.urls["upbit"]) as upbit:
             await upbit.send(UPBIT_REQUEST)
             assert len([await recv(upbit) for _ in range(5)]) == 5
     assert [(c.exchange, c.index) for c in sim.connections] == [
@@ -100,14 +100,14 @@ async def test_refuse_451_with_binance_body_then_accept_retry() -> None:
     rule = Rule(Refuse(451), exchange="binance", connection=0)
     async with Simulator(config(rule)) as sim:
         with pytest.raises(InvalidStatus) as info:
-            async with connect(sim.binance_base + COMBINED):
+            async with connect(sim.urls["binance"] + COMBINED):
                 pass
         response = info.value.response
         assert response.status_code == 451
         assert response.body == BINANCE_451_BODY.encode()
         assert json.loads(response.body)["code"] == 0
         assert response.headers["Content-Type"].startswith("application/json")
-        async with connect(sim.binance_base + COMBINED) as ws:
+        async with connect(sim.urls["binance"] + COMBINED) as ws:
             assert json.loads(await recv(ws))["stream"]
         assert [c.index for c in sim.connections] == [1]
 
@@ -115,7 +115,7 @@ async def test_refuse_451_with_binance_body_then_accept_retry() -> None:
 async def test_refuse_429_on_upbit() -> None:
     async with Simulator(config(Rule(Refuse(429), exchange="upbit"))) as sim:
         with pytest.raises(InvalidStatus) as info:
-            async with connect(sim.upbit_url):
+            async with connect(sim.urls["upbit"]):
                 pass
     assert info.value.response.status_code == 429
 
@@ -124,7 +124,7 @@ async def test_refuse_429_on_upbit() -> None:
 
 
 async def test_five_pings_are_fine_the_sixth_closes_1008() -> None:
-    async with Simulator(config()) as sim, connect(sim.binance_base + "/ws/btcusdt@trade") as ws:
+    async with Simulator(config()) as sim, connect(sim.urls["binance"] + "/ws/btcusdt@trade") as ws:
         waiters = [await ws.ping() for _ in range(5)]
         await asyncio.wait_for(asyncio.gather(*waiters), 3)  # all answered: still open
         await ws.ping()
@@ -134,7 +134,7 @@ async def test_five_pings_are_fine_the_sixth_closes_1008() -> None:
 
 
 async def test_unsolicited_pongs_count_too() -> None:
-    async with Simulator(config()) as sim, connect(sim.binance_base + "/ws/btcusdt@trade") as ws:
+    async with Simulator(config()) as sim, connect(sim.urls["binance"] + "/ws/btcusdt@trade") as ws:
         for _ in range(6):
             await ws.pong()
         _, closed = await drain_until_closed(ws)
@@ -142,7 +142,7 @@ async def test_unsolicited_pongs_count_too() -> None:
 
 
 async def test_text_messages_count_too() -> None:
-    async with Simulator(config()) as sim, connect(sim.binance_base + "/ws") as ws:
+    async with Simulator(config()) as sim, connect(sim.urls["binance"] + "/ws") as ws:
         for i in range(6):
             await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": i}))
         frames, closed = await drain_until_closed(ws)
@@ -153,9 +153,9 @@ async def test_text_messages_count_too() -> None:
 async def test_lifetime_cut_with_server_shutdown_event() -> None:
     cfg = config(binance_lifetime=0.4, binance_shutdown_notice=0.2)
     async with Simulator(cfg) as sim:
-        async with connect(sim.binance_base + COMBINED) as ws:
+        async with connect(sim.urls["binance"] + COMBINED) as ws:
             frames, closed = await drain_until_closed(ws)
-        async with connect(sim.binance_base + "/ws/btcusdt@trade") as raw:
+        async with connect(sim.urls["binance"] + "/ws/btcusdt@trade") as raw:
             raw_frames, _ = await drain_until_closed(raw)
     events = [f for f in frames if "serverShutdown" in f]
     assert len(events) == 1
@@ -174,7 +174,7 @@ async def test_lifetime_cut_with_server_shutdown_event() -> None:
 
 
 async def test_upbit_idle_connection_is_dropped_without_close_frame() -> None:
-    async with Simulator(config(upbit_idle_timeout=0.3)) as sim, connect(sim.upbit_url) as ws:
+    async with Simulator(config(upbit_idle_timeout=0.3)) as sim, connect(sim.urls["upbit"]) as ws:
         await ws.send(UPBIT_REQUEST)
         start = time.monotonic()
         frames, closed = await drain_until_closed(ws)
@@ -186,7 +186,7 @@ async def test_upbit_idle_connection_is_dropped_without_close_frame() -> None:
 async def test_upbit_pings_keep_the_connection_alive() -> None:
     cfg = config(upbit_idle_timeout=0.3)
     # max_queue=None: unread data must not stop the client from reading pongs.
-    async with Simulator(cfg) as sim, connect(sim.upbit_url, max_queue=None) as ws:
+    async with Simulator(cfg) as sim, connect(sim.urls["upbit"], max_queue=None) as ws:
         await ws.send(UPBIT_REQUEST)
         for _ in range(8):  # 0.8 s, well past the idle timeout
             await asyncio.wait_for(await ws.ping(), 1)
@@ -201,7 +201,7 @@ async def test_stall_only_depth_while_trades_flow() -> None:
     stall = Stall(after_messages=5, channels=("depth",))
     async with (
         Simulator(config(stall, speedup=50.0)) as sim,
-        connect(sim.binance_base + COMBINED) as ws,
+        connect(sim.urls["binance"] + COMBINED) as ws,
     ):
         frames = [json.loads(await recv(ws))["stream"] for _ in range(40)]
         # Pings are still answered during the stall.
@@ -212,7 +212,7 @@ async def test_stall_only_depth_while_trades_flow() -> None:
 
 async def test_stall_for_a_while_then_resume() -> None:
     stall = Stall(after_messages=3, duration=0.4)
-    async with Simulator(config(stall)) as sim, connect(sim.binance_base + COMBINED) as ws:
+    async with Simulator(config(stall)) as sim, connect(sim.urls["binance"] + COMBINED) as ws:
         stamps = []
         for _ in range(12):
             await recv(ws)
@@ -228,7 +228,7 @@ async def test_stall_for_a_while_then_resume() -> None:
 @pytest.mark.parametrize("kind", list(MalformedKind))
 async def test_binance_malformed_frames(kind: MalformedKind) -> None:
     async with Simulator(config(Malformed(kind, after_messages=4))) as sim:
-        async with connect(sim.binance_base + COMBINED) as ws:
+        async with connect(sim.urls["binance"] + COMBINED) as ws:
             frames = [await recv(ws) for _ in range(8)]
         injected = sim.injected
         sent = [s.payload for s in sim.sent]
@@ -250,7 +250,7 @@ async def test_binance_malformed_frames(kind: MalformedKind) -> None:
 @pytest.mark.parametrize("kind", list(MalformedKind))
 async def test_upbit_malformed_frames(kind: MalformedKind) -> None:
     async with Simulator(config(Malformed(kind, after_messages=2))) as sim:
-        async with connect(sim.upbit_url) as ws:
+        async with connect(sim.urls["upbit"]) as ws:
             await ws.send(UPBIT_REQUEST)
             frames = [await recv(ws) for _ in range(4)]
         injected = sim.injected
@@ -266,7 +266,7 @@ async def test_upbit_malformed_frames(kind: MalformedKind) -> None:
 
 
 async def test_upbit_microsecond_timestamps() -> None:
-    async with Simulator(config(MicrosecondTimestamps())) as sim, connect(sim.upbit_url) as ws:
+    async with Simulator(config(MicrosecondTimestamps())) as sim, connect(sim.urls["upbit"]) as ws:
         await ws.send(UPBIT_REQUEST)
         books = [json.loads(await recv(ws)) for _ in range(3)]
     assert all(len(str(b["timestamp"])) == 16 for b in books)

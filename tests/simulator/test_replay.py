@@ -87,7 +87,10 @@ async def test_replay_both_exchanges_in_global_order(tmp_path: Path, suffix: str
     cfg = SimConfig(replay=capture, replay_speed="max", record_sent=True)
     log: list[tuple[str, Any]] = []
     async with Simulator(cfg) as sim:
-        async with connect(sim.binance_base + BINANCE_PATH) as bws, connect(sim.upbit_url) as uws:
+        async with (
+            connect(sim.urls["binance"] + BINANCE_PATH) as bws,
+            connect(sim.urls["upbit"]) as uws,
+        ):
             await uws.send(UPBIT_REQUEST)
             closed = await asyncio.gather(reader(bws, "binance", log), reader(uws, "upbit", log))
         await asyncio.wait_for(sim.replay_finished.wait(), 5)
@@ -108,7 +111,7 @@ async def test_replay_keeps_spacing_divided_by_speed(tmp_path: Path) -> None:
     write_capture(capture, [("binance", DEPTH % i, 200 * i) for i in range(3)])
     cfg = SimConfig(replay=capture, replay_speed=2.0)
     log: list[tuple[str, Any]] = []
-    async with Simulator(cfg) as sim, connect(sim.binance_base + BINANCE_PATH) as ws:
+    async with Simulator(cfg) as sim, connect(sim.urls["binance"] + BINANCE_PATH) as ws:
         start = time.monotonic()
         await reader(ws, "binance", log)
         elapsed = time.monotonic() - start
@@ -121,14 +124,14 @@ async def test_replay_starts_without_the_missing_exchange(tmp_path: Path) -> Non
     write_capture(capture, MIXED)
     cfg = SimConfig(replay=capture, replay_speed="max", replay_start_timeout=0.2)
     async with Simulator(cfg) as sim:
-        async with connect(sim.binance_base + BINANCE_PATH) as ws:
+        async with connect(sim.urls["binance"] + BINANCE_PATH) as ws:
             start = time.monotonic()
             log: list[tuple[str, Any]] = []
             await reader(ws, "binance", log)
             waited = time.monotonic() - start
         assert sim.replay_finished.is_set()
         # A client that comes after the end is told so at once.
-        async with connect(sim.binance_base + BINANCE_PATH) as late:
+        async with connect(sim.urls["binance"] + BINANCE_PATH) as late:
             closed = await reader(late, "binance", [])
     assert [t for _, t in log] == [t for x, t, _ in MIXED if x == "binance"]
     assert waited > 0.15

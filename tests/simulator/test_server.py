@@ -57,7 +57,7 @@ def check_book(bids: list[list[str]], asks: list[list[str]]) -> None:
 
 async def test_binance_combined_stream_frames() -> None:
     async with Simulator(config()) as sim:
-        url = sim.binance_base + "/stream?streams=btcusdt@depth5@100ms/btcusdt@trade"
+        url = sim.urls["binance"] + "/stream?streams=btcusdt@depth5@100ms/btcusdt@trade"
         async with connect(url) as ws:
             frames = await recv_n(ws, 120)
     assert all(isinstance(f, str) for f in frames)  # text frames only
@@ -89,7 +89,7 @@ async def test_binance_combined_stream_frames() -> None:
 
 async def test_binance_raw_stream_and_sent_list() -> None:
     async with Simulator(config()) as sim:
-        async with connect(sim.binance_base + "/ws/btcusdt@depth5") as ws:
+        async with connect(sim.urls["binance"] + "/ws/btcusdt@depth5") as ws:
             frames = await recv_n(ws, 5)
         conn = sim.connections[0]
         assert (conn.exchange, conn.index, conn.path) == ("binance", 0, "/ws/btcusdt@depth5")
@@ -103,7 +103,7 @@ async def test_binance_raw_stream_and_sent_list() -> None:
 async def test_binance_depth_cadence_follows_market_time() -> None:
     """depth5 (1000 ms) and depth5@100ms (100 ms) in a 1:10 ratio of market time."""
     async with Simulator(config(speedup=50.0)) as sim:
-        url = sim.binance_base + "/stream?streams=btcusdt@depth5/btcusdt@depth5@100ms"
+        url = sim.urls["binance"] + "/stream?streams=btcusdt@depth5/btcusdt@depth5@100ms"
         async with connect(url) as ws:
             names = [json.loads(f)["stream"] for f in await recv_n(ws, 110)]
     assert names.count("btcusdt@depth5") in (10, 11)
@@ -112,7 +112,7 @@ async def test_binance_depth_cadence_follows_market_time() -> None:
 
 
 async def test_binance_subscribe_list_and_properties() -> None:
-    async with Simulator(config()) as sim, connect(sim.binance_base + "/ws") as ws:
+    async with Simulator(config()) as sim, connect(sim.urls["binance"] + "/ws") as ws:
         await ws.send('{"method":"SUBSCRIBE","params":["btcusdt@depth5@100ms"],"id":1}')
         assert await recv(ws) == '{"result":null,"id":1}'
         assert DEPTH_RE.match(await recv(ws))  # raw on /ws
@@ -138,8 +138,8 @@ async def test_binance_subscribe_list_and_properties() -> None:
 
 async def test_binance_unknown_names_in_url_are_silent() -> None:
     async with Simulator(config()) as sim:
-        silent = await connect(sim.binance_base + "/stream?streams=BTCUSDT@trade/xyzusdt@depth5")
-        async with silent, connect(sim.binance_base + "/ws/btcusdt@depth5@100ms") as busy:
+        silent = await connect(sim.urls["binance"] + "/stream?streams=BTCUSDT@trade/xyzusdt@depth5")
+        async with silent, connect(sim.urls["binance"] + "/ws/btcusdt@depth5@100ms") as busy:
             await recv_n(busy, 20)  # two market seconds went by
             await silent.send('{"method":"LIST_SUBSCRIPTIONS","id":1}')
             # Nothing came before the reply: the invalid names produced no data.
@@ -148,7 +148,7 @@ async def test_binance_unknown_names_in_url_are_silent() -> None:
 
 async def test_binance_time_unit_microseconds() -> None:
     async with Simulator(config()) as sim:
-        url = sim.binance_base + "/stream?streams=btcusdt@trade&timeUnit=MICROSECOND"
+        url = sim.urls["binance"] + "/stream?streams=btcusdt@trade&timeUnit=MICROSECOND"
         async with connect(url) as ws:
             trade = json.loads(await recv(ws))["data"]
     assert len(str(trade["T"])) == 16 and len(str(trade["E"])) == 16
@@ -158,7 +158,7 @@ async def test_same_seed_same_frames() -> None:
     async def first_frames(seed: int) -> list[str]:
         cfg = config(seed=seed, clock=lambda: FIXED_CLOCK)
         async with Simulator(cfg) as sim:
-            url = sim.binance_base + "/stream?streams=btcusdt@depth5@100ms/btcusdt@trade"
+            url = sim.urls["binance"] + "/stream?streams=btcusdt@depth5@100ms/btcusdt@trade"
             async with connect(url) as ws:
                 return await recv_n(ws, 40)
 
@@ -169,7 +169,7 @@ async def test_same_seed_same_frames() -> None:
 
 async def test_binance_server_pings_and_pong_timeout_closes_1011() -> None:
     cfg = config(binance_ping_interval=0.05, binance_ping_timeout=0.1)
-    async with Simulator(cfg) as sim, connect(sim.binance_base + "/ws/btcusdt@trade") as ws:
+    async with Simulator(cfg) as sim, connect(sim.urls["binance"] + "/ws/btcusdt@trade") as ws:
         await recv_n(ws, 20)  # pings are answered: the connection lives on
         # Now swallow the client's automatic pongs: the server gives up on it.
         send_frame = ws.protocol.send_frame
@@ -196,7 +196,7 @@ UPBIT_KEYS = [
 
 
 async def test_upbit_orderbook_snapshot_then_realtime_binary() -> None:
-    async with Simulator(config()) as sim, connect(sim.upbit_url) as ws:
+    async with Simulator(config()) as sim, connect(sim.urls["upbit"]) as ws:
         await ws.send(UPBIT_REQUEST)
         frames = await recv_n(ws, 30)
         assert [s.payload for s in sim.sent][:30] == frames
@@ -225,7 +225,7 @@ async def test_upbit_simple_format_units_and_flags() -> None:
         '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC.5","krw-btc"],'
         '"isOnlyRealtime":true},{"format":"SIMPLE"}]'
     )
-    async with Simulator(config()) as sim, connect(sim.upbit_url) as ws:
+    async with Simulator(config()) as sim, connect(sim.urls["upbit"]) as ws:
         await ws.send(request)
         books = [json.loads(f) for f in await recv_n(ws, 5)]
     for book in books:
@@ -239,7 +239,10 @@ async def test_upbit_only_snapshot_and_ping_status() -> None:
         '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC.15"],"is_only_snapshot":true},'
         '{"type":"trade","codes":["KRW-BTC"],"is_only_realtime":true}]'
     )
-    async with Simulator(config(upbit_status_interval=0.05)) as sim, connect(sim.upbit_url) as ws:
+    async with (
+        Simulator(config(upbit_status_interval=0.05)) as sim,
+        connect(sim.urls["upbit"]) as ws,
+    ):
         await ws.send(request)
         snapshot = json.loads(await recv(ws))
         assert snapshot["stream_type"] == "SNAPSHOT" and len(snapshot["orderbook_units"]) == 15
@@ -258,7 +261,7 @@ async def test_upbit_only_snapshot_and_ping_status() -> None:
 
 async def test_upbit_trades() -> None:
     request = '[{"ticket":"t"},{"type":"trade","codes":["KRW-BTC"],"is_only_realtime":true}]'
-    async with Simulator(config(speedup=50.0)) as sim, connect(sim.upbit_url) as ws:
+    async with Simulator(config(speedup=50.0)) as sim, connect(sim.urls["upbit"]) as ws:
         await ws.send(request)
         trades = [json.loads(f, parse_float=Decimal) for f in await recv_n(ws, 10)]
     ids = [t["sequential_id"] for t in trades]
@@ -269,7 +272,7 @@ async def test_upbit_trades() -> None:
 
 
 async def test_upbit_request_error_then_close_1000() -> None:
-    async with Simulator(config()) as sim, connect(sim.upbit_url) as ws:
+    async with Simulator(config()) as sim, connect(sim.urls["upbit"]) as ws:
         await ws.send('[{"type":"orderbook","codes":["KRW-BTC"]}]')
         error = await recv(ws)
         start = time.monotonic()
@@ -293,7 +296,10 @@ async def test_upbit_request_error_then_close_1000() -> None:
     ],
 )
 async def test_upbit_other_errors(request_text: str, name: str) -> None:
-    async with Simulator(config(upbit_error_close_delay=0.01)) as sim, connect(sim.upbit_url) as ws:
+    async with (
+        Simulator(config(upbit_error_close_delay=0.01)) as sim,
+        connect(sim.urls["upbit"]) as ws,
+    ):
         await ws.send(request_text)
         assert json.loads(await recv(ws))["error"]["name"] == name
         with pytest.raises(ConnectionClosedOK):
@@ -301,7 +307,7 @@ async def test_upbit_other_errors(request_text: str, name: str) -> None:
 
 
 async def test_upbit_resubscribe_replaces() -> None:
-    async with Simulator(config(speedup=50.0)) as sim, connect(sim.upbit_url) as ws:
+    async with Simulator(config(speedup=50.0)) as sim, connect(sim.urls["upbit"]) as ws:
         await ws.send(UPBIT_REQUEST)
         assert json.loads(await recv(ws))["type"] == "orderbook"
         await ws.send('[{"ticket":"u"},{"type":"orderbook","codes":["KRW-USDT.1"]}]')
@@ -319,15 +325,15 @@ async def test_upbit_resubscribe_replaces() -> None:
 async def test_unknown_path_is_404() -> None:
     async with Simulator(config()) as sim:
         with pytest.raises(InvalidStatus) as info:
-            async with connect(sim.binance_base + "/nope"):
+            async with connect(sim.urls["binance"] + "/nope"):
                 pass
     assert info.value.response.status_code == 404
 
 
 async def test_both_exchanges_share_one_market() -> None:
     async with Simulator(config(speedup=10.0)) as sim:
-        bws = await connect(sim.binance_base + "/ws/btcusdt@depth5@100ms")
-        uws = await connect(sim.upbit_url)
+        bws = await connect(sim.urls["binance"] + "/ws/btcusdt@depth5@100ms")
+        uws = await connect(sim.urls["upbit"])
         async with bws, uws:
             await uws.send(UPBIT_REQUEST)
             await sim.wait_connections(2)
@@ -350,7 +356,7 @@ async def test_run_simulator_serves_until_cancelled_and_banner_says_how() -> Non
     )
     assert f"wscat -c ws://127.0.0.1:{sim.port}/websocket/v1" in text
     assert '[{"ticket":"test"},{"type":"orderbook","codes":["KRW-BTC"]}]' in text
-    url = sim.binance_base + "/ws/btcusdt@trade"
+    url = sim.urls["binance"] + "/ws/btcusdt@trade"
     async with connect(url) as ws:
         assert TRADE_RE.match(await recv(ws))
     task.cancel()
