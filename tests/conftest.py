@@ -136,9 +136,9 @@ def frames_as(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     """Run a parser test twice: with ``bytes``, and with the ``bytearray`` that
     websockets queues (the recorder hands those to the parsers as they are)."""
     if request.param == "bytearray":
-        from btclib.exchanges import binance, upbit
+        from btclib.exchanges import EXCHANGES
 
-        for module in (binance, upbit):
+        for module in EXCHANGES.values():
             call = module.Parser.__call__
             monkeypatch.setattr(
                 module.Parser,

@@ -11,6 +11,8 @@ confirmed the frame is valid JSON.
 
 from __future__ import annotations
 
+__all__ = ["member_spans", "skip_value"]
+
 _WS = b" \t\r\n"
 _STRUCT_END = frozenset(b",}] \t\r\n")
 
