@@ -265,6 +265,7 @@ class FeedRunner:
         parse, write, flush = feed.parser, sink.append, sink.flush
         frames, lines = session.frames, self.summary.lines
         accept = {stream: cont.accept for stream, cont in self.continuity.items()}
+        sid = session.id
         receive = self._receiver(session)
         queue, take, resume = queued_frames(ws if self.tap is None else None)
         started = session.started
@@ -286,8 +287,8 @@ class FeedRunner:
                     if not started:
                         started = True
                         self._first_data(session)
-                    if seq is not None and not accept[stream](seq):
-                        continue  # counted by Continuity: a copy from the overlapping connection
+                    if seq is not None and not accept[stream](seq, sid):
+                        continue  # counted by Continuity: written already by the other connection
                     if not write(line):  # the disk is far behind: TCP holds the data meanwhile
                         await sink.room()
                         sink.write(line)  # or counted as dropped
@@ -533,6 +534,7 @@ async def record_feeds(
             await runner.close()
         summary.elapsed = loop.time() - started
         summary.duplicates = sum(r.duplicates for r in runners)
+        summary.anomalies = sum(len(c.anomalies) for r in runners for c in r.continuity.values())
         summary.missed_trades = sum(r.missed for r in runners)
         try:
             await sink.aclose()

@@ -42,6 +42,8 @@ class RunSummary:
     bad_frames: int = 0
     unexpected: int = 0
     duplicates: int = 0
+    anomalies: int = 0
+    """Numbered messages whose id went backwards on their connection (written, logged)."""
     missed_trades: int = 0
     dropped: int = 0
     gaps: list[dict[str, Any]] = field(default_factory=list)
@@ -69,6 +71,7 @@ class RunSummary:
             f"rotations {self.rotations}, gaps {len(self.gaps)}, missed trades "
             f"{self.missed_trades}, duplicates dropped {self.duplicates}, bad frames "
             f"{self.bad_frames}, unexpected {self.unexpected}, lines dropped {self.dropped}"
+            + (f", ids out of order {self.anomalies}" if self.anomalies else "")
         )
         out.extend(f"  error: {error}" for error in self.errors)
         if self.events_path is not None:

@@ -47,6 +47,7 @@ from .continuity import Continuity
 from .gaps import GapBook
 
 __all__ = [
+    "ANOMALIES_LOGGED",
     "TLS_HINT",
     "Abort",
     "Action",
@@ -161,6 +162,8 @@ TLS_HINT = (
     "A network that inspects TLS (a company proxy, an antivirus) presents its own "
     "certificate: put its CA certificate in a PEM file and point SSL_CERT_FILE at it."
 )
+ANOMALIES_LOGGED = 20
+"""Ids out of order logged one by one per stream; after that, every hundredth."""
 _RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 _THROTTLE_STATUSES = frozenset({418, 429})
 _THROTTLE_BACKOFF_ATTEMPT = 6
@@ -233,7 +236,9 @@ class Supervisor:
         self.rules = rules
         self.backoff = Backoff(rules.backoff_base, rules.backoff_cap, rng)
         self.budget = ConnectBudget(*rules.connect_limit)
+        self.continuity = continuity
         self.gaps = GapBook(rules.exchange, continuity, rules.contiguous, wall_offset)
+        self._anomalies_seen = dict.fromkeys(continuity, 0)
         self.current: _Conn | None = None
         self.replacement: _Conn | None = None
         self.finishing = False
@@ -373,6 +378,7 @@ class Supervisor:
         state = self.current
         if state is None:
             return actions
+        actions.extend(self._anomalies())
         actions.extend(GapFound(gap) for gap in self.gaps.jumps(now))
         actions.extend(GapFound(gap) for gap in self.gaps.close_if_known(state.counts))
         if self.replacement is not None:
@@ -435,9 +441,26 @@ class Supervisor:
             Log("rotated", new.id, {"replaced": old.id}),
         ]
 
+    def _anomalies(self) -> list[Action]:
+        """Ids that went backwards on their connection since the last tick (they were written).
+
+        The first ``ANOMALIES_LOGGED`` of a stream are logged one by one, then every
+        hundredth, so a misbehaving server cannot flood the events log.
+        """
+        actions: list[Action] = []
+        for stream, cont in self.continuity.items():
+            seen, total = self._anomalies_seen[stream], len(cont.anomalies)
+            for n in range(seen, total):
+                if n < ANOMALIES_LOGGED or (n + 1) % 100 == 0:
+                    a = cont.anomalies[n]
+                    fields = {"stream": stream, "id": a.seq, "after": a.after, "count": n + 1}
+                    actions.append(Log("anomaly", a.conn, fields))
+            self._anomalies_seen[stream] = total
+        return actions
+
     def finish(self) -> list[Action]:
-        """The run ends: report the gap still open, if any."""
-        return [GapFound(gap) for gap in self.gaps.finish()]
+        """The run ends: report what is still pending (anomalies, the gap still open)."""
+        return [*self._anomalies(), *(GapFound(gap) for gap in self.gaps.finish())]
 
     # Helpers.
 

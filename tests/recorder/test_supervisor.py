@@ -397,3 +397,17 @@ def test_a_tls_failure_stops_with_the_certificate_problem_and_the_way_out():
     assert str(stop.error).startswith(f"Binance: TLS failure connecting to {RULES.url}: ")
     assert "certificate not trusted (self-signed)" in str(stop.error)
     assert "SSL_CERT_FILE" in str(stop.error)
+
+
+def test_ids_out_of_order_are_logged_as_anomalies_and_counted_without_flooding():
+    sup, continuity = supervisor()
+    connect(sup, 1, now=0.0)
+    trades = continuity[TRADE]
+    trades.accept(500, 1)
+    for _ in range(250):  # a server that keeps resending an old trade id
+        assert trades.accept(499, 1) is True
+    actions = sup.tick(1.0)
+    anomalies = [a for a in actions if isinstance(a, Log) and a.event == "anomaly"]
+    assert anomalies[0] == Log("anomaly", 1, {"stream": TRADE, "id": 499, "after": 500, "count": 1})
+    assert [a.fields["count"] for a in anomalies] == [*range(1, 21), 100, 200]
+    assert sup.tick(1.1) == []  # each logged once
