@@ -110,6 +110,11 @@ class LineSink:
         self._closing = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def size(self) -> int:
+        """Bytes in the file: where the next line will start once everything is written."""
+        return self._size
+
     async def __aenter__(self) -> LineSink:
         self.open()
         return self

@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
 from ..errors import BtclibError, ExchangeError, RecordingError, SinkError
 from ..feed import Feed, Notice
+from ..runs import first_line_number
 from ..sink import MAX_QUEUED_BYTES, LineSink
 from .continuity import Continuity
 from .events import EventLog, FrameTap
@@ -438,6 +439,7 @@ async def record_feeds(
     tap: FrameTap | None = None,
     sources: dict[str, str] | None = None,
     reasons: dict[str, str] | None = None,
+    seed: int | None = None,
 ) -> RunSummary:
     """Record every feed into one file until ``duration`` passes or ``stop`` is set.
 
@@ -471,8 +473,11 @@ async def record_feeds(
         lines={stream: 0 for feed in feeds for stream in feed.streams},
         sources=dict(sources or {}),
         reasons=dict(reasons or {}),
+        seed=seed,
     )
     sink.open()
+    start_offset = sink.size
+    summary.first_line = first_line_number(path, start_offset, summary.events_path)
     try:
         log = EventLog(summary.events_path, tap)
     except OSError as exc:
@@ -493,6 +498,9 @@ async def record_feeds(
         feeds=[{"exchange": f.exchange, "url": f.url, "streams": list(f.streams)} for f in feeds],
         sources=summary.sources,
         reasons=summary.reasons,
+        seed=seed,
+        offset=start_offset,
+        line=summary.first_line,
     )
     tasks = {asyncio.create_task(r.run(), name=f"btclib:{r.feed.exchange}") for r in runners}
     watchers: set[asyncio.Task[Any]] = {asyncio.create_task(sink.failed.wait())}
@@ -544,7 +552,14 @@ async def record_feeds(
         summary.dropped = sink.dropped
         if sink.dropped:
             log("lines_dropped", count=sink.dropped, why="writer queue full")
-        log("stop", stopped=summary.stopped, lines=summary.lines, elapsed=round(summary.elapsed, 3))
+        log(
+            "stop",
+            stopped=summary.stopped,
+            lines=summary.lines,
+            elapsed=round(summary.elapsed, 3),
+            end_offset=sink.size,
+            end_line=summary.first_line - 1 + summary.total,
+        )
         log.close()
         if progress is not None:
             progress(_snapshot(summary, started, duration, done=True))

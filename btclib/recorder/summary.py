@@ -42,6 +42,10 @@ class RunSummary:
     bad_frames: int = 0
     unexpected: int = 0
     duplicates: int = 0
+    seed: int | None = None
+    """The simulator's seed when one served this run (``--seed`` reproduces it)."""
+    first_line: int | None = None
+    """Number of the first line this run appended to the file (1-based)."""
     anomalies: int = 0
     """Numbered messages whose id went backwards on their connection (written, logged)."""
     missed_trades: int = 0
@@ -64,6 +68,8 @@ class RunSummary:
         for exchange, source in self.sources.items():
             reason = self.reasons.get(exchange)
             out.append(f"  source {exchange}: {source}" + (f" ({reason})" if reason else ""))
+        if self.seed is not None:
+            out.append(f"  simulator seed {self.seed} (--seed {self.seed} reproduces this run)")
         for stream, count in self.lines.items():
             out.append(f"  {stream:<24} {count:>9} lines")
         out.append(
