@@ -14,6 +14,7 @@ live in :class:`~btclib.simulator.config.SimConfig`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,6 +30,7 @@ __all__ = [
     "Refuse",
     "Rule",
     "Stall",
+    "Stalls",
 ]
 
 #: An exchange's registry name (:data:`btclib.simulator.registry.EXCHANGES`).
@@ -66,6 +68,43 @@ class Stall:
 
     def covers(self, channel: str) -> bool:
         return self.channels is None or any(c in channel for c in self.channels)
+
+
+class Stalls:
+    """When the :class:`Stall` faults of one connection silence a channel.
+
+    Pure: the caller passes the time and the data frames sent so far, so the
+    rule runs in a test without a socket or a clock. Each stall starts once,
+    when its trigger is first seen on a data frame, and holds from then on.
+    """
+
+    def __init__(self, stalls: Iterable[Stall], opened: float) -> None:
+        self.stalls = tuple(stalls)
+        self.opened = opened
+        self._start: dict[int, float] = {}
+
+    def silences(self, channel: str, now: float, data_sent: int) -> bool:
+        """Whether a data frame of ``channel`` is held back at ``now``."""
+        for i, stall in enumerate(self.stalls):
+            start = self._start.get(i)
+            if start is None:
+                by_count = stall.after_messages is not None and data_sent >= stall.after_messages
+                by_time = (
+                    stall.after_seconds is not None and now >= self.opened + stall.after_seconds
+                )
+                if (
+                    by_count
+                    or by_time
+                    or (stall.after_messages is None and stall.after_seconds is None)
+                ):
+                    start = self._start[i] = now
+                else:
+                    continue
+            if stall.duration is not None and now >= start + stall.duration:
+                continue
+            if stall.covers(channel):
+                return True
+        return False
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
 from .config import SimConfig
-from .faults import Drop, Fault, Malformed, MalformedKind, MicrosecondTimestamps, Stall
+from .faults import (
+    Drop,
+    Fault,
+    Malformed,
+    MalformedKind,
+    MicrosecondTimestamps,
+    Stall,
+    Stalls,
+)
 from .feed import MarketFeed
 from .market import Market, Step
 
@@ -136,10 +144,9 @@ class Link:
         self.closing = False
         self.tasks: list[asyncio.Task[Any]] = []
         self.drops = [f for f in faults if isinstance(f, Drop)]
-        self.stalls = [f for f in faults if isinstance(f, Stall)]
+        self.stalls = Stalls((f for f in faults if isinstance(f, Stall)), self.opened)
         self.malformed = [f for f in faults if isinstance(f, Malformed)]
         self.micro = any(isinstance(f, MicrosecondTimestamps) for f in faults)
-        self._stall_start: dict[int, float] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self._writer_task: asyncio.Task[Any] | None = None
 
@@ -241,29 +248,7 @@ class Link:
         await self.ws.close(code, reason)
 
     def _stalled(self, channel: str) -> bool:
-        now = self.loop.time()
-        for i, stall in enumerate(self.stalls):
-            start = self._stall_start.get(i)
-            if start is None:
-                by_count = (
-                    stall.after_messages is not None and self.data_sent >= stall.after_messages
-                )
-                by_time = (
-                    stall.after_seconds is not None and now >= self.opened + stall.after_seconds
-                )
-                if (
-                    by_count
-                    or by_time
-                    or (stall.after_messages is None and stall.after_seconds is None)
-                ):
-                    start = self._stall_start[i] = now
-                else:
-                    continue
-            if stall.duration is not None and now >= start + stall.duration:
-                continue
-            if stall.covers(channel):
-                return True
-        return False
+        return self.stalls.silences(channel, self.loop.time(), self.data_sent)
 
     async def _send(self, out: _Out) -> SentFrame:
         binary = self.binary if out.binary is None else out.binary
