@@ -77,3 +77,25 @@ def test_the_cycle_check_sees_a_type_checking_import(tmp_path: Path) -> None:
     (tmp_path / "replay.py").write_text(code)
     known = {f"{PACKAGE}.server", f"{PACKAGE}.replay"}
     assert _imports(f"{PACKAGE}.replay", tmp_path / "replay.py", known) == {f"{PACKAGE}.server"}
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_each_exchange_builds_its_frames_without_io() -> None:
+    """Only an exchange's link module touches asyncio or websockets (sans-I/O frames)."""
+    from btclib.simulator.registry import EXCHANGES
+
+    for name in EXCHANGES:
+        pure = [p for p in (ROOT / name).glob("*.py") if p.name not in ("link.py", "__init__.py")]
+        assert {p.name for p in pure} >= {"frames.py", "session.py", "malformed.py"}
+        for path in pure:
+            assert not _third_party_imports(path) & {"asyncio", "websockets"}, path
+        assert {"asyncio", "websockets"} <= _third_party_imports(ROOT / name / "link.py")
