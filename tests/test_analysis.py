@@ -333,3 +333,87 @@ async def test_simulated_recording_recovers_the_configured_premium(tmp_path: Pat
     lines = analysis.cross_exchange(analysis.load_lines(tmp_path / "m.txt"))
     assert lines.premium.stats().mean == pytest.approx(stats.mean, abs=0.05)
     print(f"configured {configured * 100:.2f} %, measured {stats}, run {elapsed:.1f} s")
+
+
+# -- tidy frames, time-weighted statistics, export -------------------------------------------------
+
+
+def test_capture_loads_into_tidy_frames_with_utc_receive_times(tmp_path: Path) -> None:
+    import pandas as pd
+
+    rec = analysis.load_capture(write_capture(tmp_path / "c.jsonl"))
+    levels, prints = rec.levels, rec.prints
+    assert list(levels.columns) == analysis.LEVEL_COLUMNS
+    assert list(prints.columns) == analysis.TRADE_COLUMNS
+    assert str(levels["time"].dt.tz) == "UTC" and levels["price"].dtype == np.float64
+    # Binance book 1: two levels per side, one row each, level 1 at the touch.
+    first = levels[levels["snapshot"] == levels.loc[levels["venue"] == "binance", "snapshot"].min()]
+    assert first[["side", "level", "price", "size"]].values.tolist() == [
+        ["bid", 1, 100.0, 1.0],
+        ["bid", 2, 99.0, 2.0],
+        ["ask", 1, 101.0, 0.5],
+        ["ask", 2, 102.0, 1.5],
+    ]
+    assert (first["time"] == pd.Timestamp(T0_WALL + 100_000_000, unit="ns", tz="UTC")).all()
+    # Upbit's 0-price padding is not a level.
+    assert not (levels["price"] <= 0).any()
+    assert prints[["venue", "symbol", "price", "size"]].values.tolist() == [
+        ["binance", "BTCUSDT", 100.75, 0.00626]
+    ]
+    assert prints["t"].tolist() == pytest.approx([0.40])
+
+
+def test_line_files_have_no_receive_time(tmp_path: Path) -> None:
+    path = tmp_path / "stream-data-step-d.txt"
+    path.write_text("\n".join(LINES) + "\n")
+    rec = analysis.load_lines(path)
+    assert rec.levels["time"].isna().all() and rec.prints["time"].isna().all()
+    assert sorted(rec.levels["t"].unique()) == [0.0, 1.0, 2.0, 3.0, 5.0, 6.0, 7.0]
+
+
+def test_asof_is_merge_asof_backward_in_any_order() -> None:
+    out = analysis.asof(np.array([2.0, 0.0, 1.0]), np.array([1.0, 2.0]), np.array([10, 20]))
+    assert out[0] == 20.0 and math.isnan(out[1]) and out[2] == 10.0
+
+
+def test_time_weighted_mean_weighs_each_value_by_how_long_it_stood() -> None:
+    import pandas as pd
+
+    # 1.0 for 9 s, then 10.0 for 1 s, then a last sample (no duration): time mean 1.9.
+    frame = pd.DataFrame({"t": [0.0, 9.0, 10.0], "value": [1.0, 10.0, 4.0]})
+    stats = analysis.Series("x", "%", frame).stats()
+    assert stats.mean == pytest.approx(5.0)  # per sample, as describe() gives it
+    assert stats.time_mean == pytest.approx(1.9)
+    assert (stats.n, stats.median, stats.min, stats.max) == (3, 4.0, 1.0, 10.0)
+    assert stats.std == pytest.approx(float(np.std([1.0, 10.0, 4.0], ddof=1)))
+    one = analysis.Series("x", "%", frame.iloc[:1]).stats()
+    assert (one.time_mean, one.std) == (1.0, 0.0)
+
+
+def test_hand_made_premium_time_weighted(tmp_path: Path) -> None:
+    rec = analysis.load_capture(write_capture(tmp_path / "c.jsonl"))
+    # +3 % from 0.30 s until the next sample at 0.60 s; the last (+2 %) has no duration yet.
+    assert analysis.cross_exchange(rec).premium.stats().time_mean == pytest.approx(3.0)
+
+
+def test_recording_exports_to_csv_and_reads_back(tmp_path: Path) -> None:
+    import pandas as pd
+
+    rec = analysis.load_capture(write_capture(tmp_path / "c.jsonl"))
+    levels_csv, trades_csv = rec.to_csv(tmp_path / "out", stem="step-d")
+    assert levels_csv.name == "step-d-levels.csv" and trades_csv.name == "step-d-trades.csv"
+    back = pd.read_csv(levels_csv, parse_dates=["time"])
+    assert back["price"].tolist() == rec.levels["price"].tolist()
+    assert back["time"].tolist() == rec.levels["time"].tolist()
+    assert pd.read_csv(trades_csv)["size"].tolist() == [0.00626]
+
+
+def test_recording_exports_to_parquet_with_its_types(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow (optional: pip install pyarrow)")
+    import pandas as pd
+
+    rec = analysis.load_capture(write_capture(tmp_path / "c.jsonl"))
+    levels_path, _ = rec.to_parquet(tmp_path / "out")
+    back = pd.read_parquet(levels_path)
+    pd.testing.assert_frame_equal(back, rec.levels, check_dtype=False)
+    assert str(back["time"].dt.tz) == "UTC"

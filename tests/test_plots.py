@@ -24,12 +24,12 @@ def book(
     bid_px = np.array([[b, b - 1] for b in bids])
     ask_px = np.array([[a, a + 1] for a in asks])
     qty = np.full((n, 2), 1.5)
-    return BookSeries(venue, symbol, currency, t, bid_px, qty, ask_px, qty.copy())
+    return BookSeries.from_arrays(venue, symbol, currency, t, bid_px, qty, ask_px, qty.copy())
 
 
 BINANCE = book("binance", "BTCUSDT", "USDT", [100.0, 100.5, 101.0], [100.01, 100.6, 101.02])
 UPBIT = book("upbit", "KRW-BTC", "KRW", [144_000.0, 145_000.0, 146_000.0], [144_100.0] * 3)
-TRADES = TradeSeries(
+TRADES = TradeSeries.from_arrays(
     "binance", "BTCUSDT", "USDT", np.array([0.2, 0.7]), np.array([100.01, 100.5]), np.ones(2)
 )
 REASON = "DNS lookup of stream.binance.com failed (Name or service not known): no internet access?"
@@ -75,7 +75,7 @@ def test_plot_quotes_without_trades_and_empty_book() -> None:
     assert fig.get_suptitle() == "Only quotes"
     assert len(fig.axes[0].collections) == 1  # the band, no trades
     none = np.empty((0, 2))
-    empty = BookSeries("binance", "BTCUSDT", "USDT", np.empty(0), none, none, none, none)
+    empty = BookSeries.from_arrays("binance", "BTCUSDT", "USDT", np.empty(0), none, none, none, none)
     with pytest.raises(ValueError, match="no Binance BTCUSDT snapshot"):
         plots.plot_quotes(empty)
 
