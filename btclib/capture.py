@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CaptureError
-from .feed import Feed
+from .feed import MAX_FRAME_BYTES, Feed
+from .linereader import Skipped, read_lines
 from .sink import LineSink
 from .version import __version__
 
@@ -48,6 +49,9 @@ logger = logging.getLogger("btclib")
 
 FORMAT = "btclib-capture"
 VERSION = 1
+MAX_RECORD_BYTES = 2 * MAX_FRAME_BYTES + 4096
+"""The longest record a recorder writes: a frame of the recorder's own size limit in hex,
+with its fields. A longer line is damage."""
 
 
 
@@ -146,66 +150,26 @@ class Frame:
     binary: bool
 
 
-_GZIP_MAGIC = b"\x1f\x8b\x08"
+def read_capture(
+    path: str | Path, skipped: list[Skipped] | None = None
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """The header and an iterator over the records (frames and events) of a capture.
 
-
-def _inflate(data: bytes, path: Path) -> Iterator[bytes | None]:
-    """Decompress member after member; ``None`` marks a damaged stretch that was skipped.
-
-    ``gzip.open`` stops at the first damage. A capture can be damaged by a
-    crash (a member without its end marker) or by two processes appending at
-    once; every member after the damage is still good, so skip to the next
-    gzip header and go on.
+    Memory stays bounded whatever the file holds: a record longer than
+    :data:`MAX_RECORD_BYTES` (none the recorder writes is) or one that is not
+    JSON is skipped unread, appended to ``skipped`` when given, and logged.
     """
-    pos = 0
-    while pos < len(data):
-        z = zlib.decompressobj(31)
-        start = pos
-        try:
-            while pos < len(data) and not z.eof:
-                chunk = data[pos : pos + 65536]
-                pos += len(chunk)
-                yield z.decompress(chunk)
-            if z.eof:
-                pos -= len(z.unused_data)
-        except zlib.error as exc:
-            if start == 0 and not data.startswith(_GZIP_MAGIC):
-                raise CaptureError(f"{path}: not a gzip capture ({exc})") from exc
-            nxt = data.find(_GZIP_MAGIC, start + 1)
-            logger.warning("%s: damaged gzip data at byte %d skipped (%s)", path, start, exc)
-            yield None
-            pos = len(data) if nxt < 0 else nxt
-
-
-def _lines(path: Path) -> Iterator[bytes]:
-    if not path.name.endswith(".gz"):
-        with path.open("rb") as f:
-            yield from f
-        return
-    with path.open("rb") as f:
-        data = f.read()
-    pending = b""
-    for piece in _inflate(data, path):
-        if piece is None:
-            pending = b""  # the torn line before the damage
-            continue
-        pending += piece
-        *whole, pending = pending.split(b"\n")
-        yield from (line + b"\n" for line in whole)
-    if pending:
-        yield pending
-
-
-def read_capture(path: str | Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """The header and an iterator over the records (frames and events) of a capture."""
     path = Path(path)
-    lines = _lines(path)
+    lines = read_lines(path, MAX_RECORD_BYTES)
+    first = next(lines, None)
+    if isinstance(first, Skipped):
+        raise CaptureError(f"{path}: not a btclib capture (its first line is {first.size} bytes)")
     try:
-        header = json.loads(next(lines))
-    except CaptureError:
-        raise
-    except (StopIteration, ValueError) as exc:
+        header = json.loads(first) if first is not None else None
+    except ValueError as exc:
         raise CaptureError(f"{path}: empty or not JSON lines") from exc
+    if first is None:
+        raise CaptureError(f"{path}: empty or not JSON lines")
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CaptureError(f"{path}: not a btclib capture (no {FORMAT!r} header)")
     if header.get("version") != VERSION:
@@ -213,20 +177,37 @@ def read_capture(path: str | Path) -> tuple[dict[str, Any], Iterator[dict[str, A
             f"{path}: capture format version {header.get('version')}, this btclib reads {VERSION}"
         )
 
+    def skip(item: Skipped) -> None:
+        logger.warning("%s: record %d skipped (%d bytes: damaged?)", path, item.line, item.size)
+        if skipped is not None:
+            skipped.append(item)
+
     def records() -> Iterator[dict[str, Any]]:
         for line in lines:
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError:
-                    return  # a torn last line of a capture cut short
+            if isinstance(line, Skipped):
+                skip(line)
+                continue
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                if line.endswith(b"\n"):
+                    skip(Skipped(-1, len(line)))
+                    continue
+                return  # a torn last line of a capture cut short
+            if isinstance(record, dict):
+                yield record
 
     return header, records()
 
 
-def frames(path: str | Path) -> Iterator[Frame]:
-    """Only the frames of a capture, in order, as bytes exactly as received."""
-    _, records = read_capture(path)
+def frames(path: str | Path, skipped: list[Skipped] | None = None) -> Iterator[Frame]:
+    """Only the frames of a capture, in order, as bytes exactly as received.
+
+    ``skipped`` collects the records skipped as damaged (see :func:`read_capture`).
+    """
+    _, records = read_capture(path, skipped)
     for r in records:
         if "ev" in r or "format" in r:  # events, and the header of an appended run
             continue
@@ -234,4 +215,12 @@ def frames(path: str | Path) -> Iterator[Frame]:
         yield Frame(r["t"], r["m"], r["c"], r["n"], r["x"], data, bool(r.get("b")))
 
 
-__all__ = ["CaptureError", "CaptureWriter", "Frame", "frames", "read_capture"]
+__all__ = [
+    "MAX_RECORD_BYTES",
+    "CaptureError",
+    "CaptureWriter",
+    "Frame",
+    "Skipped",
+    "frames",
+    "read_capture",
+]

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from .errors import ExchangeError
 
 __all__ = [
+    "MAX_FRAME_BYTES",
     "Data",
     "ExchangeError",
     "Feed",
@@ -74,6 +75,10 @@ return on the recorder's hot path, where building the NamedTuple would cost 0.1 
 a frame (a fifth of the parse). The recorder only unpacks it; a Data is one too."""
 
 Parser = Callable[[bytes], Line | Notice]
+
+MAX_FRAME_BYTES = 1 << 22
+"""The largest WebSocket message the recorder accepts (4 MiB; a 30-level Upbit book is
+under 3 kB): websockets' ``max_size``, and the bound for reading captures back."""
 
 
 

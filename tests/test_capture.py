@@ -95,5 +95,5 @@ async def test_damage_in_one_appended_run_does_not_hide_the_others(tmp_path: Pat
 def test_a_gzip_name_on_plain_text_is_refused(tmp_path: Path):
     path = tmp_path / "capture.jsonl.gz"
     path.write_text('{"format":"btclib-capture","version":1}\n')
-    with pytest.raises(CaptureError, match="not a gzip capture"):
+    with pytest.raises(CaptureError, match="not a gzip file"):
         read_capture(path)

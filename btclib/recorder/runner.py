@@ -31,7 +31,7 @@ from websockets.client import process_exception
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 
 from ..errors import BtclibError, ExchangeError, RecordingError, SinkError
-from ..feed import Feed, Notice
+from ..feed import MAX_FRAME_BYTES, Feed, Notice
 from ..runs import first_line_number
 from ..sink import MAX_QUEUED_BYTES, LineSink
 from .continuity import Continuity
@@ -233,7 +233,7 @@ class FeedRunner:
                     ping_timeout=self.options.ping_timeout,
                     open_timeout=self.options.open_timeout,
                     close_timeout=self.options.close_timeout,
-                    max_size=2**22,
+                    max_size=MAX_FRAME_BYTES,
                     max_queue=64,
                 )
             except Exception as exc:
