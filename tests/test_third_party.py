@@ -156,7 +156,7 @@ def book_sides(units: list[dict[str, float]]) -> tuple[list[list[float]], list[l
 async def test_ccxt_binance_watch_trades_parses_the_simulators_trades():
     ccxt_pro()
     async with Simulator(SimConfig(seed=21, speedup=10, record_sent=True)) as sim:
-        async with ccxt_binance(sim.binance_base) as binance:
+        async with ccxt_binance(sim.urls["binance"]) as binance:
             seen: dict[str, dict[str, Any]] = {}
             async with asyncio.timeout(20):
                 while len(seen) < 5:
@@ -174,7 +174,7 @@ async def test_ccxt_binance_watch_trades_parses_the_simulators_trades():
 async def test_ccxt_upbit_watch_order_book_parses_the_simulators_books():
     ccxt_pro()
     async with Simulator(SimConfig(seed=22, speedup=10, record_sent=True)) as sim:
-        async with ccxt_upbit(sim.upbit_url) as upbit:
+        async with ccxt_upbit(sim.urls["upbit"]) as upbit:
             books = []
             async with asyncio.timeout(20):
                 while len(books) < 5:
@@ -222,8 +222,8 @@ async def test_ccxt_reads_the_real_frames_of_the_sample_capture(tmp_path: Path):
     books: dict[int, tuple[list[list[float]], list[list[float]]]] = {}
     async with (
         Simulator(config) as sim,
-        ccxt_binance(sim.binance_base) as binance,
-        ccxt_upbit(sim.upbit_url) as upbit,
+        ccxt_binance(sim.urls["binance"]) as binance,
+        ccxt_upbit(sim.urls["upbit"]) as upbit,
     ):
 
         async def watch_trades() -> None:
@@ -294,7 +294,7 @@ async def test_wscat_prints_the_binance_combined_stream_frame_for_frame():
             [
                 tool,
                 "-c",
-                sim.binance_base + COMBINED,
+                sim.urls["binance"] + COMBINED,
                 "-x",
                 '{"method":"LIST_SUBSCRIPTIONS","id":3}',
                 "-w",
@@ -315,7 +315,7 @@ async def test_wscat_prints_upbit_books_after_the_request_from_the_assignment():
     tool = wscat()
     async with Simulator(SimConfig(seed=24, speedup=10, record_sent=True)) as sim:
         out = await run_client(
-            [tool, "-c", sim.upbit_url, "-x", UPBIT_REQUEST, "-w", "1"], seconds=5
+            [tool, "-c", sim.urls["upbit"], "-x", UPBIT_REQUEST, "-w", "1"], seconds=5
         )
         sent = [f.payload for f in sim.sent]
         assert all(f.binary for f in sim.sent)
@@ -376,9 +376,9 @@ async def test_websockets_cli_shows_binance_text_and_upbit_binary_frames():
     """websockets' own interactive client says which frames are binary: Upbit's are."""
     async with Simulator(SimConfig(seed=25, speedup=10, record_sent=True)) as sim:
         cli = [sys.executable, "-m", "websockets"]
-        text_out = await run_client([*cli, sim.binance_base + "/ws/btcusdt@trade"], seconds=1.5)
+        text_out = await run_client([*cli, sim.urls["binance"] + "/ws/btcusdt@trade"], seconds=1.5)
         binance_sent = [f.payload for f in sim.sent if f.exchange == "binance"]
-        binary_out = await run_client([*cli, sim.upbit_url], send=UPBIT_REQUEST, seconds=1.5)
+        binary_out = await run_client([*cli, sim.urls["upbit"]], send=UPBIT_REQUEST, seconds=1.5)
         upbit_sent = [f.payload for f in sim.sent if f.exchange == "upbit"]
     texts = TEXT.findall(text_out)
     assert len(texts) >= 3 and texts == binance_sent[: len(texts)]

@@ -53,6 +53,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ..recorder import RecorderOptions, record_feeds
 from ..recorder.wsqueue import queued_frames
+from ..simulator.registry import EXCHANGES as SIM_EXCHANGES
 from ..sink import LineSink
 from ..steps import build_feeds
 
@@ -81,7 +82,7 @@ def feeds_for(workload: str, port: int, n: int, rate: float = 0.0) -> list[Any]:
     """The step's feeds, pointed at the flood server; ``n`` frames per connection."""
     params = f"n={n}" + (f",rate={rate:g}" if rate else "")
     base = f"ws://127.0.0.1:{port}/{params}"
-    return build_feeds(workload, binance_base=base, upbit_url=f"{base}/websocket/v1")
+    return build_feeds(workload, {name: sim.url(base) for name, sim in SIM_EXCHANGES.items()})
 
 
 def per_connection(workload: str, n: int) -> int:

@@ -139,16 +139,6 @@ class Simulator:
         return {name: x.url(self.base) for name, x in self.exchanges.items()}
 
     @property
-    def binance_base(self) -> str:
-        """Base URL; append ``/ws/<stream>`` or ``/stream?streams=a/b`` (``urls["binance"]``)."""
-        return self.urls["binance"]
-
-    @property
-    def upbit_url(self) -> str:
-        """Upbit's WebSocket URL (``urls["upbit"]``)."""
-        return self.urls["upbit"]
-
-    @property
     def market(self) -> Market | None:
         """The synthetic market, once the first client connected."""
         return self.feed.market

@@ -122,7 +122,7 @@ async def test_connection_lifetime_is_rotated_before_the_cut(tmp_path: Path):
     config = SimConfig(seed=14, speedup=20, record_sent=True, binance_lifetime=2.0)
 
     def feeds(sim: Simulator):
-        feed = binance.feed(base=sim.binance_base, stall_after=1.0)
+        feed = binance.feed(base=sim.urls["binance"], stall_after=1.0)
         return [dataclasses.replace(feed, lifetime=2.0)]
 
     options = dataclasses.replace(FAST, rotate_before=1.0)
@@ -145,7 +145,7 @@ async def test_region_block_451_fails_fast_and_names_the_way_out(tmp_path: Path)
         started = time.monotonic()
         with pytest.raises(RecordingError) as info:
             await record_feeds(
-                [binance.feed(base=sim.binance_base)], tmp_path / "a.txt", options=FAST
+                [binance.feed(base=sim.urls["binance"])], tmp_path / "a.txt", options=FAST
             )
     message = str(info.value)
     assert "HTTP 451" in message and "restricted location" in message
@@ -195,7 +195,7 @@ async def test_upbit_keepalive_pings_prevent_the_idle_close(tmp_path: Path):
         tmp_path,
         "upbit",
         config,
-        feeds=lambda sim: [upbit.feed(url=sim.upbit_url, keepalive=0.2)],
+        feeds=lambda sim: [upbit.feed(url=sim.urls["upbit"], keepalive=0.2)],
         until=lambda p, sim: p.elapsed > 2.0,
     )
     assert run.summary.connections == 1 and run.summary.reconnects == 0
@@ -206,7 +206,7 @@ async def test_upbit_idle_close_without_keepalive_is_reconnected(tmp_path: Path)
     config = SimConfig(seed=18, speedup=5, record_sent=True, upbit_idle_timeout=0.5)
 
     def feeds(sim: Simulator):
-        return [dataclasses.replace(upbit.feed(url=sim.upbit_url), ping_interval=None)]
+        return [dataclasses.replace(upbit.feed(url=sim.urls["upbit"]), ping_interval=None)]
 
     run = await record_against_sim(
         tmp_path, "upbit", config, feeds=feeds, until=lambda p, sim: p.reconnects >= 1
@@ -291,7 +291,7 @@ async def test_a_full_disk_stops_the_run_naming_the_path(tmp_path: Path):
     async with Simulator(SimConfig(seed=22, speedup=20)) as sim:
         with pytest.raises(SinkError, match="/dev/full: No space left on device") as info:
             await asyncio.wait_for(
-                record_feeds([binance.feed(base=sim.binance_base)], "/dev/full", options=FAST), 10
+                record_feeds([binance.feed(base=sim.urls["binance"])], "/dev/full", options=FAST), 10
             )
     assert info.value.summary.stopped == "sink failed"
 
@@ -319,7 +319,7 @@ async def test_upbit_request_errors_stop_the_run_naming_the_error(
     tmp_path: Path, request_text: str, name: str
 ):
     async with Simulator(SimConfig(seed=23)) as sim:
-        feed = dataclasses.replace(upbit.feed(url=sim.upbit_url), requests=(request_text,))
+        feed = dataclasses.replace(upbit.feed(url=sim.urls["upbit"]), requests=(request_text,))
         started = time.monotonic()
         with pytest.raises(ExchangeError, match=f"Upbit error {name}: ") as info:
             await asyncio.wait_for(record_feeds([feed], tmp_path / "u.txt", options=FAST), 10)
@@ -334,10 +334,10 @@ async def test_an_unknown_symbol_answered_with_silence_stops_with_a_clear_error(
 ):
     async with Simulator(SimConfig(seed=24, speedup=20)) as sim:
         if exchange == "binance":
-            feed = binance.feed("btcxyz", base=sim.binance_base)
+            feed = binance.feed("btcxyz", base=sim.urls["binance"])
             expected = r"Binance sent nothing on btcxyz@depth5 and btcxyz@trade: is 'btcxyz' a listed"
         else:
-            feed = upbit.feed(["KRW-XYZ"], url=sim.upbit_url)
+            feed = upbit.feed(["KRW-XYZ"], url=sim.urls["upbit"])
             expected = r"Upbit sent nothing for KRW-XYZ: is each a listed market code\?"
         feed = dataclasses.replace(feed, first_data_within=0.3)
         with pytest.raises(RecordingError, match=expected) as info:

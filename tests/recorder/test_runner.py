@@ -98,7 +98,7 @@ async def test_recording_appends_to_what_the_file_held(tmp_path: Path):
 
 async def test_upbit_error_message_stops_the_run_with_the_error_named(tmp_path: Path):
     async with Simulator(SimConfig(seed=1)) as sim:
-        bad = upbit.feed(url=sim.upbit_url)
+        bad = upbit.feed(url=sim.urls["upbit"])
         bad = type(bad)(**{**bad.__dict__, "requests": ('[{"ticket":"t"},{"type":"orderbook"}]',)})
         with pytest.raises(ExchangeError, match="Upbit error NO_CODES") as info:
             await asyncio.wait_for(record_feeds([bad], tmp_path / "x.txt", options=FAST), 10)
@@ -107,7 +107,7 @@ async def test_upbit_error_message_stops_the_run_with_the_error_named(tmp_path: 
 
 async def test_binance_nested_error_stops_the_run_with_the_error_named(tmp_path: Path):
     async with Simulator(SimConfig(seed=1)) as sim:
-        good = binance.feed(base=sim.binance_base)
+        good = binance.feed(base=sim.urls["binance"])
         bad = type(good)(
             **{
                 **good.__dict__,
@@ -154,7 +154,7 @@ async def test_live_source_with_an_override_connects_exactly_there(tmp_path: Pat
             "binance",
             duration=1.0,
             source="live",
-            binance_url=sim.binance_base,
+            binance_url=sim.urls["binance"],
             out=tmp_path / "c.txt",
             progress=None,
         )
@@ -170,7 +170,7 @@ async def test_auto_probes_the_exact_stream_url_of_an_override(tmp_path: Path):
             "binance",
             duration=1.0,
             source="auto",
-            binance_url=sim.binance_base,
+            binance_url=sim.urls["binance"],
             out=tmp_path / "d.txt",
             progress=None,
         )
@@ -183,7 +183,7 @@ async def test_auto_honours_the_url_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     async with Simulator(SimConfig(seed=10, speedup=20)) as sim:
-        monkeypatch.setenv("BTCLIB_UPBIT_URL", sim.upbit_url)
+        monkeypatch.setenv("BTCLIB_UPBIT_URL", sim.urls["upbit"])
         summary = await record(
             "upbit", duration=1.0, source="auto", out=tmp_path / "u.txt", progress=None
         )

@@ -30,8 +30,6 @@ from btclib.simulator.market import Step
 from btclib.simulator.registry import EXCHANGES
 
 SERVER = Path(btclib.simulator.__file__).parent / "server.py"
-#: Kept until their users read ``Simulator.urls``; each is one lookup in it.
-COMPATIBILITY = {"binance_base", "upbit_url"}
 
 
 class EchoLink(Link):
@@ -131,22 +129,12 @@ def _code_strings_and_names(tree: ast.AST) -> list[tuple[int, str]]:
     return found
 
 
-def _compat_bodies(tree: ast.Module) -> set[int]:
-    """Line numbers inside the compatibility properties."""
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name in COMPATIBILITY:
-            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    return lines
-
-
 def test_server_code_names_no_exchange() -> None:
     tree = ast.parse(SERVER.read_text())
-    skip = _compat_bodies(tree)
     named = [
         (line, text)
         for line, text in _code_strings_and_names(tree)
-        if line not in skip and re.search("|".join(EXCHANGES), text, re.IGNORECASE)
+        if re.search("|".join(EXCHANGES), text, re.IGNORECASE)
     ]
     assert named == []
 
