@@ -1,5 +1,15 @@
-"""Connect, keep alive, reconnect, write: the recorder, exchange-agnostic."""
+"""Connect, keep alive, reconnect, write: the recorder, exchange-agnostic.
 
-from .runner import FeedRunner, Progress, RecorderOptions, RunSummary, record_feeds
+The rules (:mod:`.supervisor`, :mod:`.gaps`, :mod:`.continuity`,
+:mod:`.backoff`) are pure code on an injected clock; the asyncio modules
+(:mod:`.runner`: one feed's connections and hot loop; :mod:`.record`: the run)
+perform what they decide. :mod:`.summary` and :mod:`.events` hold what a run
+reports.
+"""
+
+from .options import RecorderOptions
+from .record import record_feeds
+from .runner import FeedRunner
+from .summary import Progress, RunSummary
 
 __all__ = ["FeedRunner", "Progress", "RecorderOptions", "RunSummary", "record_feeds"]

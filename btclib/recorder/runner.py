@@ -1,16 +1,13 @@
 """The recorder's asyncio front-end: it performs what the supervisor decides.
 
-:func:`record_feeds` runs any number of :class:`~btclib.feed.Feed` s (one
-WebSocket connection each, two while one is being replaced) into ONE
-:class:`~btclib.sink.LineSink`, for a bounded time or until stopped. It knows
-no exchange: URLs, requests, parsers, keep-alive and limits come with each
-feed. Per feed, a :class:`FeedRunner` moves bytes: it connects, runs the hot
-loop (:meth:`FeedRunner.pump`: frame -> parser -> sink), and reports what
-happens to the feed's :class:`~btclib.recorder.supervisor.Supervisor`, whose
-pure rules decide when to abort, rotate, reconnect or give up (retrying with
-backoff within the connection budget, stall detection per stream,
-make-before-break rotation, fail-fast on what retrying cannot heal, gaps).
-The summary and an events log (one JSON object a line) name every gap.
+Per feed (one exchange subscription), a :class:`FeedRunner` moves bytes: it
+connects, runs the hot loop (:meth:`FeedRunner.pump`: frame -> parser ->
+sink), and reports what happens to the feed's
+:class:`~btclib.recorder.supervisor.Supervisor`, whose pure rules decide when
+to abort, rotate, reconnect or give up (retrying with backoff within the
+connection budget, stall detection per stream, make-before-break rotation,
+fail-fast on what retrying cannot heal, gaps). It knows no exchange: URLs,
+requests, parsers, keep-alive and limits come with each feed.
 """
 
 from __future__ import annotations
@@ -19,142 +16,37 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.client import process_exception
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+from websockets.exceptions import ConnectionClosed
 
-from ..errors import BtclibError, ExchangeError, RecordingError, SinkError
+from ..errors import ExchangeError
 from ..feed import MAX_FRAME_BYTES, Feed, Notice
-from ..runs import first_line_number
-from ..sink import MAX_QUEUED_BYTES, LineSink
+from ..sink import LineSink
 from .continuity import Continuity
 from .events import EventLog, FrameTap
-from .summary import Progress, RunSummary
+from .failures import describe, failure
+from .options import RecorderOptions
+from .summary import RunSummary
 from .supervisor import (
     Abort,
     Action,
     Done,
-    Failure,
     GapFound,
     Log,
     Reconnect,
     Retire,
     Retry,
     Rotate,
-    Rules,
     Stop,
     Supervisor,
 )
 from .wsqueue import queued_frames
 
-__all__ = [
-    "FeedRunner",
-    "Progress",
-    "RecorderOptions",
-    "RunSummary",
-    "Session",
-    "describe",
-    "record_feeds",
-]
-
-
-@dataclass
-class RecorderOptions:
-    """Timings and limits; the defaults suit the live exchanges, tests shorten them."""
-
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    open_timeout: float = 10.0
-    close_timeout: float = 2.0
-    ping_timeout: float = 20.0
-    rotate_before: float = 600.0
-    """Open the replacement this long before the server's connection lifetime ends."""
-    overlap_max: float = 10.0
-    """Close the old connection at the latest this long after the new one opened."""
-    rotation_retry: float = 30.0
-    """After a replacement failed, try rotating again this much later."""
-    check_interval: float = 0.25
-    progress_interval: float = 0.5
-    max_refusals: int = 5
-    """Give up after this many HTTP 429 refusals in a row."""
-    max_silent: int = 3
-    """Give up after this many connections in a row that never sent any data."""
-    max_queued_bytes: int = MAX_QUEUED_BYTES
-    """Bound of the queue to a slow disk; when full, reading waits for room."""
-    fsync_interval: float = 1.0
-
-    def rules(self, feed: Feed) -> Rules:
-        """The supervisor's rules for ``feed``: its own limits with these timings."""
-        return Rules(
-            exchange=feed.exchange,
-            url=feed.url,
-            streams=feed.streams,
-            stall_after=feed.stall_after,
-            contiguous=feed.contiguous,
-            lifetime=feed.lifetime,
-            first_data_within=feed.first_data_within,
-            connect_limit=feed.connect_limit,
-            silence_hint=feed.silence_hint,
-            status_hints=feed.status_hints,
-            backoff_base=self.backoff_base,
-            backoff_cap=self.backoff_cap,
-            rotate_before=self.rotate_before,
-            overlap_max=self.overlap_max,
-            rotation_retry=self.rotation_retry,
-            max_refusals=self.max_refusals,
-            max_silent=self.max_silent,
-        )
-
-
-def describe(exc: BaseException) -> str:
-    """One line naming a connection error in plain words."""
-    if isinstance(exc, InvalidStatus):
-        response = exc.response
-        body = response.body.decode("utf-8", "replace").strip() if response.body else ""
-        text = f"HTTP {response.status_code} {response.reason_phrase}".strip()
-        return f"{text}: {body[:300]}" if body else text
-    if isinstance(exc, ConnectionClosed):
-        rcvd = exc.rcvd
-        if rcvd is None:
-            return "connection lost without a close frame (1006)"
-        return f"closed by the server with code {rcvd.code}" + (
-            f" ({rcvd.reason})" if rcvd.reason else ""
-        )
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def tls_problem(exc: ssl.SSLError) -> str:
-    """A TLS failure in plain words: whose certificate, and what is wrong with it."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        detail = exc.verify_message or exc.reason or str(exc)
-        if exc.verify_code in (62, 64) or "mismatch" in detail.lower():  # host name or IP
-            return f"hostname mismatch: the server's certificate is not valid for it ({detail})"
-        return f"certificate not trusted ({detail})"
-    return f"TLS handshake failed ({exc.reason or exc})"
-
-
-def failure(exc: Exception) -> Failure:
-    """What a failed connect attempt was, for the supervisor's rules."""
-    if isinstance(exc, ssl.SSLError):  # before ValueError: a certificate error is one too
-        return Failure("tls", tls_problem(exc))
-    if isinstance(exc, InvalidStatus):
-        return Failure("status", describe(exc), exc.response.status_code)
-    if isinstance(exc, InvalidURI | ValueError | TypeError):
-        return Failure("invalid_url", str(exc))
-    if process_exception(exc) is None:  # websockets' own judgement: worth retrying
-        return Failure("transient", describe(exc))
-    return Failure("fatal", describe(exc))
+__all__ = ["FeedRunner", "Session"]
 
 
 class _Finished(Exception):
@@ -424,190 +316,3 @@ class FeedRunner:
     @property
     def missed(self) -> int:
         return sum(c.missing for c in self.continuity.values())
-
-
-async def record_feeds(
-    feeds: Iterable[Feed],
-    path: str | Path | LineSink,
-    *,
-    duration: float | None = None,
-    progress: Callable[[Progress], None] | None = None,
-    events_path: str | Path | None = None,
-    options: RecorderOptions | None = None,
-    stop: asyncio.Event | None = None,
-    finish: asyncio.Event | None = None,
-    tap: FrameTap | None = None,
-    sources: dict[str, str] | None = None,
-    reasons: dict[str, str] | None = None,
-    seed: int | None = None,
-) -> RunSummary:
-    """Record every feed into one file until ``duration`` passes or ``stop`` is set.
-
-    Lines are appended to ``path`` (or written into a :class:`LineSink` made by
-    the caller, not yet open: the benchmark's, which times each write); what
-    happened is appended to
-    ``events_path`` (JSON lines). ``finish`` means the source will send
-    nothing more: each connection is then read until the server closes it
-    and not reopened, and the run ends when all have closed (replays).
-    Cancelling the call (Ctrl+C in a notebook) stops it just as cleanly: the
-    file ends with a whole line either way.
-
-    Raises :class:`RecordingError` (or :class:`~btclib.feed.ExchangeError`,
-    :class:`~btclib.sink.SinkError`) with ``summary`` attached when the run
-    cannot go on.
-    """
-    feeds = list(feeds)
-    options = options or RecorderOptions()
-    if isinstance(path, LineSink):
-        sink, path = path, path.path
-    else:
-        path = Path(path)
-        sink = LineSink(
-            path,
-            fsync_interval=options.fsync_interval,
-            max_queued_bytes=options.max_queued_bytes,
-        )
-    summary = RunSummary(
-        path=path,
-        events_path=Path(events_path) if events_path is not None else None,
-        lines={stream: 0 for feed in feeds for stream in feed.streams},
-        sources=dict(sources or {}),
-        reasons=dict(reasons or {}),
-        seed=seed,
-    )
-    sink.open()
-    start_offset = sink.size
-    summary.first_line = first_line_number(path, start_offset, summary.events_path)
-    try:
-        log = EventLog(summary.events_path, tap)
-    except OSError as exc:
-        await sink.aclose()
-        raise SinkError(exc.errno, f"cannot write {summary.events_path}: {exc.strerror}") from exc
-    ids = iter(range(1, 1 << 62))
-    runners = [
-        FeedRunner(feed, sink, log, summary, options, tap, lambda: next(ids), finish)
-        for feed in feeds
-    ]
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    error: BaseException | None = None
-    log(
-        "start",
-        path=str(path),
-        duration=duration,
-        feeds=[{"exchange": f.exchange, "url": f.url, "streams": list(f.streams)} for f in feeds],
-        sources=summary.sources,
-        reasons=summary.reasons,
-        seed=seed,
-        offset=start_offset,
-        line=summary.first_line,
-    )
-    tasks = {asyncio.create_task(r.run(), name=f"btclib:{r.feed.exchange}") for r in runners}
-    watchers: set[asyncio.Task[Any]] = {asyncio.create_task(sink.failed.wait())}
-    if stop is not None:
-        watchers.add(asyncio.create_task(stop.wait()))
-    ticker = asyncio.create_task(_tick(summary, started, duration, progress, options))
-    try:
-        deadline = None if duration is None else started + duration
-        pending = set(tasks)
-        while pending:
-            timeout = None if deadline is None else max(0.0, deadline - loop.time())
-            done, _ = await asyncio.wait(
-                pending | watchers, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if not done:
-                summary.stopped = "duration reached"
-                break
-            if done & watchers:
-                summary.stopped = "sink failed" if sink.failed.is_set() else "stopped"
-                break
-            for task in done & tasks:
-                pending.discard(task)
-                if task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-        else:
-            summary.stopped = "source ended"
-    except asyncio.CancelledError:
-        summary.stopped = "cancelled"
-        raise
-    except (ExchangeError, RecordingError) as exc:
-        summary.stopped = "error"
-        summary.errors.append(str(exc))
-        error = exc
-    finally:
-        for task in (*tasks, *watchers, ticker):
-            task.cancel()
-        await asyncio.gather(*tasks, *watchers, ticker, return_exceptions=True)
-        for runner in runners:
-            await runner.close()
-        summary.elapsed = loop.time() - started
-        summary.duplicates = sum(r.duplicates for r in runners)
-        summary.anomalies = sum(len(c.anomalies) for r in runners for c in r.continuity.values())
-        summary.missed_trades = sum(r.missed for r in runners)
-        try:
-            await sink.aclose()
-        except SinkError as exc:
-            summary.errors.append(str(exc))
-            error = error or exc
-        summary.dropped = sink.dropped
-        if sink.dropped:
-            log("lines_dropped", count=sink.dropped, why="writer queue full")
-        log(
-            "stop",
-            stopped=summary.stopped,
-            lines=summary.lines,
-            elapsed=round(summary.elapsed, 3),
-            end_offset=sink.size,
-            end_line=summary.first_line - 1 + summary.total,
-        )
-        log.close()
-        if progress is not None:
-            progress(_snapshot(summary, started, duration, done=True))
-    if error is not None:
-        if not isinstance(error, BtclibError):
-            wrapped = RecordingError(str(error))
-            wrapped.__cause__ = error
-            error = wrapped
-        error.summary = summary
-        raise error
-    return summary
-
-
-def _snapshot(
-    summary: RunSummary,
-    started: float,
-    duration: float | None,
-    *,
-    rate: float | None = None,
-    done: bool = False,
-) -> Progress:
-    elapsed = asyncio.get_running_loop().time() - started
-    total = summary.total
-    return Progress(
-        elapsed=elapsed,
-        duration=duration,
-        lines=total,
-        rate=rate if rate is not None else (total / elapsed if elapsed > 0 else 0.0),
-        per_stream=dict(summary.lines),
-        reconnects=summary.reconnects,
-        done=done,
-    )
-
-
-async def _tick(
-    summary: RunSummary,
-    started: float,
-    duration: float | None,
-    progress: Callable[[Progress], None] | None,
-    options: RecorderOptions,
-) -> None:
-    """Report progress every ``progress_interval`` with the recent rate."""
-    loop = asyncio.get_running_loop()
-    last_total, last_time = 0, loop.time()
-    while True:
-        await asyncio.sleep(options.progress_interval)
-        now, total = loop.time(), summary.total
-        rate = (total - last_total) / (now - last_time) if now > last_time else 0.0
-        last_total, last_time = total, now
-        if progress is not None:
-            progress(_snapshot(summary, started, duration, rate=rate))

@@ -1,0 +1,58 @@
+"""What went wrong when connecting, in plain words, for the log and the supervisor."""
+
+from __future__ import annotations
+
+import ssl
+
+from websockets.client import process_exception
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+
+from .supervisor import (
+    Failure,
+)
+
+__all__ = ["describe", "failure", "tls_problem"]
+
+
+def describe(exc: BaseException) -> str:
+    """One line naming a connection error in plain words."""
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        body = response.body.decode("utf-8", "replace").strip() if response.body else ""
+        text = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+        return f"{text}: {body[:300]}" if body else text
+    if isinstance(exc, ConnectionClosed):
+        rcvd = exc.rcvd
+        if rcvd is None:
+            return "connection lost without a close frame (1006)"
+        return f"closed by the server with code {rcvd.code}" + (
+            f" ({rcvd.reason})" if rcvd.reason else ""
+        )
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def tls_problem(exc: ssl.SSLError) -> str:
+    """A TLS failure in plain words: whose certificate, and what is wrong with it."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        detail = exc.verify_message or exc.reason or str(exc)
+        if exc.verify_code in (62, 64) or "mismatch" in detail.lower():  # host name or IP
+            return f"hostname mismatch: the server's certificate is not valid for it ({detail})"
+        return f"certificate not trusted ({detail})"
+    return f"TLS handshake failed ({exc.reason or exc})"
+
+
+def failure(exc: Exception) -> Failure:
+    """What a failed connect attempt was, for the supervisor's rules."""
+    if isinstance(exc, ssl.SSLError):  # before ValueError: a certificate error is one too
+        return Failure("tls", tls_problem(exc))
+    if isinstance(exc, InvalidStatus):
+        return Failure("status", describe(exc), exc.response.status_code)
+    if isinstance(exc, InvalidURI | ValueError | TypeError):
+        return Failure("invalid_url", str(exc))
+    if process_exception(exc) is None:  # websockets' own judgement: worth retrying
+        return Failure("transient", describe(exc))
+    return Failure("fatal", describe(exc))
