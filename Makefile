@@ -93,7 +93,7 @@ lint: venv
 	@echo "lint: ruff check btclib tests"
 	"$(VENV)/bin/ruff" check btclib tests
 
-test: venv sysdeps peers
+test: venv sysdeps peers cpp
 	@export BTCLIB_DURATION=$(TEST_DURATION) BTCLIB_SOURCE=sim
 	echo "test: ruff check btclib tests (tests/data holds deliberately long-lined fixtures)"
 	"$(VENV)/bin/ruff" check btclib tests
@@ -113,6 +113,29 @@ test: venv sysdeps peers
 	  echo "test: no notebooks/*.ipynb yet: skipping pytest --nbmake notebooks/"
 	fi
 	echo "test: all passed"
+
+# ---------------------------------------------------------------------------------------------
+# The C++ twin of the recorder (cpp/, issue 15)
+# ---------------------------------------------------------------------------------------------
+
+# Installs g++, cmake, Boost (Beast/Asio) and OpenSSL headers when missing, then builds
+# cpp/build/btcrec (Release, -O2). CMake's own dependency tracking in cpp/build makes a second
+# `make cpp` a no-op when no source changed.
+.PHONY: cpp
+cpp:
+	@rc=0; scripts/install-system-deps.sh cpp || rc=$$?
+	if [ "$$rc" -eq 3 ]; then
+	  echo "cpp: not a Debian/Ubuntu system: install g++, cmake, Boost >= 1.74 and OpenSSL headers by hand."
+	elif [ "$$rc" -ne 0 ]; then
+	  exit "$$rc"
+	fi
+	start=$$(date +%s)
+	if [ ! -f cpp/build/CMakeCache.txt ]; then
+	  echo "cpp: cmake -S cpp -B cpp/build -DCMAKE_BUILD_TYPE=Release"
+	  cmake -S cpp -B cpp/build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	fi
+	cmake --build cpp/build -j "$$(nproc 2>/dev/null || echo 2)"
+	echo "cpp: cpp/build/btcrec is up to date ($$(( $$(date +%s) - start )) s)"
 
 # ---------------------------------------------------------------------------------------------
 # The report

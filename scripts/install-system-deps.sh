@@ -8,6 +8,7 @@
 #   scripts/install-system-deps.sh chromium   # the optional HTML -> Chromium route
 #   scripts/install-system-deps.sh node       # nodejs and npm, for the wscat tests
 #   scripts/install-system-deps.sh venv       # python3-venv, when `python3 -m venv` cannot work
+#   scripts/install-system-deps.sh cpp        # g++, cmake, make, Boost (Beast/Asio), OpenSSL: cpp/btcrec
 #
 # Exit status: 0 done or nothing to do, 3 not a Debian/Ubuntu system (nothing installed),
 # 1 any other failure.
@@ -34,8 +35,14 @@ case "$what" in
     packages=(python3-venv "python${pyver}-venv")
     commands=()
     ;;
+  cpp)
+    # The C++ twin of the recorder (cpp/, `make cpp`): a compiler and CMake; Boost.Beast/Asio
+    # and OpenSSL are headers and libraries, not commands: checked as files below.
+    packages=(g++ cmake make libboost-dev libssl-dev)
+    commands=(g++ cmake make)
+    ;;
   *)
-    echo "usage: $0 [tex|chromium|node|venv]" >&2
+    echo "usage: $0 [tex|chromium|node|venv|cpp]" >&2
     exit 2
     ;;
 esac
@@ -47,8 +54,11 @@ for c in "${commands[@]}"; do
 done
 if [ "$what" = venv ]; then
   missing+=("the venv module's pip (ensurepip)")
+elif [ "$what" = cpp ]; then
+  [ -f /usr/include/boost/beast.hpp ] || missing+=("Boost.Beast headers (libboost-dev)")
+  [ -f /usr/include/openssl/ssl.h ] || missing+=("OpenSSL headers (libssl-dev)")
 # The mono font is a file, not a command: check it too.
-elif [ "$what" != node ] && ! grep -qi "DejaVu Sans Mono" <<<"$fonts"; then
+elif [ "$what" != node ] && [ "$what" != cpp ] && ! grep -qi "DejaVu Sans Mono" <<<"$fonts"; then
   missing+=("DejaVu Sans Mono font")
 fi
 # Hangul (Upbit's error messages are Korean): the TeX template uses NanumGothicCoding for it.
@@ -59,6 +69,7 @@ fi
 if [ "${#missing[@]}" -eq 0 ]; then
   case "$what" in
     tex) echo "sysdeps: ${commands[*]} and the fonts (DejaVu, Nanum) already present; nothing to install." ;;
+    cpp) echo "sysdeps: ${commands[*]}, Boost.Beast and OpenSSL headers already present; nothing to install." ;;
     *) echo "sysdeps: ${commands[*]} already present; nothing to install." ;;
   esac
   exit 0

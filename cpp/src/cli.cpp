@@ -1,0 +1,134 @@
+#include "cli.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "binance.hpp"
+#include "connection.hpp"
+#include "upbit.hpp"
+
+namespace btcrec {
+
+namespace {
+
+double number(const std::string& flag, const std::string& text, bool positive = true) {
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(v) || (positive && v <= 0))
+        throw UsageError(flag + ": expected a positive number of seconds, got '" + text + "'");
+    return v;
+}
+
+std::string env_or(const char* name, const char* fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : fallback;
+}
+
+}  // namespace
+
+const char* usage() {
+    return "usage: btcrec record {binance,upbit,both} [--duration S] [--out PATH]\n"
+           "                     [--binance-url BASE] [--upbit-url URL] [--symbol SYMBOL]\n"
+           "                     [--code CODE]... [--depth-speed {1000ms,100ms}] [--keepalive S]\n"
+           "       btcrec parse   (frames on stdin; see cpp/README.md)\n";
+}
+
+const char* help() {
+    return "\n"
+           "  binance (Step A), upbit (Step B), both (Step C: two connections, one file)\n"
+           "  --duration S      seconds to record (default: until Ctrl+C)\n"
+           "  --out PATH        data file (default: outputs/stream-data-binance.txt, -upbit.txt,\n"
+           "                    -multi.txt); lines are appended\n"
+           "  --binance-url     Binance base URL (default wss://stream.binance.com:9443, or\n"
+           "                    env BTCLIB_BINANCE_URL)\n"
+           "  --upbit-url       Upbit WebSocket URL (default wss://api.upbit.com/websocket/v1,\n"
+           "                    or env BTCLIB_UPBIT_URL)\n"
+           "  --symbol          Binance symbol (default btcusdt)\n"
+           "  --code            Upbit market code, repeatable (default KRW-BTC)\n"
+           "  --depth-speed     Binance depth5 update speed (default 1000ms)\n"
+           "  --keepalive S     client ping interval for Upbit (default 20, at most 30)\n"
+           "tuning (tests): --stall-after S, --first-data-within S, --backoff-base S,\n"
+           "  --backoff-cap S, --check-interval S, --overlap-max S, --summary-json PATH\n";
+}
+
+Options parse_args(int argc, char** argv) {
+    Options o;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) throw UsageError("a command is required: record or parse");
+    o.command = args[0];
+    if (o.command == "-h" || o.command == "--help" || o.command == "help") {
+        o.command = "help";
+        return o;
+    }
+    if (o.command == "parse") {
+        if (args.size() > 1) throw UsageError("parse takes no arguments (frames come on stdin)");
+        return o;
+    }
+    if (o.command != "record") throw UsageError("unknown command '" + o.command + "': expected record or parse");
+    o.binance_url = env_or("BTCLIB_BINANCE_URL", binance::live_url);
+    o.upbit_url = env_or("BTCLIB_UPBIT_URL", upbit::live_url);
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "-h" || a == "--help") {
+            o.command = "help";
+            return o;
+        }
+        if (a.rfind("--", 0) != 0) {
+            if (!o.step.empty()) throw UsageError("unexpected argument '" + a + "'");
+            if (a != "binance" && a != "upbit" && a != "both")
+                throw UsageError("invalid step '" + a + "': choose from binance, upbit, both");
+            o.step = a;
+            continue;
+        }
+        std::string flag = a, value;
+        auto eq = a.find('=');
+        if (eq != std::string::npos) {
+            flag = a.substr(0, eq);
+            value = a.substr(eq + 1);
+        } else {
+            if (i + 1 >= args.size()) throw UsageError(flag + ": expected a value");
+            value = args[++i];
+        }
+        if (flag == "--duration") o.duration = number(flag, value);
+        else if (flag == "--out") o.out = value;
+        else if (flag == "--binance-url") o.binance_url = value;
+        else if (flag == "--upbit-url") o.upbit_url = value;
+        else if (flag == "--symbol") o.symbol = value;
+        else if (flag == "--code") o.codes.push_back(value);
+        else if (flag == "--depth-speed") {
+            if (value != "1000ms" && value != "100ms")
+                throw UsageError("--depth-speed: invalid choice '" + value + "' (choose from 1000ms, 100ms)");
+            o.depth_speed = value;
+        } else if (flag == "--keepalive") o.keepalive = number(flag, value);
+        else if (flag == "--stall-after") o.stall_after = number(flag, value);
+        else if (flag == "--first-data-within") o.timings.first_data_within = number(flag, value);
+        else if (flag == "--backoff-base") o.timings.backoff_base = number(flag, value);
+        else if (flag == "--backoff-cap") o.timings.backoff_cap = number(flag, value);
+        else if (flag == "--check-interval") o.timings.check_interval = number(flag, value);
+        else if (flag == "--overlap-max") o.timings.overlap_max = number(flag, value);
+        else if (flag == "--summary-json") o.summary_json = value;
+        else throw UsageError("unrecognized argument '" + flag + "'");
+    }
+    if (o.step.empty()) throw UsageError("the step is required: binance, upbit or both");
+    if (o.codes.empty()) o.codes = {"KRW-BTC"};
+    if (o.out.empty())
+        o.out = "outputs/stream-data-" + std::string(o.step == "both" ? "multi" : o.step) + ".txt";
+    build_feeds(o);  // check symbols, codes, URLs and keepalive now: exit 2, not a failed run
+    return o;
+}
+
+std::vector<FeedSpec> build_feeds(const Options& o) {
+    std::vector<FeedSpec> feeds;
+    try {
+        if (o.step == "binance" || o.step == "both")
+            feeds.push_back(binance::feed(o.binance_url, o.symbol, o.depth_speed, o.stall_after));
+        if (o.step == "upbit" || o.step == "both")
+            feeds.push_back(upbit::feed(o.upbit_url, o.codes, o.keepalive, o.stall_after));
+        for (const auto& f : feeds) Url::parse(f.url);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    return feeds;
+}
+
+}  // namespace btcrec

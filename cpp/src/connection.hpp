@@ -1,0 +1,65 @@
+// One WebSocket client connection, ws:// or wss://, over Boost.Beast (the network, nothing else:
+// what to send and when is the runner's and the feed's business).
+//
+// wss:// uses OpenSSL through Boost.Asio's ssl::stream: the system's CA store, certificate
+// verification on, the host name checked against the certificate, and SNI set (both
+// exchanges sit behind CDNs that need it). Pings from the server are answered by Beast itself
+// with a pong carrying the ping's payload, during reads: the only frames Binance gets from us.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "supervisor.hpp"
+
+namespace btcrec {
+
+// ws[s]://host[:port][/path][?query]; throws std::invalid_argument naming the problem.
+struct Url {
+    bool tls = false;
+    std::string host, port, target;
+    static Url parse(const std::string& url);
+    std::string host_header() const;  // host, with the port unless it is the scheme's default
+};
+
+// A connect attempt failed; `failure` says how, for the supervisor's rules.
+struct ConnectError : std::runtime_error {
+    explicit ConnectError(Failure f) : std::runtime_error(f.text), failure(std::move(f)) {}
+    Failure failure;
+};
+
+// The connection ended; what() says how ("closed by the server with code 1000", "connection
+// lost without a close frame (1006)").
+struct Closed : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class Connection {
+public:
+    virtual ~Connection() = default;
+    static std::unique_ptr<Connection> make(boost::asio::any_io_executor ex,
+                                            boost::asio::ssl::context& tls, const Url& url);
+
+    // Resolve, connect, TLS handshake (wss), WebSocket upgrade; throws ConnectError.
+    virtual boost::asio::awaitable<void> open(double timeout) = 0;
+    // The next whole message, text or binary, as bytes; valid until consume(). Throws Closed.
+    virtual boost::asio::awaitable<std::string_view> read() = 0;
+    virtual void consume() = 0;
+    virtual boost::asio::awaitable<void> send_text(std::string text) = 0;
+    virtual boost::asio::awaitable<void> ping() = 0;
+    // The closing handshake, bounded by `timeout`; errors are ignored (the socket is closed).
+    virtual boost::asio::awaitable<void> close(double timeout) = 0;
+    // Drop the TCP connection at once, no close frame; a pending read ends with Closed.
+    virtual void abort() = 0;
+};
+
+// The TLS settings both exchanges need: system CAs, peer verification.
+boost::asio::ssl::context make_tls_context();
+
+}  // namespace btcrec

@@ -1,0 +1,17 @@
+// `btcrec parse`: the exchange parsers alone, frames on stdin, results on stdout, so the
+// tests check every real frame of shared/realframes against its expected line.
+#pragma once
+
+namespace btcrec {
+
+// Input, per frame: a header line, then exactly N bytes of frame (a '\n' after them is skipped):
+//   binance <symbol> <depth_speed> <N>
+//   upbit <CODE>[,<CODE>...] <N>
+// Output, per frame, one of:
+//   D <N>\n<the line's N bytes, ending with \n>
+//   N <kind> <detail>\n          (a notice: reply, status, shutdown, unexpected, malformed)
+//   E <message>\n                 (an error message from the exchange)
+// Returns the exit status (2 for a broken input stream).
+int parse_tool();
+
+}  // namespace btcrec

@@ -1,0 +1,97 @@
+#include "sink.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace btcrec {
+
+LineSink::LineSink(std::string path, std::size_t max_queued)
+    : path_(std::move(path)), max_queued_(max_queued) {
+    std::error_code ec;
+    auto folder = std::filesystem::path(path_).parent_path();
+    if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+    writer_ = std::thread([this] { run(); });
+}
+
+LineSink::~LineSink() {
+    close();
+}
+
+void LineSink::write(const Stream& stream, const Parsed& parsed) {
+    std::unique_lock lock(mutex_);
+    if (front_.size() >= max_queued_)
+        room_.wait(lock, [this] { return front_.size() < max_queued_ || !error_.empty(); });
+    bool was_empty = front_.empty();
+    append_line(front_, stream, parsed);
+    lock.unlock();
+    if (was_empty) wake_writer_.notify_one();
+}
+
+void LineSink::run() {
+    std::string back;
+    std::unique_lock lock(mutex_);
+    while (true) {
+        wake_writer_.wait(lock, [this] { return !front_.empty() || closing_; });
+        if (front_.empty() && closing_) return;
+        back.swap(front_);
+        lock.unlock();
+        room_.notify_all();
+        std::size_t done = 0;
+        std::string failure;
+        while (done < back.size()) {
+            ssize_t n = ::write(fd_, back.data() + done, back.size() - done);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                failure = path_ + ": " + std::strerror(errno);
+                break;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        back.clear();
+        lock.lock();
+        written_ += done;
+        if (!failure.empty()) {
+            error_ = failure;
+            front_.clear();
+            room_.notify_all();
+            return;
+        }
+    }
+}
+
+std::string LineSink::close() {
+    {
+        std::lock_guard lock(mutex_);
+        closing_ = true;
+    }
+    wake_writer_.notify_one();
+    if (writer_.joinable()) writer_.join();
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    return error();
+}
+
+bool LineSink::failed() const {
+    std::lock_guard lock(mutex_);
+    return !error_.empty();
+}
+
+std::string LineSink::error() const {
+    std::lock_guard lock(mutex_);
+    return error_;
+}
+
+std::uint64_t LineSink::bytes_written() const {
+    std::lock_guard lock(mutex_);
+    return written_;
+}
+
+}  // namespace btcrec

@@ -1,0 +1,27 @@
+// What a run did, printed at its end (btclib/recorder/summary.py): lines per stream,
+// connections, reconnects, rotations, gaps, bad frames, errors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace btcrec {
+
+struct Summary {
+    std::string path;
+    std::vector<std::string> streams;  // line keys, every feed's, in order
+    std::vector<std::uint64_t> lines;  // per stream
+    std::uint64_t connections = 0, reconnects = 0, rotations = 0;
+    std::uint64_t bad_frames = 0, unexpected = 0, duplicates = 0, missed_trades = 0;
+    std::vector<std::string> gaps;     // the cause of each, "binance: stalled: ..."
+    std::vector<std::string> errors;
+    std::string stopped;               // "duration reached", "interrupted", "error"
+    double elapsed = 0;
+
+    std::uint64_t total() const;
+    std::string text() const;  // the plain-text report
+    std::string json() const;  // the same as one JSON object, for tests and tools
+};
+
+}  // namespace btcrec
