@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .recorder import RunSummary
+    from .recorder.summary import RunSummary
 
 __all__ = [
     "BtclibError",
