@@ -7,8 +7,12 @@ Examples::
     python -m btclib record both --duration 30             # Step C
     python -m btclib simulate --port 8765                  # for wscat & co.
 
-Errors end the program with one line saying what was wrong and exit code 1;
-Ctrl+C stops a recording cleanly (files flushed, last line whole, summary).
+    python -m btclib runs outputs/stream-data-multi.txt    # the runs a file holds
+
+A bad argument ends the program before anything starts, the way argparse
+does: usage, the option and what was wrong with it, exit code 2. Errors while
+running end it with one line saying what was wrong and exit code 1; Ctrl+C
+stops a recording cleanly (files flushed, last line whole, summary).
 """
 
 from __future__ import annotations
@@ -18,25 +22,29 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
-from . import exchanges
+from . import arguments, exchanges, simulator
 from .errors import BtclibError
-from .exchanges.options import positive as _positive
+from .exchanges.options import positive as exchange_positive
 from .recorder import RunSummary
+from .runs import events_path, format_runs, read_runs
 from .sources import SOURCES
-from .steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, record
+from .steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, build_feeds, record
 from .version import __version__
 
-__all__ = ["main", "parser", "simulator_options"]
-
-
-def _speed(text: str) -> float | str:
-    return "max" if text == "max" else _positive(text)
+__all__ = ["main", "parse_args", "parser"]
 
 
 def parser() -> argparse.ArgumentParser:
+    """The whole command line (its values checked one by one; see :func:`parse_args`)."""
+    return _parsers()[0]
+
+
+def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top parser and each subcommand's, by name (to report a usage error on its own)."""
     top = argparse.ArgumentParser(prog="python -m btclib", description=__doc__.split("\n")[0])
     top.add_argument("--version", action="version", version=f"btclib {__version__}")
     top.add_argument("-v", "--verbose", action="store_true", help="log every event")
@@ -46,7 +54,10 @@ def parser() -> argparse.ArgumentParser:
     steps = ", ".join(f"{step} ({chr(ord('A') + i)})" for i, step in enumerate(STEPS))
     rec.add_argument("step", choices=list(STEPS), help=steps)
     rec.add_argument(
-        "--duration", type=_positive, default=None, help="seconds to record (default: until Ctrl+C)"
+        "--duration",
+        type=arguments.positive,
+        default=None,
+        help="seconds to record (default: until Ctrl+C)",
     )
     rec.add_argument(
         "--source",
@@ -56,165 +67,146 @@ def parser() -> argparse.ArgumentParser:
     )
     rec.add_argument(
         "--out",
+        type=arguments.writable_file,
         default=None,
         help=f"data file (default: outputs/{DEFAULT_FILES[DEFAULT_STEP]} etc.)",
     )
+    urls = {exchanges.url_keyword(name) for name in exchanges.EXCHANGES}
     for option in exchanges.options():  # each exchange's own settings and URL override
         rec.add_argument(
             option.flag,
             dest=option.name,
             default=None if option.repeatable else option.default,
             action="append" if option.repeatable else "store",
-            type=option.type,
+            type=arguments.websocket_url if option.name in urls else _plain(option.type),
             choices=option.choices,
             help=option.help,
         )
     rec.add_argument(
-        "--capture", default=None, help="also keep every frame as received (.jsonl or .jsonl.gz)"
+        "--capture",
+        type=arguments.writable_file,
+        default=None,
+        help="also keep every frame as received (.jsonl or .jsonl.gz)",
     )
-    rec.add_argument("--replay", default=None, help="capture file to replay through the simulator")
-    rec.add_argument("--speed", type=_speed, default="max", help="replay speed: 1, 10, ... or max")
-    rec.add_argument("--seed", type=int, default=None, help="simulator seed")
+    rec.add_argument(
+        "--replay",
+        type=arguments.existing_file,
+        default=None,
+        help="capture file to replay through the simulator",
+    )
+    rec.add_argument(
+        "--speed", type=arguments.speed, default="max", help="replay speed: 1, 10, ... or max"
+    )
+    rec.add_argument("--seed", type=arguments.integer, default=None, help="simulator seed")
 
     sim = commands.add_parser("simulate", help="serve the exchange simulator until Ctrl+C")
-    sim.add_argument("--port", type=int, default=8765)
-    sim.add_argument("--seed", type=int, default=None)
-    sim.add_argument(
-        "--replay", default=None, help="serve a capture instead of the synthetic market"
-    )
-    sim.add_argument("--speed", type=_speed, default=1.0, help="replay speed: 1, 10, ... or max")
-    sim.add_argument(
-        "--speedup",
-        type=_positive,
-        default=1.0,
-        help="market time runs this many times faster than the clock",
-    )
+    simulator.add_arguments(sim)
     from . import bench
 
-    bench.add_arguments(
-        commands.add_parser(
-            "bench", help="throughput, latency and memory against a local flood server"
-        )
+    ben = commands.add_parser(
+        "bench", help="throughput, latency and memory against a local flood server"
     )
-    faults = sim.add_argument_group(
-        "faults", "inject faults on purpose (deterministic; scoped by --fault-exchange/-connection)"
-    )
-    faults.add_argument(
-        "--fault-exchange",
-        choices=list(exchanges.EXCHANGES),
-        default=None,
-        help="apply the faults below to this exchange only",
-    )
-    faults.add_argument(
-        "--fault-connection",
-        type=int,
-        default=None,
-        help="apply them to the Nth connection only (0 = first)",
-    )
-    faults.add_argument(
-        "--drop-after",
-        type=int,
-        metavar="N",
-        help="abort the TCP connection (no close frame) after N data messages",
-    )
-    faults.add_argument("--drop-after-seconds", type=_positive, metavar="T")
-    faults.add_argument(
-        "--stall-after",
-        type=float,
-        metavar="T",
-        help="stop sending data after T seconds (socket stays open)",
-    )
-    faults.add_argument("--stall-for", type=_positive, metavar="D", help="stall duration")
-    faults.add_argument(
-        "--stall-channel",
-        action="append",
-        default=None,
-        help="stall only streams containing this text (e.g. depth)",
-    )
-    faults.add_argument(
-        "--refuse",
-        type=int,
-        metavar="STATUS",
-        help="refuse the handshake with this HTTP status (451, 429, ...)",
-    )
-    faults.add_argument(
-        "--malformed",
-        action="append",
-        default=[],
-        metavar="KIND[:AFTER]",
-        help="inject a bad frame: not_json, truncated, missing_bids, foreign_stream",
-    )
-    faults.add_argument(
-        "--ping-interval",
-        type=_positive,
-        metavar="P",
-        help="Binance: ping every P seconds (default 20)",
-    )
-    faults.add_argument(
-        "--pong-timeout",
-        type=_positive,
-        metavar="Q",
-        help="Binance: close if no pong within Q seconds (default 60)",
-    )
-    faults.add_argument(
-        "--lifetime",
-        type=_positive,
-        metavar="L",
-        help="Binance: cut connections after L seconds (default 24 h)",
-    )
-    faults.add_argument(
-        "--shutdown-notice",
-        type=float,
-        metavar="S",
-        help="Binance: send serverShutdown S seconds before the cut",
-    )
-    faults.add_argument(
-        "--upbit-idle",
-        type=_positive,
-        metavar="I",
-        help="Upbit: abort after I seconds without client traffic (default 120)",
-    )
-    return top
+    bench.add_arguments(ben)
+    runs = commands.add_parser("runs", help="list the runs a data file holds")
+    runs.add_argument("file", metavar="FILE", help="a data file (its events log sits beside it)")
+    return top, {"record": rec, "simulate": sim, "bench": ben, "runs": runs}
 
 
-def simulator_options(args: argparse.Namespace) -> dict[str, Any]:
-    """SimConfig fields from the ``simulate`` command line."""
-    from .simulator import Drop, Faults, Malformed, MalformedKind, Refuse, Rule, Stall
+def _plain(check: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
+    """An exchange option's converter, its errors in the words of :mod:`btclib.arguments`."""
+    if check is None:
+        return None
+    return arguments.plain(_PLAIN_TYPES.get(check, check))
 
-    items: list[Any] = []
-    if args.drop_after is not None or args.drop_after_seconds is not None:
-        items.append(Drop(after_messages=args.drop_after, after_seconds=args.drop_after_seconds))
-    if args.stall_after is not None:
-        channels = tuple(args.stall_channel) if args.stall_channel else None
-        items.append(
-            Stall(after_seconds=args.stall_after, duration=args.stall_for, channels=channels)
-        )
-    if args.refuse is not None:
-        items.append(Refuse(args.refuse))
-    for spec in args.malformed:
-        kind, _, after = spec.partition(":")
+
+_PLAIN_TYPES: dict[Callable[[str], Any], Callable[[str], Any]] = {
+    exchange_positive: arguments.positive,
+    float: arguments.number,
+    int: arguments.integer,
+}
+
+
+def _check_writable(flag: str, given: str | None, fail: Callable[[str], NoReturn]) -> None:
+    """Fail unless file ``given`` can be written; leaves no file behind that was not there."""
+    if given is None:
+        return
+    try:
+        arguments.writable_file(given)
+        path = Path(given)
+        if path.exists():
+            with path.open("ab"):
+                return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("xb"):
+            pass
+        path.unlink()
+    except argparse.ArgumentTypeError as exc:
+        fail(f"argument {flag}: {exc}")
+    except OSError as exc:
+        fail(f"argument {flag}: cannot write {given!r}: {exc.strerror or exc}")
+
+
+def _check_record(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> None:
+    """What argparse cannot tell from one value alone: markets, then whether files can be written.
+
+    Each exchange option is tried alone on its exchange (``make_feed`` checks
+    it, no network), so its error names the option that was wrong.
+    """
+    for module in exchanges.EXCHANGES.values():
+        defaults = {option.name: option.default for option in module.OPTIONS}
+        for option in module.OPTIONS:
+            given = getattr(args, option.name)
+            if given is None:
+                continue
+            try:
+                module.make_feed(module.LIVE_URL, {**defaults, option.name: given})
+            except ValueError as exc:
+                fail(f"argument {option.flag}: {exc}")
+    urls = {exchanges.url_keyword(name) for name in exchanges.EXCHANGES}
+    settings = {name: value for name, value in _settings(args).items() if name not in urls}
+    try:
+        build_feeds(args.step, **settings)
+    except ValueError as exc:
+        fail(str(exc))
+    _check_writable("--out", args.out, fail)
+    _check_writable("--capture", args.capture, fail)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The exchanges' options by keyword, as :func:`btclib.steps.record` takes them."""
+    return {option.name: getattr(args, option.name) for option in exchanges.options()}
+
+
+def _check_bench(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> None:
+    _check_writable("--json", args.json_path, fail)
+
+
+def _check_runs(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> None:
+    path = Path(args.file)
+    if path.is_dir():
+        fail(f"argument FILE: {args.file!r} is a folder, expected a data file")
+    if not path.exists() and not events_path(path).exists():
+        fail(f"argument FILE: no such file: {args.file!r}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, every value checked: a bad one ends the program with a usage
+    error (exit code 2, the option named, no traceback) before anything starts."""
+    top, commands = _parsers()
+    args = top.parse_args(argv)
+    fail = commands[args.command].error
+    if args.command == "record":
+        _check_record(args, fail)
+    elif args.command == "simulate":
         try:
-            items.append(Malformed(MalformedKind(kind), after_messages=int(after or 0)))
+            args.sim_options = simulator.options(args)
         except ValueError as exc:
-            kinds = ", ".join(k.value for k in MalformedKind)
-            raise ValueError(
-                f"--malformed {spec!r}: expected KIND[:AFTER] with KIND in {kinds}"
-            ) from exc
-    options: dict[str, Any] = {"speedup": args.speedup}
-    if items:
-        rules = [
-            Rule(i, exchange=args.fault_exchange, connection=args.fault_connection) for i in items
-        ]
-        options["faults"] = Faults.of(*rules)
-    fields = {
-        "binance_ping_interval": args.ping_interval,
-        "binance_ping_timeout": args.pong_timeout,
-        "binance_lifetime": args.lifetime,
-        "binance_shutdown_notice": args.shutdown_notice,
-        "upbit_idle_timeout": args.upbit_idle,
-    }
-    options.update({k: v for k, v in fields.items() if v is not None})
-    return options
+            fail(str(exc))
+    elif args.command == "bench":
+        _check_bench(args, fail)
+    elif args.command == "runs":
+        _check_runs(args, fail)
+    return args
 
 
 async def _record(args: argparse.Namespace) -> RunSummary:
@@ -234,7 +226,7 @@ async def _record(args: argparse.Namespace) -> RunSummary:
             seed=args.seed,
             progress="terminal",
             stop=stop,
-            **{option.name: getattr(args, option.name) for option in exchanges.options()},
+            **_settings(args),
         )
     finally:
         loop.remove_signal_handler(signal.SIGINT)
@@ -242,7 +234,7 @@ async def _record(args: argparse.Namespace) -> RunSummary:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
@@ -257,20 +249,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             plot_path=getattr(args, "plot_path", None),
             peer_python=getattr(args, "peer_python", None),
         )
+    if args.command == "runs":
+        print(format_runs(read_runs(args.file), args.file))
+        return 0
     if args.command == "simulate":
         from .simulator.server import main as simulate
 
         try:
-            options = simulator_options(args)
-        except ValueError as exc:
+            return simulate(
+                port=args.port,
+                seed=args.seed,
+                replay=args.replay,
+                speed=args.speed,
+                **args.sim_options,
+            )
+        except (BtclibError, OSError, ValueError) as exc:  # a port in use, a damaged capture
             print(f"btclib: error: {exc}", file=sys.stderr)
-            return 2
-        return simulate(
-            port=args.port, seed=args.seed, replay=args.replay, speed=args.speed, **options
-        )
+            return 1
     try:
         summary = asyncio.run(_record(args))
-    except (BtclibError, ValueError) as exc:
+    except (BtclibError, OSError, ValueError) as exc:
         partial = exc.summary if isinstance(exc, BtclibError) else None
         if partial is not None:
             print(partial.text(), file=sys.stderr)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
+
+from btclib import cli
 
 ENV = {**os.environ, "BTCLIB_SOURCE": "sim"}
 
@@ -38,28 +42,25 @@ def test_record_both_for_a_bounded_time_writes_all_three_kinds_and_says_simulate
     assert re.search(r"lines/s", done.stderr)  # progress went to the terminal stream
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ["record", "binance", "--symbol", "btc-usdt", "--duration", "1"],
-            "unknown Binance symbol format 'btc-usdt'",
-        ),
-        (
-            ["record", "upbit", "--code", "BTC", "--duration", "1"],
-            "unknown Upbit market code format 'BTC'",
-        ),
-        (
-            ["record", "binance", "--duration", "1", "--out", "/proc/btclib/x.txt"],
-            "cannot write /proc/btclib/x.txt",
-        ),
-    ],
-)
-def test_errors_end_with_one_clear_line_and_exit_1(args: list[str], message: str):
-    done = btclib(*args)
+def test_errors_while_running_end_with_one_clear_line_and_exit_1(tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not a capture\n")
+    done = btclib("record", "binance", "--replay", str(bad), "--out", str(tmp_path / "x.txt"))
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("btclib: error:") and message in last
+    assert last.startswith("btclib: error:") and f"{bad}: empty or not JSON lines" in last
+    assert "Traceback" not in done.stderr
+
+
+def test_simulate_on_a_port_in_use_ends_with_one_clear_line_and_exit_1():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = btclib("simulate", "--port", str(port))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("btclib: error:") and "address already in use" in last
 
 
 def test_ctrl_c_stops_cleanly_with_a_summary_and_whole_lines(tmp_path: Path):
@@ -109,3 +110,158 @@ async def test_simulate_serves_any_websocket_client_until_ctrl_c():
 def test_simulate_refuses_a_bad_fault_spec():
     done = btclib("simulate", "--port", "0", "--malformed", "nonsense")
     assert done.returncode == 2 and "--malformed 'nonsense'" in done.stderr
+
+
+# Every option that takes a value, with a bad value: (arguments, the option named, what was
+# wrong). ``{folder}`` is a folder, ``{file}`` a file that exists, ``{missing}`` a path that
+# does not exist, all in a fresh temporary folder.
+BAD_ARGUMENTS = {
+    "record": [
+        (["record", "bitstamp"], "step", "invalid choice: 'bitstamp'"),
+        (["record", "binance", "--duration", "abc"], "--duration", "expected a number above 0"),
+        (["record", "binance", "--duration", "0"], "--duration", "above 0, got '0'"),
+        (["record", "binance", "--duration", "-5"], "--duration", "above 0, got '-5'"),
+        (["record", "binance", "--duration", "nan"], "--duration", "above 0, got 'nan'"),
+        (["record", "binance", "--duration", "inf"], "--duration", "above 0, got 'inf'"),
+        (["record", "binance", "--source", "cloud"], "--source", "invalid choice: 'cloud'"),
+        (["record", "binance", "--out", "{folder}"], "--out", "is a folder, expected a file"),
+        (["record", "binance", "--out", "{file}/x.txt"], "--out", "is not a folder"),
+        (["record", "binance", "--out", ""], "--out", "expected a file path, got ''"),
+        (
+            ["record", "binance", "--out", "/proc/btclib/x.txt"],
+            "--out",
+            "cannot write '/proc/btclib/x.txt'",
+        ),
+        (
+            ["record", "binance", "--symbol", "btc-usdt"],
+            "--symbol",
+            "unknown Binance symbol format 'btc-usdt'",
+        ),
+        (["record", "binance", "--depth-speed", "10ms"], "--depth-speed", "invalid choice"),
+        (
+            ["record", "binance", "--binance-url", "https://stream.binance.com"],
+            "--binance-url",
+            "expected a ws:// or wss:// URL with a host",
+        ),
+        (["record", "binance", "--binance-url", "wss://"], "--binance-url", "URL with a host"),
+        (["record", "binance", "--binance-url", "ws://h:99999"], "--binance-url", "URL with"),
+        (
+            ["record", "upbit", "--code", "KRW-BTC", "--code", "BTC"],
+            "--code",
+            "unknown Upbit market code format 'BTC'",
+        ),
+        (["record", "upbit", "--keepalive", "0"], "--keepalive", "above 0, got '0'"),
+        (["record", "upbit", "--keepalive", "often"], "--keepalive", "above 0, got 'often'"),
+        (["record", "upbit", "--upbit-url", "api.upbit.com"], "--upbit-url", "ws:// or wss://"),
+        (["record", "both", "--capture", "{folder}"], "--capture", "is a folder"),
+        (["record", "both", "--capture", "{file}/c.jsonl"], "--capture", "is not a folder"),
+        (["record", "both", "--replay", "{missing}"], "--replay", "no such file"),
+        (["record", "both", "--replay", "{folder}"], "--replay", "not a file"),
+        (["record", "both", "--speed", "0"], "--speed", "above 0 or 'max', got '0'"),
+        (["record", "both", "--speed", "fast"], "--speed", "above 0 or 'max', got 'fast'"),
+        (["record", "both", "--seed", "x1"], "--seed", "expected a whole number, got 'x1'"),
+    ],
+    "simulate": [
+        (["simulate", "--port", "80000"], "--port", "from 1 to 65535 (0: any free port)"),
+        (["simulate", "--port", "-1"], "--port", "from 1 to 65535"),
+        (["simulate", "--port", "http"], "--port", "from 1 to 65535"),
+        (["simulate", "--seed", "1.5"], "--seed", "expected a whole number, got '1.5'"),
+        (["simulate", "--replay", "{missing}"], "--replay", "no such file"),
+        (["simulate", "--speed", "-2"], "--speed", "above 0 or 'max', got '-2'"),
+        (["simulate", "--speedup", "0"], "--speedup", "above 0, got '0'"),
+        (["simulate", "--fault-exchange", "kraken"], "--fault-exchange", "invalid choice"),
+        (["simulate", "--fault-connection", "-1"], "--fault-connection", "0 or more, got '-1'"),
+        (["simulate", "--drop-after", "ten"], "--drop-after", "0 or more, got 'ten'"),
+        (["simulate", "--drop-after-seconds", "0"], "--drop-after-seconds", "above 0"),
+        (["simulate", "--stall-after", "-1"], "--stall-after", "0 or more, got '-1'"),
+        (["simulate", "--stall-after", "1", "--stall-for", "0"], "--stall-for", "above 0"),
+        (["simulate", "--stall-for", "2"], "--stall-for", "needs --stall-after"),
+        (["simulate", "--stall-channel", "depth"], "--stall-channel", "needs --stall-after"),
+        (["simulate", "--stall-after", "1", "--stall-channel", ""], "--stall-channel", "got ''"),
+        (["simulate", "--refuse", "200"], "--refuse", "HTTP error status from 400 to 599"),
+        (["simulate", "--refuse", "teapot"], "--refuse", "from 400 to 599, got 'teapot'"),
+        (["simulate", "--malformed", "nonsense"], "--malformed 'nonsense'", "KIND in not_json"),
+        (["simulate", "--malformed", "truncated:-1"], "--malformed", "AFTER a whole number"),
+        (["simulate", "--malformed", "truncated:x"], "--malformed", "AFTER a whole number"),
+        (["simulate", "--ping-interval", "0"], "--ping-interval", "above 0, got '0'"),
+        (["simulate", "--pong-timeout", "soon"], "--pong-timeout", "above 0, got 'soon'"),
+        (["simulate", "--lifetime", "-3"], "--lifetime", "above 0, got '-3'"),
+        (["simulate", "--shutdown-notice", "-1"], "--shutdown-notice", "0 or more, got '-1'"),
+        (["simulate", "--upbit-idle", "nan"], "--upbit-idle", "above 0, got 'nan'"),
+    ],
+    "bench": [
+        (["bench", "--json", "{folder}"], "--json", "is a folder"),
+        (["bench", "--json", "{file}/b.json"], "--json", "is not a folder"),
+    ],
+    "runs": [
+        (["runs", "{missing}"], "FILE", "no such file"),
+        (["runs", "{folder}"], "FILE", "is a folder, expected a data file"),
+    ],
+}
+
+
+def value_options(command: argparse.ArgumentParser) -> set[str]:
+    """Every option of a subcommand that takes a value, and its positionals, as errors name them."""
+    names = set()
+    for action in command._actions:  # argparse keeps no public list of a parser's options
+        if action.nargs == 0:  # flags: --help, --quick, --verbose
+            continue
+        names.add(max(action.option_strings, key=len) if action.option_strings else action.dest)
+        if not action.option_strings and action.metavar:
+            names.add(str(action.metavar))
+    return names
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    [choices] = [a.choices for a in cli.parser()._actions if a.choices and a.dest == "command"]
+    return dict(choices)
+
+
+def test_every_option_of_every_subcommand_has_a_bad_value_tried():
+    for name, command in subcommands().items():
+        tried = {option.split()[0] for _, option, _ in BAD_ARGUMENTS.get(name, [])}
+        untried = value_options(command) - tried - ({"file"} if name == "runs" else set())
+        assert not untried, f"{name}: add a bad value of {sorted(untried)} to BAD_ARGUMENTS"
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "words"),
+    [case for cases in BAD_ARGUMENTS.values() for case in cases],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_a_bad_argument_is_a_usage_error_naming_the_option_in_plain_words(
+    argv: list[str],
+    option: str,
+    words: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    places = {"folder": "folder", "file": "file", "missing": "missing.jsonl"}
+    argv = [arg.format(**places) for arg in argv]
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m btclib " + argv[0])
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"python -m btclib {argv[0]}: error: ")
+    assert option in last and words in last, last
+    assert "invalid _" not in last and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"]  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["simulate", "--port", "80000"], "argument --port: expected a port number"),
+        (["record", "binance", "--duration", "abc"], "argument --duration: expected a number"),
+    ],
+)
+def test_the_command_reports_a_bad_argument_without_a_traceback(argv: list[str], message: str):
+    done = btclib(*argv)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert message in done.stderr.strip().splitlines()[-1]

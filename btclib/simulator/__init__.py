@@ -8,6 +8,7 @@ recorder can be developed and tested without the real exchanges::
         ...  # connect to sim.urls["binance"] + "/stream?streams=..." and sim.urls["upbit"]
 """
 
+from .cli_options import add_arguments, options
 from .config import SimConfig
 from .faults import (
     Drop,
@@ -38,7 +39,9 @@ __all__ = [
     "SimConfig",
     "Simulator",
     "Stall",
+    "add_arguments",
     "banner",
     "main",
+    "options",
     "run_simulator",
 ]

@@ -1,7 +1,8 @@
 """``python -m btclib.simulator ...``: an alias of ``python -m btclib simulate ...``.
 
-One command line serves the simulator (options in :mod:`btclib.cli`); this
-one only forwards its arguments there, so the two cannot drift apart.
+One command line serves the simulator (its options in :mod:`.cli_options`,
+wired by :mod:`btclib.cli`); this one only forwards its arguments there, so
+the two cannot drift apart.
 """
 
 from __future__ import annotations

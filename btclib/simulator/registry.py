@@ -14,6 +14,7 @@ from typing import Protocol
 
 from . import binance, upbit
 from .link import Link
+from .option import SimOption
 
 __all__ = ["EXCHANGES", "SimExchange"]
 
@@ -27,6 +28,8 @@ class SimExchange(Protocol):
     REFUSAL_BODIES: Mapping[int, str]
     #: The link class opened for each connection routed here.
     Link: type[Link]
+    #: Its settings on the ``simulate`` command line (SimConfig fields).
+    OPTIONS: tuple[SimOption, ...]
 
     def serves(self, path: str) -> bool:
         """Whether a request path belongs to this exchange."""

@@ -135,18 +135,7 @@ def test_the_name_finder_sees_code_and_skips_docstrings(tmp_path: Path):
 
 @pytest.mark.parametrize(
     "module",
-    [
-        sources,
-        steps,
-        pytest.param(
-            cli,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the simulate command's per-exchange fault options (--ping-interval, "
-                "--upbit-idle, ...) wait for the simulator to declare them",
-            ),
-        ),
-    ],
+    [sources, steps, cli],
     ids=lambda m: m.__name__,
 )
 def test_the_glue_names_no_exchange(module: object):

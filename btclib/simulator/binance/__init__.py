@@ -21,11 +21,13 @@ from .frames import (
 )
 from .link import BinanceLink
 from .malformed import malformed_frame
+from .options import OPTIONS
 from .session import BinanceSession, StreamSpec, UrlRequest, parse_stream, parse_url
 
 __all__ = [
     "BINANCE_451_BODY",
     "NAME",
+    "OPTIONS",
     "REFUSAL_BODIES",
     "BinanceLink",
     "BinanceSession",

@@ -19,6 +19,7 @@ from .frames import (
 )
 from .link import UpbitLink
 from .malformed import malformed_frame
+from .options import OPTIONS
 from .requests import (
     ERROR_MESSAGES,
     Format,
@@ -32,6 +33,7 @@ from .session import Reply, UpbitSession
 __all__ = [
     "ERROR_MESSAGES",
     "NAME",
+    "OPTIONS",
     "PATH",
     "REFUSAL_BODIES",
     "STATUS_UP",
