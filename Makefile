@@ -143,33 +143,12 @@ cpp:
 
 # Execute and export in one go, per notebook: outputs/<notebook>.pdf. The notebooks read
 # BTCLIB_DURATION and BTCLIB_SOURCE from the environment (their own defaults when unset).
+# btclib/report.py is the one implementation (`python -m btclib report` on Windows and macOS):
+# per notebook `jupyter nbconvert --config $(NBCONVERT_CONFIG) --execute --to pdf
+# --ExecutePreprocessor.timeout=$(CELL_TIMEOUT) --output-dir outputs`, or the Chromium route
+# where there is no xelatex.
 report: venv sysdeps
-	@start=$$(date +%s); failed=(); mkdir -p outputs
-	marker=$$(mktemp); trap 'rm -f "$$marker"' EXIT
-	shopt -s nullglob; notebooks=(notebooks/step_*.ipynb)
-	echo "report: BTCLIB_DURATION=$${BTCLIB_DURATION:-<notebook default>} BTCLIB_SOURCE=$${BTCLIB_SOURCE:-<notebook default>} CELL_TIMEOUT=$(CELL_TIMEOUT) s"
-	if [ "$${#notebooks[@]}" -gt 0 ]; then
-	  for nb in "$${notebooks[@]}"; do
-	    t0=$$(date +%s)
-	    echo "report: jupyter nbconvert --execute --to pdf $$nb -> outputs/$$(basename "$$nb" .ipynb).pdf"
-	    if "$(VENV)/bin/jupyter" nbconvert --config "$(NBCONVERT_CONFIG)" --execute --to pdf \
-	        --ExecutePreprocessor.timeout=$(CELL_TIMEOUT) --output-dir outputs "$$nb"; then
-	      echo "report: $$nb done in $$(( $$(date +%s) - t0 )) s"
-	    else
-	      echo "report: FAILED $$nb after $$(( $$(date +%s) - t0 )) s" >&2; failed+=("$$nb")
-	    fi
-	  done
-	else
-	  echo "report: no notebooks/step_*.ipynb yet: recording each step from the command line instead"
-	  for step in binance upbit both; do
-	    echo "report: python -m btclib record $$step --duration $${BTCLIB_DURATION:-20}"
-	    "$(VPY)" -m btclib record "$$step" --duration "$${BTCLIB_DURATION:-20}" || failed+=("record $$step")
-	  done
-	fi
-	echo "report: finished in $$(( $$(date +%s) - start )) s; written or updated in outputs/:"
-	written=$$(find outputs -maxdepth 1 -type f -newer "$$marker" | sort)
-	if [ -n "$$written" ]; then ls -l $$written | sed 's/^/  /'; else echo "  (nothing)"; fi
-	if [ "$${#failed[@]}" -gt 0 ]; then echo "report: failed: $${failed[*]}" >&2; exit 1; fi
+	@"$(VPY)" -m btclib.report --timeout $(CELL_TIMEOUT) --output-dir outputs
 
 # The route without TeX (documented, not part of CI): HTML with wrapping CSS, printed to PDF
 # by Debian's chromium. Writes outputs/html/<notebook>.html and .pdf.

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import fcntl
 import os
 import queue
 import threading
@@ -35,6 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .datafile import FileLock, open_append, platform_lock
 from .errors import SinkError
 
 __all__ = ["LineSink", "SinkError"]
@@ -71,7 +71,7 @@ class LineSink:
         *,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
         fsync_interval: float = 1.0,
-        write: Callable[[int, memoryview], int] = os.write,
+        write: Callable[[int, memoryview], int] | None = None,
         on_written: Callable[[int], None] | None = None,
         on_close: Callable[[int], None] | None = None,
         end_torn_line: bool = True,
@@ -89,7 +89,8 @@ class LineSink:
         self._slow_since = 0.0
         self.error: SinkError | None = None
         self.failed = asyncio.Event()
-        self._write = write
+        self._write = write or os.write  # looked up now: tests may stand in for os.write
+        self._file_lock: FileLock | None = None
         self._on_written = on_written
         self._on_close = on_close
         self._end_torn_line = end_torn_line
@@ -127,7 +128,7 @@ class LineSink:
         self._loop = asyncio.get_running_loop()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = open_append(self.path)  # binary: \n stays \n on Windows too
             self._lock()
             self._size = os.fstat(self._fd).st_size
             if self._end_torn_line and self._size and not self._ends_with_newline():
@@ -146,14 +147,15 @@ class LineSink:
 
     def _lock(self) -> None:
         """Refuse a file another recorder is writing: two writers would tear lines
-        (and corrupt a compressed capture beyond the damage they share)."""
+        (and corrupt a compressed capture beyond the damage they share). The lock is
+        the platform's own (:func:`btclib.datafile.platform_lock`)."""
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            lock = platform_lock()
+            lock.acquire(self._fd)
+        except OSError:  # FileBusyError (EBUSY) when another writer holds it
             os.close(self._fd)
-            raise OSError(
-                errno.EBUSY, "another btclib recorder is writing to this file right now"
-            ) from None
+            raise
+        self._file_lock = lock
 
     def _ends_with_newline(self) -> bool:
         with open(self.path, "rb") as f:
@@ -266,6 +268,9 @@ class LineSink:
         self._closing.set()
         if self._syncer is not None:
             self._syncer.join()
+        if self._file_lock is not None:
+            with contextlib.suppress(OSError):
+                self._file_lock.release(self._fd)
         os.close(self._fd)
 
     # The writer thread.

@@ -39,7 +39,6 @@ import itertools
 import json
 import os
 import re
-import resource
 import shutil
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from ..datafile import open_append
 from ..recorder import RecorderOptions, record_feeds
 from ..recorder.wsqueue import queued_frames
 from ..simulator.registry import EXCHANGES as SIM_EXCHANGES
@@ -59,21 +59,38 @@ from ..steps import build_feeds
 
 __all__ = ["WriteHook", "Written", "main", "run"]
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
+try:  # POSIX only: on Windows the memory and CPU figures come from the fallbacks below
+    import resource
+except ImportError:
+    resource = None  # type: ignore[assignment]
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
+"""``ru_maxrss`` is in bytes on macOS, in KiB on Linux."""
 CHECKPOINTS = (1_000, 10_000, 100_000, 1_000_000)
 """Soak: CPU per frame is reported for each stretch between these line counts."""
 
 
 def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * _PAGE / 2**20
+    """Resident memory now (Linux's /proc), else the peak so far (NaN where unknown)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * _PAGE / 2**20
+    except OSError:
+        return peak_rss_mb()
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory (NaN without the ``resource`` module, i.e. on Windows)."""
+    if resource is None:
+        return float("nan")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _MAXRSS_UNIT / 1024 / 1024
 
 
 def cpu_seconds() -> float:
+    """User plus system CPU time of this process."""
+    if resource is None:
+        return time.process_time()
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
 
@@ -309,7 +326,7 @@ async def run_parsing(spec: dict[str, Any], folder: Path) -> dict[str, Any]:
 
     n = per_connection(spec["workload"], spec["n"])
     feeds = feeds_for(spec["workload"], spec["port"], n)
-    fd = os.open(folder / "bench-parse.txt", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = open_append(folder / "bench-parse.txt")
     pending: list[bytes] = []
     size = [0]
     last = [0.0]

@@ -9,6 +9,7 @@ the ratio is the median of the ratios of adjacent pairs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -120,9 +121,15 @@ def child(
     return json.loads(lines[-1])
 
 
+def _loadavg() -> tuple[float, float, float]:
+    """The load averages (NaN on Windows, which has none)."""
+    nan = float("nan")
+    return os.getloadavg() if hasattr(os, "getloadavg") else (nan, nan, nan)
+
+
 def machine() -> dict[str, Any]:
-    model = ""
-    with open("/proc/cpuinfo") as f:
+    model = platform.processor()  # Linux's is often empty or just the architecture
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
@@ -135,7 +142,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "websockets": websockets.__version__,
         "kernel": platform.release(),
-        "loadavg_start": os.getloadavg(),
+        "loadavg_start": _loadavg(),
     }
 
 
@@ -229,7 +236,7 @@ def run(
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
-    result["machine"]["loadavg_end"] = os.getloadavg()
+    result["machine"]["loadavg_end"] = _loadavg()
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     result["targets"] = targets(result)
     return result

@@ -35,7 +35,8 @@ class EventLog:
         self._file = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a", encoding="utf-8")
+            # Binary: a text-mode file would end each line with \r\n on Windows.
+            self._file = path.open("ab")
 
     def __call__(self, event: str, exchange: str = "", conn: int = 0, **fields: Any) -> None:
         record = {"time": round(time.time(), 6), "event": event}
@@ -47,7 +48,7 @@ class EventLog:
         level = logging.DEBUG if event in ("reply", "status") else logging.INFO
         logger.log(level, "%s", json.dumps(record, ensure_ascii=False))
         if self._file is not None and level > logging.DEBUG:
-            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._file.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
             self._file.flush()
         if self._tap is not None and exchange:
             self._tap.event(exchange, conn, event, **fields)

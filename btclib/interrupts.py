@@ -1,0 +1,68 @@
+"""Ctrl+C (and a polite kill) stop a run on every platform: one function for the command line.
+
+Why: the command line stops a recording by setting an ``asyncio.Event`` when SIGINT or
+SIGTERM arrives, so the run ends with its summary and every line whole instead of a
+``KeyboardInterrupt`` traceback. ``loop.add_signal_handler`` does that on POSIX, but
+Windows' event loops (Proactor and Selector alike) raise ``NotImplementedError`` for it.
+There the plain ``signal.signal`` handler is the way: it runs between two bytecodes of the
+main thread and hands the stop to the loop with ``call_soon_threadsafe`` (which also wakes
+a loop waiting for I/O; Windows' loops register a wake-up socket for signals).
+On Windows, Ctrl+Break (SIGBREAK) stops the run as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["STOP_SIGNALS", "install_stop_handlers"]
+
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name)
+)
+"""The signals that stop a run here: SIGINT and SIGTERM, and SIGBREAK where it exists."""
+
+
+def install_stop_handlers(
+    loop: asyncio.AbstractEventLoop,
+    stop: asyncio.Event,
+    signals: Sequence[signal.Signals] = STOP_SIGNALS,
+) -> Callable[[], None]:
+    """Have each of ``signals`` set ``stop`` on ``loop``; returns what puts things back.
+
+    ``loop.add_signal_handler`` where the loop has it, else ``signal.signal`` with a
+    handler that calls ``loop.call_soon_threadsafe(stop.set)``; the previous handler is
+    restored by the returned callable. Off the main thread signals cannot be handled at
+    all: nothing is installed there and the callable does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    via_loop: list[signal.Signals] = []
+    previous: dict[signal.Signals, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        loop.call_soon_threadsafe(stop.set)
+
+    for sig in signals:
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows
+            previous[sig] = signal.signal(sig, handler)
+        else:
+            via_loop.append(sig)
+
+    def restore() -> None:
+        for sig in via_loop:
+            loop.remove_signal_handler(sig)
+        for sig, before in previous.items():
+            # None: a handler set outside Python, which cannot be put back.
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(sig, before if before is not None else signal.SIG_DFL)
+        via_loop.clear()
+        previous.clear()
+
+    return restore
