@@ -265,3 +265,34 @@ def test_the_command_reports_a_bad_argument_without_a_traceback(argv: list[str],
     done = btclib(*argv)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert message in done.stderr.strip().splitlines()[-1]
+
+
+def test_runs_lists_a_simulated_run_then_a_replay_of_its_capture(tmp_path: Path):
+    data, capture = tmp_path / "data.txt", tmp_path / "cap.jsonl.gz"
+    first = btclib("record", "binance", "--duration", "1.5", "--out", str(data),
+                   "--capture", str(capture))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    simulated = data.read_bytes().count(b"\n")
+    second = btclib("record", "binance", "--replay", str(capture), "--out", str(data))
+    assert second.returncode == 0, second.stderr
+    total = data.read_bytes().count(b"\n")
+    assert total == 2 * simulated  # the replay wrote the same lines again
+
+    done = btclib("runs", str(data))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"{data}: 2 runs"
+    [run1, run2] = [line for line in lines if line.startswith("run ")]
+    assert f"lines 1-{simulated} ({simulated} lines), stopped: duration reached" in run1
+    assert f"lines {simulated + 1}-{total} ({simulated} lines), stopped: source ended" in run2
+    assert "  binance: simulator (source 'sim' was chosen)" in lines
+    assert f"  binance: simulator replay (replaying capture {capture})" in lines
+    assert sum("simulator seed" in line for line in lines) == 1  # the replay has no seed
+
+
+def test_runs_of_a_file_without_events_log_says_so(tmp_path: Path):
+    data = tmp_path / "data.txt"
+    data.write_text("btcusdt@trade, p:1,q:1\n")
+    done = btclib("runs", str(data))
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"no runs recorded in {tmp_path / 'data.events.jsonl'}"
