@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, NoReturn
 from . import arguments, exchanges, simulator
 from .errors import BtclibError
 from .exchanges.options import positive as exchange_positive
+from .interrupts import install_stop_handlers
 from .recorder import RunSummary
 from .runs import events_path, format_runs, read_runs
 from .sources import SOURCES
@@ -211,9 +211,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 async def _record(args: argparse.Namespace) -> RunSummary:
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    restore = install_stop_handlers(asyncio.get_running_loop(), stop)
     try:
         return await record(
             args.step,
@@ -229,8 +227,7 @@ async def _record(args: argparse.Namespace) -> RunSummary:
             **_settings(args),
         )
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        loop.remove_signal_handler(signal.SIGTERM)
+        restore()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
