@@ -168,6 +168,14 @@ def _check_record(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> 
         build_feeds(args.step, **settings)
     except ValueError as exc:
         fail(str(exc))
+    files = {"--out": args.out, "--capture": args.capture, "--replay": args.replay}
+    seen: dict[Path, str] = {}
+    for flag, given in files.items():
+        if given is None:
+            continue
+        same = seen.setdefault(Path(given).resolve(), flag)
+        if same != flag:
+            fail(f"argument {flag}: {given!r} is also the file of {same}; give each its own file")
     _check_writable("--out", args.out, fail)
     _check_writable("--capture", args.capture, fail)
 

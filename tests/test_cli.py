@@ -155,6 +155,16 @@ BAD_ARGUMENTS = {
         (["record", "upbit", "--upbit-url", "api.upbit.com"], "--upbit-url", "ws:// or wss://"),
         (["record", "both", "--capture", "{folder}"], "--capture", "is a folder"),
         (["record", "both", "--capture", "{file}/c.jsonl"], "--capture", "is not a folder"),
+        (
+            ["record", "both", "--out", "c.txt", "--capture", "folder/../c.txt"],
+            "--capture",
+            "'folder/../c.txt' is also the file of --out",
+        ),
+        (
+            ["record", "both", "--capture", "{file}", "--replay", "{file}"],
+            "--replay",
+            "also the file of --capture",
+        ),
         (["record", "both", "--replay", "{missing}"], "--replay", "no such file"),
         (["record", "both", "--replay", "{folder}"], "--replay", "not a file"),
         (["record", "both", "--speed", "0"], "--speed", "above 0 or 'max', got '0'"),
