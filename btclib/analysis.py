@@ -435,9 +435,7 @@ class Recording:
         markets = self.levels[["venue", "symbol"]].drop_duplicates().itertuples(index=False)
         books = {f"{v}:{s}": _book(self.levels, v, s, self.depth, label) for v, s in markets}
         trades = {
-            f"{v}:{s}": TradeSeries(
-                v, s, _currencies(v, s)[1], rows.reset_index(drop=True), label
-            )
+            f"{v}:{s}": TradeSeries(v, s, _currencies(v, s)[1], rows.reset_index(drop=True), label)
             for (v, s), rows in self.prints.groupby(["venue", "symbol"], sort=False)
         }
         object.__setattr__(self, "books", books)

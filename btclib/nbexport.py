@@ -28,15 +28,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CONTINUATION",
     "chromium_binary",
     "clean_source",
     "clean_text",
+    "continuation_marks",
     "export_notebook",
     "html_to_text",
     "load_config",
@@ -44,6 +47,7 @@ __all__ = [
     "sanitize_outputs",
     "saved_widget_state",
     "strip_control_chars",
+    "visual_lines",
     "widget_text",
 ]
 
@@ -62,6 +66,57 @@ _USELESS_PLAIN = re.compile(
 )
 
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+# -- long lines across page breaks (the LaTeX template's filters) --------------------------------
+
+CONTINUATION = "\ue000"
+"""Marks a visual line that continues the line above (a private-use character, which no
+output contains): :func:`continuation_marks` turns it into the template's margin mark."""
+
+
+def _width(char: str) -> int:
+    if char == "\t":
+        return 8
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def visual_lines(text: str, width: int) -> str:
+    """``text`` with every line longer than ``width`` columns cut into lines of ``width``,
+    each continuation starting with :data:`CONTINUATION`.
+
+    Why: fvextra wraps a long line inside one unbreakable box, so a 2,650-character Upbit
+    line moves whole to the next page and leaves the page before it half empty. Lines cut
+    here before LaTeX sees them are ordinary lines that a page break may fall between. Wide
+    (East Asian) characters count two columns; ANSI escape sequences count none and are never
+    cut. Joining each marked line to the one above gives the text back exactly.
+    """
+    if width < 1:
+        raise ValueError(f"visual_lines: width must be >= 1, not {width}")
+    out = []
+    for line in text.split("\n"):
+        pieces, piece, used, i = [], [], 0, 0
+        while i < len(line):
+            escape = _CSI.match(line, i)
+            if escape:  # zero width, kept whole
+                piece.append(escape.group())
+                i = escape.end()
+                continue
+            w = _width(line[i])
+            if used + w > width and used > 0:
+                pieces.append("".join(piece))
+                piece, used = [], 0
+            piece.append(line[i])
+            used += w
+            i += 1
+        pieces.append("".join(piece))
+        out.append(("\n" + CONTINUATION).join(pieces))
+    return "\n".join(out)
+
+
+def continuation_marks(latex: str, macro: str = "\\btclibContinued{}") -> str:
+    """The escaped text of :func:`visual_lines` with each mark replaced by ``macro``."""
+    return latex.replace(CONTINUATION, macro)
 
 
 def _keep_sgr(match: re.Match[str]) -> str:

@@ -6,8 +6,9 @@ never breaks the report (``tests/test_notebook_surface.py`` checks it). Here are
 
 * :func:`parameters`: the run's settings from the environment (``BTCLIB_DURATION``,
   ``BTCLIB_SOURCE``, ...), with the defaults every notebook shares, read in one place;
-* :func:`tail`: ``tail -n 10`` done in Python (no shell call), every line whole, and
-  :func:`print_tail`, which prints it under the simulated-data notice;
+* :func:`tail`: ``tail -n 10`` done in Python (no shell call), every line whole;
+  :func:`print_tail` prints it under the simulated-data notice, and :func:`tail_view` shows it:
+  in JupyterLab in a box of bounded height that scrolls, in the PDF whole and dense;
 * :func:`listing`: the source of the functions that did the work, syntax-highlighted in
   JupyterLab (HTML) and in the PDF (LaTeX, with the Pygments macros nbconvert uses for code
   cells, so the report template wraps long lines), with a plain-text fallback;
@@ -44,6 +45,7 @@ __all__ = [
     "Listing",
     "Parameters",
     "Sourced",
+    "Tail",
     "banner",
     "binance",
     "build_feeds",
@@ -56,11 +58,15 @@ __all__ = [
     "print_tail",
     "record_feeds",
     "tail",
+    "tail_view",
     "upbit",
     "why",
 ]
 
 _BLOCK = 64 * 1024
+# Long outputs scroll in a box of this height in JupyterLab (HTML) instead of filling screens;
+# the PDF (text/plain or LaTeX) still prints them whole.
+_BOX = "max-height: 26em; overflow: auto; border: 1px solid #d0d0d0; padding: 2px 6px;"
 
 # -- parameters ---------------------------------------------------------------------------------
 
@@ -154,6 +160,51 @@ def print_tail(path: str | Path, n: int = 10, *, summary: Sourced | None = None)
     print(tail(path, n), end="")
 
 
+class Tail:
+    """The last lines of a data file, to ``display()``: what :func:`print_tail` prints.
+
+    In JupyterLab (HTML) the notice and the command stay in view and the lines scroll in a box
+    of bounded height, one data line a band; the plain text (and so the PDF) holds everything.
+    The output's metadata ``{"btclib": {"dense": true}}`` asks the report template to set the
+    lines small and dense, cut so a page may break inside a line.
+    """
+
+    def __init__(self, path: str | Path, n: int, text: str, notice: str = "") -> None:
+        self.path, self.n, self.text, self.notice = Path(path), n, text, notice
+
+    def __repr__(self) -> str:
+        head = f"{self.notice}\n\n" if self.notice else ""
+        return f"{head}$ tail -n {self.n} {self.path}\n{self.text}"
+
+    def _repr_html_(self) -> str:
+        notice = (
+            f'<div style="color: firebrick; font-weight: bold; margin-bottom: 4px;">'
+            f"{html.escape(self.notice)}</div>"
+            if self.notice
+            else ""
+        )
+        bands = "".join(
+            f'<div style="background: {"#f4f4f4" if i % 2 else "transparent"};">'
+            f"{html.escape(line)}</div>"
+            for i, line in enumerate(self.text.splitlines())
+        )
+        return (
+            f'{notice}<pre style="margin: 0;">$ tail -n {self.n} {html.escape(str(self.path))}'
+            f'</pre><div style="{_BOX} font-family: monospace; font-size: 0.85em; '
+            f'white-space: pre-wrap; overflow-wrap: anywhere;">{bands}</div>'
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        data = {"text/plain": repr(self), "text/html": self._repr_html_()}
+        return data, {"btclib": {"dense": True}}
+
+
+def tail_view(path: str | Path, n: int = 10, *, summary: Sourced | None = None) -> Tail:
+    """``display(tail_view(path))``: the last ``n`` lines as :class:`Tail` shows them, under
+    the simulated-data notice if any (it comes first: simulated lines look like live ones)."""
+    return Tail(path, n, tail(path, n), notice(summary) if summary is not None else "")
+
+
 # -- listings -----------------------------------------------------------------------------------
 
 
@@ -207,9 +258,9 @@ class Listing:
             from pygments.formatters import HtmlFormatter
         except ImportError:
             return f"<pre>{html.escape(self.text)}</pre>"
-        # Inline styles: nothing global is added to the page.
+        # Inline styles: nothing global is added to the page. A long listing scrolls in a box.
         formatter = HtmlFormatter(noclasses=True, nobackground=True)
-        return highlight(self.text, self._lexer(), formatter)
+        return f'<div style="{_BOX}">{highlight(self.text, self._lexer(), formatter)}</div>'
 
     def _repr_latex_(self) -> str | None:
         try:
@@ -218,6 +269,14 @@ class Listing:
         except ImportError:
             return None
         return highlight(self.text, self._lexer(), LatexFormatter(commandprefix="PY"))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        """Every form, with the metadata that asks the report template for a smaller size."""
+        data = {"text/plain": self.text, "text/html": self._repr_html_()}
+        latex = self._repr_latex_()
+        if latex is not None:
+            data["text/latex"] = latex
+        return data, {"btclib": {"listing": True}}
 
 
 def listing(*objects: Any) -> Listing:

@@ -19,6 +19,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 c.TemplateExporter.extra_template_basedirs = [os.path.join(HERE, "templates")]
 c.LatexExporter.template_name = "btclib"  # PDFExporter is a LatexExporter
 c.HTMLExporter.template_name = "btclib_html"
+# Long output lines cut into visual lines (so a page may break inside them) and their marks.
+c.TemplateExporter.filters = {
+    "btclib_visual_lines": "btclib.nbexport.visual_lines",
+    "btclib_marks": "btclib.nbexport.continuation_marks",
+}
 
 _defaults = list(Exporter.class_traits()["default_preprocessors"].default())
 _sanitize = "btclib.nbsanitize.SanitizeOutputsPreprocessor"

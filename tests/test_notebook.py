@@ -283,3 +283,41 @@ def test_configured_premium_only_when_the_simulator_served_everything() -> None:
     )
     assert notebook.configured_premium(summary({"upbit": "simulator replay"}, {})) is None
     assert notebook.configured_premium(summary({}, {})) is None
+
+
+# -- what JupyterLab shows: bounded boxes; what the PDF gets: everything ------------------------
+
+
+def test_tail_view_scrolls_in_the_notebook_and_is_whole_in_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = b"".join(b'btckrw@orderbook,[{"ask_price":%d}]<&>\n' % i for i in range(12))
+    path = write(tmp_path / "stream-data-upbit.txt", lines)
+    sim = summary({"upbit": "simulator"}, {"upbit": "sim chosen"})
+    view = notebook.tail_view(path, 3, summary=sim)
+    notebook.print_tail(path, 3, summary=sim)
+    assert repr(view) == capsys.readouterr().out  # the PDF gets what print gives
+    data, metadata = view._repr_mimebundle_()
+    assert data["text/plain"] == repr(view)
+    assert metadata == {"btclib": {"dense": True}}  # the report template sets it dense
+    html = data["text/html"]
+    assert "max-height" in html and "overflow: auto" in html
+    assert html.index("SIMULATED DATA") < html.index("$ tail -n 3") < html.index("max-height")
+    assert html.count("[{&quot;ask_price&quot;:") == 3 and "&lt;&amp;&gt;" in html  # escaped
+    assert "&quot;ask_price&quot;:11}]" in html and "&quot;ask_price&quot;:8}]" not in html
+    assert "SIMULATED" not in repr(
+        notebook.tail_view(path, 1, summary=summary({"upbit": "live"}, {}))
+    )
+
+
+def test_listing_scrolls_in_the_notebook_and_asks_for_a_smaller_size_in_the_pdf() -> None:
+    pytest.importorskip("pygments")
+    shown = notebook.listing(binance.stream_url)
+    data, metadata = shown._repr_mimebundle_()
+    assert metadata == {"btclib": {"listing": True}}
+    assert data["text/plain"] == str(shown)
+    assert data["text/latex"] == shown._repr_latex_()
+    assert (
+        data["text/html"].startswith('<div style="max-height:')
+        and "overflow: auto" in data["text/html"]
+    )

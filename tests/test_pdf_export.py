@@ -316,35 +316,82 @@ def test_stored_traceback_pdf_is_whole(tmp_path: Path) -> None:
     assert text.count(squash(token)) == 2, "the long line is whole in the traceback listing too"
 
 
-@pytest.mark.skipif(
-    not STEP_B.exists(),
-    reason="notebooks/step_b_upbit.ipynb does not exist yet: nothing to export",
-)
-def test_step_b_pdf_shows_the_upbit_tail_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Step B's PDF shows each of the last 10 lines of its data file whole (~2,000 chars each).
+@pytest.fixture(scope="module")
+def step_b(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """Step B exported to PDF once for the tests below, and the last 10 lines of its data file.
 
     The notebook records 2 s against the simulator into a folder of its own (BTCLIB_OUTPUTS), so
     the test never appends to the user's outputs/stream-data-upbit.txt.
     """
+    if not STEP_B.exists():
+        pytest.skip("notebooks/step_b_upbit.ipynb does not exist yet: nothing to export")
     require_pdf_tools()
+    tmp_path = tmp_path_factory.mktemp("step_b")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    monkeypatch.setenv("BTCLIB_DURATION", "2")
-    monkeypatch.setenv("BTCLIB_SOURCE", "sim")
-    monkeypatch.setenv("BTCLIB_OUTPUTS", str(data_dir))
-    pdf = export_notebook(STEP_B, tmp_path / "pdf", config_file=CONFIG, timeout=180)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("BTCLIB_DURATION", "2")
+        monkeypatch.setenv("BTCLIB_SOURCE", "sim")
+        monkeypatch.setenv("BTCLIB_OUTPUTS", str(data_dir))
+        pdf = export_notebook(STEP_B, tmp_path / "pdf", config_file=CONFIG, timeout=180)
     data = data_dir / UPBIT_DATA.name
     if not data.exists():  # a notebook that ignores BTCLIB_OUTPUTS writes outputs/
         data = UPBIT_DATA
     assert data.exists(), f"the notebook wrote no {UPBIT_DATA.name}"
-    tail = data.read_text(encoding="utf-8").splitlines()[-10:]
+    return pdf, data.read_text(encoding="utf-8").splitlines()[-10:]
+
+
+def test_step_b_pdf_shows_the_upbit_tail_whole(step_b: tuple[Path, list[str]]) -> None:
+    """Step B's PDF shows each of the last 10 lines of its data file whole (~2,000 chars each)."""
+    pdf, tail = step_b
     assert len(tail) == 10, f"expected at least 10 data lines, got {len(tail)}"
     assert all(len(line) > 500 for line in tail), "Upbit lines are long (15 to 30 levels)"
     text = squash(pdf_text(pdf))
     for n, line in enumerate(tail, 1):
-        assert_whole(line, text, f"tail line {n} of {data.name}")
+        assert_whole(line, text, f"tail line {n} of {UPBIT_DATA.name}")
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """Each page's text, whitespace removed (the footer's page number included)."""
+    out = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return [squash(page) for page in out.split("\f")[:-1]]
+
+
+def text_bottoms(pdf: Path) -> list[float]:
+    """Per page, how far down its lowest word (the page number excepted) ends, 0 to 1."""
+    out = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    bottoms = []
+    for page in re.findall(r'<page width="[\d.]+" height="([\d.]+)">(.*?)</page>', out, re.S):
+        height, body = float(page[0]), page[1]
+        words = re.findall(r'yMax="([\d.]+)">([^<]*)</word>', body)
+        words = [float(y) for y, w in words if not (w.isdigit() and float(y) > 0.93 * height)]
+        bottoms.append(max(words, default=0.0) / height)
+    return bottoms
+
+
+def test_step_b_pdf_is_compact(step_b: tuple[Path, list[str]]) -> None:
+    """Issue 13: Step B's PDF has at most 10 pages, the tail takes at most 3, and a page break
+    falls inside a long line instead of leaving the page before it half empty."""
+    pdf, tail = step_b
+    pages = page_texts(pdf)
+    assert len(pages) <= 10, f"Step B's PDF has {len(pages)} pages (at most 10)"
+    first = next(i for i, p in enumerate(pages) if squash("$ tail -n 10") in p)
+    end = squash(tail[-1])[-60:]  # the end of the last line: where the tail ends
+    last = next(i for i, p in enumerate(pages) if i >= first and end in p)
+    assert last - first + 1 <= 3, f"the tail takes pages {first + 1} to {last + 1} (at most 3)"
+    bottoms = text_bottoms(pdf)
+    for i in range(first, last):  # every tail page but its last is filled to the bottom
+        assert bottoms[i] > 0.85, f"page {i + 1} ends {bottoms[i]:.0%} down, inside the tail"
+    # Some line continues across a page break (a data line is longer than what is left).
+    assert last == first or any(
+        squash(line)[:40] in pages[i] and squash(line)[-40:] in pages[i + 1]
+        for i in range(first, last)
+        for line in tail
+    ), "no tail line continues from one page to the next"
 
 
 def test_html_route_runs_the_sanitizer_named_in_the_config(tmp_path: Path) -> None:
@@ -366,3 +413,18 @@ def test_chromium_route_keeps_lines_whole(tmp_path: Path) -> None:
     for n, line in enumerate(fixture_lines(), 1):
         assert_whole(line, text, f"long line {n} (Chromium route)")
     assert squash("fixture-bar: 100%|██████████| 20/20") in text
+
+
+def test_visual_lines_cut_long_lines_and_join_back() -> None:
+    from btclib.nbexport import CONTINUATION, continuation_marks, visual_lines
+
+    text = "a" * 10 + "\nshort\n" + "bb\x1b[31mcc\x1b[0mdd" + "\n티켓이x\n"
+    cut = visual_lines(text, 5)
+    assert cut.split("\n")[:3] == ["aaaaa", CONTINUATION + "aaaaa", "short"]
+    # An escape sequence counts no column and is never cut.
+    assert cut.split("\n")[3:5] == ["bb\x1b[31mcc\x1b[0md", CONTINUATION + "d"]
+    assert cut.split("\n")[5:7] == ["티켓", CONTINUATION + "이x"]  # Hangul is two columns wide
+    assert cut.replace("\n" + CONTINUATION, "") == text
+    assert continuation_marks(cut).count("\\btclibContinued{}") == 3
+    with pytest.raises(ValueError, match="width"):
+        visual_lines("x", 0)
