@@ -17,6 +17,7 @@ and kept as an :class:`Anomaly` for the events log.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 __all__ = ["Anomaly", "Continuity", "Hole"]
@@ -49,20 +50,28 @@ class Continuity:
 
     ``contiguous`` streams (trade ids) must grow by one: a jump opens a
     :class:`Hole` of known size, and an id inside a hole fills it. Other
-    streams (``lastUpdateId``) only grow, by any step. Which connection wrote
-    each id is remembered for the last ``2 * recent`` ids at least (two
-    generations of ``recent``): the overlap of a rotation lasts seconds.
+    streams (``lastUpdateId``) only grow, by any step; which of their ids were
+    written is remembered for the last ``recent`` ids at least.
+
+    Which connection wrote an id costs nothing per message: ids written in
+    order are covered by runs (the first id written by a connection after
+    another one wrote), found by bisection; the rare ids written out of order
+    are kept in a small dict.
     """
 
     __slots__ = (
+        "_conns",
+        "_older",
+        "_seen",
+        "_starts",
+        "_writer",
+        "_written_late",
         "anomalies",
         "contiguous",
         "duplicates",
         "holes",
         "last",
-        "older",
         "recent",
-        "written",
     )
 
     def __init__(self, contiguous: bool, recent: int = 4096) -> None:
@@ -72,38 +81,68 @@ class Continuity:
         self.holes: list[Hole] = []
         self.anomalies: list[Anomaly] = []
         self.recent = recent
-        self.written: dict[int, int] = {}
-        """Id -> the connection that wrote it, newest generation."""
-        self.older: dict[int, int] = {}
+        self._seen: set[int] = set()
+        self._older: set[int] = set()
+        self._writer: int | None = None
+        self._starts: list[int] = []
+        """First id of each run of in-order ids written by one connection."""
+        self._conns: list[int] = []
+        self._written_late: dict[int, int] = {}
+        """Ids written out of order (hole fill-ins, anomalies) -> their connection."""
 
     def accept(self, seq: int, conn: int = 0) -> bool:
         """True when the message (id ``seq``, from connection ``conn``) must be written."""
         last = self.last
-        if last is None or seq > last:
-            if self.contiguous and last is not None and seq > last + 1:
-                self.holes.append(Hole(last + 1, seq - 1))
+        if last is None or seq > last:  # the hot path: in order
+            if self.contiguous:
+                if last is not None and seq > last + 1:
+                    self.holes.append(Hole(last + 1, seq - 1))
+            else:
+                seen = self._seen
+                seen.add(seq)
+                if len(seen) >= self.recent:
+                    self._older, self._seen = seen, set()
             self.last = seq
-            written = self.written  # the hot path: inline, no method call
-            written[seq] = conn
-            if len(written) >= self.recent:
-                self.older, self.written = written, {}
+            if conn != self._writer:
+                self._new_run(seq, conn)
             return True
-        writer = self.written.get(seq)
+        return self._behind(seq, last, conn)
+
+    def _new_run(self, seq: int, conn: int) -> None:
+        self._writer = conn
+        self._starts.append(seq)
+        self._conns.append(conn)
+        if len(self._starts) > 2 * self.recent:  # many switches in a long overlap: forget old runs
+            del self._starts[: self.recent], self._conns[: self.recent]
+
+    def _behind(self, seq: int, last: int, conn: int) -> bool:
+        """An id at or below the highest: a copy from the other connection, a fill-in, or not."""
+        writer = self._written_late.get(seq)
         if writer is None:
-            writer = self.older.get(seq)
+            if self.contiguous:
+                if self._fills_hole(seq):
+                    self._remember_late(seq, conn)
+                    return True
+                writer = self._in_order_writer(seq)
+            elif seq in self._seen or seq in self._older:
+                writer = self._in_order_writer(seq)
         if writer is not None and writer != conn:
             self.duplicates += 1
             return False
-        if not self._fills_hole(seq):
-            self.anomalies.append(Anomaly(seq, last, conn))
-        self._remember(seq, conn)
+        self.anomalies.append(Anomaly(seq, last, conn))
+        self._remember_late(seq, conn)
         return True
 
-    def _remember(self, seq: int, conn: int) -> None:
-        written = self.written
-        written[seq] = conn
-        if len(written) >= self.recent:
-            self.older, self.written = written, {}
+    def _in_order_writer(self, seq: int) -> int | None:
+        """The connection whose run of in-order ids covers ``seq`` (None: forgotten)."""
+        run = bisect.bisect_right(self._starts, seq) - 1
+        return self._conns[run] if run >= 0 else None
+
+    def _remember_late(self, seq: int, conn: int) -> None:
+        late = self._written_late
+        if len(late) >= self.recent:
+            late.clear()
+        late[seq] = conn
 
     def _fills_hole(self, seq: int) -> bool:
         for hole in reversed(self.holes):
