@@ -15,20 +15,24 @@ live in :class:`~btclib.simulator.config.SimConfig`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 __all__ = [
     "PROXY_ERROR_PAGE",
     "Drop",
     "Exchange",
     "Fault",
+    "FaultSource",
     "Faults",
+    "Fired",
     "Malformed",
     "MalformedKind",
     "MicrosecondTimestamps",
     "Refuse",
     "Rule",
+    "Shutdown",
     "Stall",
     "Stalls",
 ]
@@ -44,10 +48,28 @@ class Drop:
     Triggers after ``after_messages`` data frames or ``after_seconds`` since
     the handshake, whichever comes first. Frames already sent are flushed
     first, so everything listed in ``Simulator.sent`` did reach the socket.
+    With ``close_code`` the server ends the connection with that close frame
+    instead (a server restarting says 1001, a crashing one 1011).
     """
 
     after_messages: int | None = None
     after_seconds: float | None = None
+    close_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """End the connection ``after_seconds`` after the handshake, the way a lifetime cut does.
+
+    Binance first announces it with ``serverShutdown`` ``notice`` seconds
+    before (None: no notice, a bare lifetime cut), then closes with
+    ``SimConfig.binance_lifetime_close_code``; an exchange without such a
+    notice just closes (1001). Unlike ``SimConfig.binance_lifetime`` it picks
+    connections like any fault, so one connection can be cut early.
+    """
+
+    after_seconds: float
+    notice: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,8 @@ class Stalls:
         self.stalls = tuple(stalls)
         self.opened = opened
         self._start: dict[int, float] = {}
+        #: Stalls that have begun, in the order they began.
+        self.started: list[Stall] = []
 
     def silences(self, channel: str, now: float, data_sent: int) -> bool:
         """Whether a data frame of ``channel`` is held back at ``now``."""
@@ -98,6 +122,7 @@ class Stalls:
                     or (stall.after_messages is None and stall.after_seconds is None)
                 ):
                     start = self._start[i] = now
+                    self.started.append(stall)
                 else:
                     continue
             if stall.duration is not None and now >= start + stall.duration:
@@ -153,7 +178,7 @@ class MicrosecondTimestamps:
     """Upbit: time fields in microseconds (seen on some markets in 2023)."""
 
 
-Fault = Drop | Stall | Refuse | Malformed | MicrosecondTimestamps
+Fault = Drop | Stall | Refuse | Malformed | MicrosecondTimestamps | Shutdown
 
 
 @dataclass(frozen=True)
@@ -184,3 +209,27 @@ class Faults:
     def matching(self, exchange: Exchange, index: int) -> tuple[Fault, ...]:
         """Faults that apply to connection ``index`` of ``exchange``."""
         return tuple(r.fault for r in self.rules if r.selects(exchange, index))
+
+
+class FaultSource(Protocol):
+    """What the server asks for each connection attempt: :class:`Faults`, or a random plan
+    (:class:`~btclib.simulator.chaos.RandomFaults`)."""
+
+    def matching(self, exchange: Exchange, index: int) -> tuple[Fault, ...]: ...
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A fault that took effect: on which connection attempt, and when (wall clock).
+
+    ``Simulator.fired`` lists them, so a run can say how many faults it
+    really met (a fault chosen for a connection that ended first never fires).
+    """
+
+    time: float
+    exchange: Exchange
+    #: The connection attempt's index (as in :class:`Rule`).
+    index: int
+    fault: Fault
+    #: The accepted connection's id; 0 for a refused handshake.
+    conn_id: int = field(default=0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,9 +26,11 @@ from .config import SimConfig
 from .faults import (
     Drop,
     Fault,
+    Fired,
     Malformed,
     MalformedKind,
     MicrosecondTimestamps,
+    Shutdown,
     Stall,
     Stalls,
 )
@@ -37,10 +40,12 @@ from .market import Market, Step
 __all__ = [
     "COUNTED_OPCODES",
     "ConnectionInfo",
+    "ConnectionSpan",
     "Host",
     "Link",
     "ReplayHub",
     "SentFrame",
+    "SentLog",
     "SimConnection",
 ]
 
@@ -69,6 +74,29 @@ class ConnectionInfo:
     path: str
 
 
+@dataclass
+class ConnectionSpan:
+    """When an accepted connection was up, in wall-clock seconds (``time.time()``).
+
+    ``Simulator.spans`` lists them so a test can tell when an exchange had no
+    connection at all (a gap the recorder must name) from a make-before-break
+    overlap.
+    """
+
+    info: ConnectionInfo
+    #: The handshake completed.
+    opened: float
+    #: The connection ended (None: still up).
+    closed: float | None = None
+
+
+class SentLog(Protocol):
+    """Where the data frames sent go when ``record_sent``: a list, or a spool to disk
+    (a long soak keeps them out of memory)."""
+
+    def append(self, frame: SentFrame, /) -> None: ...
+
+
 class ReplayHub(Protocol):
     """What a link needs from a replay: to join and leave its timeline."""
 
@@ -83,8 +111,9 @@ class Host(Protocol):
     config: SimConfig
     feed: MarketFeed
     replay: ReplayHub | None
-    sent: list[SentFrame]
+    sent: SentLog
     injected: list[SentFrame]
+    fired: list[Fired]
 
     def symbols(self, venue: str) -> list[str]: ...
 
@@ -116,6 +145,10 @@ class _Out:
     binary: bool | None = None
     #: Sentinel: the writer drops the connection here.
     abort: bool = False
+    #: With ``abort``: end with this close frame instead of dropping the TCP connection.
+    close_code: int | None = None
+    #: The fault this frame or sentinel carries out (listed in ``Simulator.fired`` when sent).
+    fault: Fault | None = None
 
 
 class Link:
@@ -146,6 +179,7 @@ class Link:
         self.drops = [f for f in faults if isinstance(f, Drop)]
         self.stalls = Stalls((f for f in faults if isinstance(f, Stall)), self.opened)
         self.malformed = [f for f in faults if isinstance(f, Malformed)]
+        self.shutdowns = [f for f in faults if isinstance(f, Shutdown)]
         self.micro = any(isinstance(f, MicrosecondTimestamps) for f in faults)
         self._unsubscribe: Callable[[], None] | None = None
         self._writer_task: asyncio.Task[Any] | None = None
@@ -167,6 +201,17 @@ class Link:
         """The broken frame of ``kind`` this exchange sends on this connection."""
         raise NotImplementedError
 
+    def announce_shutdown(self) -> None:
+        """Tell the client the server will close soon (Binance: ``serverShutdown``).
+
+        An exchange without such a notice sends nothing.
+        """
+
+    @property
+    def shutdown_close_code(self) -> int:
+        """Close code of a lifetime cut or a :class:`~.faults.Shutdown`."""
+        return 1001
+
     # -- common machinery -------------------------------------------------------------
 
     @property
@@ -185,7 +230,9 @@ class Link:
         self._writer_task = self.spawn(self._writer())
         for drop in self.drops:
             if drop.after_seconds is not None:
-                self.spawn(self._abort_later(drop.after_seconds))
+                self.spawn(self._abort_later(drop))
+        for shutdown in self.shutdowns:
+            self.spawn(self.cut(shutdown.after_seconds, shutdown.notice, shutdown))
         if self.host.replay is None:
             self.host.feed.start()
             self._unsubscribe = self.host.feed.subscribe(self._step)
@@ -248,7 +295,32 @@ class Link:
         await self.ws.close(code, reason)
 
     def _stalled(self, channel: str) -> bool:
-        return self.stalls.silences(channel, self.loop.time(), self.data_sent)
+        stalls = self.stalls
+        begun = len(stalls.started)
+        silenced = stalls.silences(channel, self.loop.time(), self.data_sent)
+        for stall in stalls.started[begun:]:
+            self.fired(stall)
+        return silenced
+
+    def fired(self, fault: Fault) -> None:
+        """Note that ``fault`` takes effect now on this connection."""
+        info = self.info
+        self.host.fired.append(Fired(time.time(), self.exchange, info.index, fault, info.conn_id))
+
+    async def cut(self, after: float, notice: float | None, fault: Fault | None = None) -> None:
+        """End the connection ``after`` seconds from now with a close frame, announced
+        ``notice`` seconds before when the exchange has a notice (a lifetime cut)."""
+        if notice is not None and 0 <= notice < after:
+            await asyncio.sleep(after - notice)
+            if fault is not None:
+                self.fired(fault)
+            self.announce_shutdown()
+            await asyncio.sleep(notice)
+        else:
+            await asyncio.sleep(after)
+            if fault is not None:
+                self.fired(fault)
+        await self.close(self.shutdown_close_code)
 
     async def _send(self, out: _Out) -> SentFrame:
         binary = self.binary if out.binary is None else out.binary
@@ -260,23 +332,27 @@ class Link:
         await self.ws.send(payload)
         return SentFrame(self.info.conn_id, self.exchange, payload, binary)
 
-    def _bad(self, kind: MalformedKind) -> _Out:
-        return _Out(self.malformed_text(kind), None, injected=True)
+    def _bad(self, fault: Malformed) -> _Out:
+        return _Out(self.malformed_text(fault.kind), None, injected=True, fault=fault)
 
     async def _writer(self) -> None:
         for fault in self.malformed:
             if fault.after_messages == 0:
-                self.queue.put_nowait(self._bad(fault.kind))
+                self.queue.put_nowait(self._bad(fault))
         try:
             while True:
                 out = await self.queue.get()
                 try:
                     if out.abort:
-                        await self._abort()
+                        if out.fault is not None:
+                            self.fired(out.fault)
+                        await self._end(out.close_code)
                         return
                     frame = await self._send(out)
                     if out.injected:
                         self.host.injected.append(frame)
+                        if out.fault is not None:
+                            self.fired(out.fault)
                     if out.channel is None:
                         continue
                     self.data_sent += 1
@@ -286,30 +362,48 @@ class Link:
                         if fault.after_messages == self.data_sent:
                             # Sent right now, not queued: it lands exactly after
                             # the N-th data frame whatever is waiting.
-                            self.host.injected.append(await self._send(self._bad(fault.kind)))
-                    if any(
-                        d.after_messages is not None and self.data_sent >= d.after_messages
-                        for d in self.drops
-                    ):
-                        await self._abort()
+                            self.host.injected.append(await self._send(self._bad(fault)))
+                            self.fired(fault)
+                    drop = next(
+                        (
+                            d
+                            for d in self.drops
+                            if d.after_messages is not None and self.data_sent >= d.after_messages
+                        ),
+                        None,
+                    )
+                    if drop is not None:
+                        self.fired(drop)
+                        await self._end(drop.close_code)
                         return
                 finally:
                     self.queue.task_done()
         except ConnectionClosed:
             self.closing = True
 
-    async def _abort_later(self, delay: float) -> None:
-        await asyncio.sleep(delay)
-        self.request_abort()
+    async def _abort_later(self, drop: Drop) -> None:
+        assert drop.after_seconds is not None
+        await asyncio.sleep(drop.after_seconds)
+        self.request_abort(drop.close_code, drop)
 
-    def request_abort(self) -> None:
+    def request_abort(self, close_code: int | None = None, fault: Fault | None = None) -> None:
         """Have the writer drop the connection once the frames queued so far are out.
 
         Only the writer touches the socket, so every frame listed in
         ``Simulator.sent`` was written before the cut, and none after it.
+        With ``close_code`` it ends with that close frame instead.
         """
         self.closing = True
-        self.queue.put_nowait(_Out("", None, abort=True))
+        self.queue.put_nowait(_Out("", None, abort=True, close_code=close_code, fault=fault))
+
+    async def _end(self, close_code: int | None) -> None:
+        """Drop the connection, or close it with ``close_code``; nothing is sent after."""
+        if close_code is None:
+            await self._abort()
+            return
+        self.closing = True
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.close(close_code)
 
     async def _abort(self) -> None:
         """Drop the TCP connection without a close frame, after flushing what was sent."""

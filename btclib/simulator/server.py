@@ -15,6 +15,7 @@ import contextlib
 import http
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -23,15 +24,16 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from .config import SimConfig
-from .faults import Refuse
+from .faults import Fired, Refuse
 from .feed import MarketFeed
-from .link import ConnectionInfo, SentFrame, SimConnection
+from .link import ConnectionInfo, ConnectionSpan, SentFrame, SentLog, SimConnection
 from .market import Market, default_instruments
 from .registry import EXCHANGES, SimExchange
 from .replay import Replay
 
 __all__ = [
     "ConnectionInfo",
+    "ConnectionSpan",
     "SentFrame",
     "Simulator",
     "banner",
@@ -53,7 +55,8 @@ class Simulator:
             url = sim.urls["binance"] + "/stream?streams=btcusdt@depth5/btcusdt@trade"
     """
 
-    def __init__(self, config: SimConfig | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, *, sent: SentLog | None = None) -> None:
+        """``sent``: where the data frames sent go when ``record_sent`` (default: a list)."""
         self.config = config if config is not None else SimConfig()
         #: The exchanges served, name -> simulated exchange, in routing order.
         self.exchanges: dict[str, SimExchange] = dict(EXCHANGES)
@@ -64,11 +67,15 @@ class Simulator:
             clock=self.config.clock,
         )
         #: Every market data frame sent, in send order (when ``record_sent``).
-        self.sent: list[SentFrame] = []
+        self.sent: list[SentFrame] | SentLog = [] if sent is None else sent
         #: Malformed frames injected by :class:`~.faults.Malformed` faults.
         self.injected: list[SentFrame] = []
+        #: Faults that took effect, in order (a refusal, a drop, a stall beginning...).
+        self.fired: list[Fired] = []
         #: Accepted WebSocket connections, in acceptance order.
         self.connections: list[ConnectionInfo] = []
+        #: When each accepted connection was up, in acceptance order.
+        self.spans: list[ConnectionSpan] = []
         self.replay: Replay | None = (
             Replay(self.config.replay, self.config.replay_speed, self.config.replay_start_timeout)
             if self.config.replay is not None
@@ -173,6 +180,7 @@ class Simulator:
         faults = self.config.faults.matching(name, index)
         refuse = next((f for f in faults if isinstance(f, Refuse)), None)
         if refuse is not None:
+            self.fired.append(Fired(time.time(), name, index, refuse))
             return self._refusal(connection, name, refuse)
         info = ConnectionInfo(next(self._ids), name, index, request.path)
         connection.link = self.exchanges[name].Link(self, connection, info, faults)
@@ -194,10 +202,15 @@ class Simulator:
         link = getattr(ws, "link", None)
         if link is None:
             return
+        span = ConnectionSpan(link.info, time.time())
         async with self._accepted:
             self.connections.append(link.info)
+            self.spans.append(span)
             self._accepted.notify_all()
-        await link.run()
+        try:
+            await link.run()
+        finally:
+            span.closed = time.time()
 
 
 def banner(sim: Simulator) -> str:

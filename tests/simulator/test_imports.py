@@ -98,4 +98,5 @@ def test_each_exchange_builds_its_frames_without_io() -> None:
         assert {p.name for p in pure} >= {"frames.py", "session.py", "malformed.py"}
         for path in pure:
             assert not _third_party_imports(path) & {"asyncio", "websockets"}, path
-        assert {"asyncio", "websockets"} <= _third_party_imports(ROOT / name / "link.py")
+        # The link is where the I/O is (a timer may live in the shared base Link).
+        assert "websockets" in _third_party_imports(ROOT / name / "link.py")

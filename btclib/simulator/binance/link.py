@@ -9,7 +9,6 @@ from :mod:`.session`, :mod:`.frames` and :mod:`.malformed`.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 
 from websockets.frames import Frame
@@ -61,7 +60,7 @@ class BinanceLink(Link):
 
     async def serve(self) -> None:
         if self.config.binance_lifetime is not None:
-            self.spawn(self._lifetime(self.config.binance_lifetime))
+            self.spawn(self.cut(self.config.binance_lifetime, self.config.binance_shutdown_notice))
         if self.replay is not None:
             self.replay.attach(self)
         async for message in self.ws:
@@ -78,19 +77,16 @@ class BinanceLink(Link):
     def _now_us(self) -> int:
         return self.market.now_us if self.market else int(self.config.clock() * 1e6)
 
-    async def _lifetime(self, lifetime: float) -> None:
-        notice = self.config.binance_shutdown_notice
-        if notice is not None and 0 <= notice < lifetime:
-            await asyncio.sleep(lifetime - notice)
-            self.control(
-                server_shutdown(
-                    self._now_us(), combined=self.session.combined, time_unit=self.session.time_unit
-                )
+    def announce_shutdown(self) -> None:
+        self.control(
+            server_shutdown(
+                self._now_us(), combined=self.session.combined, time_unit=self.session.time_unit
             )
-            await asyncio.sleep(notice)
-        else:
-            await asyncio.sleep(lifetime)
-        await self.close(self.config.binance_lifetime_close_code)
+        )
+
+    @property
+    def shutdown_close_code(self) -> int:
+        return self.config.binance_lifetime_close_code
 
     def malformed_text(self, kind: MalformedKind) -> str:
         market = self.live_market()
