@@ -1,4 +1,4 @@
-"""``python -m btclib``: record a step, or serve the exchange simulator.
+"""``python -m btclib``: record a step, serve the exchange simulator, soak, list runs.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     python -m btclib record both --duration 30             # Step C
     python -m btclib simulate --port 8765                  # for wscat & co.
 
+    python -m btclib soak --duration 30 --seed 7           # random faults, nothing lost?
     python -m btclib runs outputs/stream-data-multi.txt    # the runs a file holds
 
 A bad argument ends the program before anything starts, the way argparse
@@ -107,9 +108,15 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "bench", help="throughput, latency and memory against a local flood server"
     )
     bench.add_arguments(ben)
+    from . import soak
+
+    chaos = commands.add_parser(
+        "soak", help="record from the simulator under random faults and check nothing was lost"
+    )
+    soak.add_arguments(chaos)
     runs = commands.add_parser("runs", help="list the runs a data file holds")
     runs.add_argument("file", metavar="FILE", help="a data file (its events log sits beside it)")
-    return top, {"record": rec, "simulate": sim, "bench": ben, "runs": runs}
+    return top, {"record": rec, "simulate": sim, "bench": ben, "soak": chaos, "runs": runs}
 
 
 def _plain(check: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
@@ -254,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             plot_path=getattr(args, "plot_path", None),
             peer_python=getattr(args, "peer_python", None),
         )
+    if args.command == "soak":
+        from . import soak
+
+        return soak.main(args)
     if args.command == "runs":
         print(format_runs(read_runs(args.file), args.file))
         return 0

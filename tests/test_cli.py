@@ -203,6 +203,13 @@ BAD_ARGUMENTS = {
         (["bench", "--json", "{folder}"], "--json", "is a folder"),
         (["bench", "--json", "{file}/b.json"], "--json", "is not a folder"),
     ],
+    "soak": [
+        (["soak", "--duration", "abc"], "--duration", "'abc' is not a number of seconds"),
+        (["soak", "--duration", "0"], "--duration", "must be more than 0 seconds"),
+        (["soak", "--duration", "nan"], "--duration", "must be more than 0 seconds"),
+        (["soak", "--seed", "-1"], "--seed", "the seed must be 0 or more"),
+        (["soak", "--seed", "one"], "--seed", "'one' is not a whole number"),
+    ],
     "runs": [
         (["runs", "{missing}"], "FILE", "no such file"),
         (["runs", "{folder}"], "FILE", "is a folder, expected a data file"),
@@ -306,3 +313,22 @@ def test_runs_of_a_file_without_events_log_says_so(tmp_path: Path):
     done = btclib("runs", str(data))
     assert done.returncode == 0
     assert done.stdout.strip() == f"no runs recorded in {tmp_path / 'data.events.jsonl'}"
+
+
+def test_soak_runs_from_the_command_line_and_ends_with_its_verdict_line(tmp_path: Path):
+    done = subprocess.run(
+        [sys.executable, "-m", "btclib", "soak", "--duration", "2", "--seed", "5"],
+        capture_output=True, text=True, timeout=120, env=ENV, cwd=tmp_path,
+    )  # fmt: skip
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("soak: seed 5, 2 s (reproduce: python -m btclib soak")
+    verdict = re.fullmatch(
+        r"soak: (\d+) faults, (\d+) data messages sent while connected, (\d+) written, "
+        r"(\d+) lost, (\d+) duplicated, (\d+) torn",
+        lines[-1],
+    )
+    assert verdict, lines[-1]
+    lost, duplicated, torn = (int(n) for n in verdict.groups()[3:])
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr
+    assert done.returncode == 1 or lost == duplicated == torn == 0
+    assert list(tmp_path.iterdir()) == []  # it works in a temporary folder of its own
