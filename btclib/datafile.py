@@ -40,8 +40,10 @@ __all__ = [
 APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 """Flags of a data file before the platform's own (see :func:`open_append`)."""
 
-LOCK_OFFSET = 2**62
-"""The byte :class:`MsvcrtLock` locks: past the end of any file, so no reader meets it."""
+LOCK_OFFSET = 2**43
+"""The byte :class:`MsvcrtLock` locks: 8 TiB, past the end of any data file, so no reader
+meets it, and below the largest file a file system allows (a position past that limit is
+refused: ext4's is 16 TiB; NTFS's and exFAT's are larger)."""
 
 
 class FileBusyError(BlockingIOError):

@@ -35,9 +35,10 @@ def install_stop_handlers(
     """Have each of ``signals`` set ``stop`` on ``loop``; returns what puts things back.
 
     ``loop.add_signal_handler`` where the loop has it, else ``signal.signal`` with a
-    handler that calls ``loop.call_soon_threadsafe(stop.set)``; the previous handler is
-    restored by the returned callable. Off the main thread signals cannot be handled at
-    all: nothing is installed there and the callable does nothing.
+    handler that calls ``loop.call_soon_threadsafe(stop.set)``; the returned callable puts
+    back the handlers that were there before (``asyncio.run``'s own SIGINT handler, say).
+    Off the main thread signals cannot be handled at all: nothing is installed there and
+    the callable does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
@@ -48,16 +49,17 @@ def install_stop_handlers(
         loop.call_soon_threadsafe(stop.set)
 
     for sig in signals:
+        previous[sig] = signal.getsignal(sig)
         try:
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # Windows
-            previous[sig] = signal.signal(sig, handler)
+            signal.signal(sig, handler)
         else:
             via_loop.append(sig)
 
     def restore() -> None:
         for sig in via_loop:
-            loop.remove_signal_handler(sig)
+            loop.remove_signal_handler(sig)  # which leaves SIGINT's default, not the previous
         for sig, before in previous.items():
             # None: a handler set outside Python, which cannot be put back.
             with contextlib.suppress(TypeError, ValueError):
