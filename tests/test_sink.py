@@ -245,3 +245,23 @@ async def test_a_full_queue_refuses_append_and_room_waits_for_the_writer(tmp_pat
         assert not sink.waiting and sink.append(line)
     assert (tmp_path / "data.txt").read_bytes() == line * (2 + queued + 1)
     assert sink.dropped == 0
+
+
+async def test_the_data_file_is_opened_in_binary_mode_where_the_platform_has_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    # Windows' os.open without O_BINARY is the C runtime's text mode: \n would become \r\n.
+    # (tests/test_platform.py runs the sink with that translation switched on.)
+    flags_seen: list[int] = []
+    real_open = os.open
+
+    def recording_open(path, flags, mode=0o777, **kwargs):
+        flags_seen.append(flags)
+        return real_open(path, flags & ~0x8000, mode, **kwargs)
+
+    monkeypatch.setattr(os, "O_BINARY", 0x8000, raising=False)
+    monkeypatch.setattr(os, "open", recording_open)
+    async with LineSink(tmp_path / "data.txt") as sink:
+        sink.write(b"line\n")
+    assert flags_seen and all(flags & 0x8000 for flags in flags_seen)
+    assert (tmp_path / "data.txt").read_bytes() == b"line\n"
