@@ -516,9 +516,18 @@ def test_the_distribution_has_a_name_of_its_own_and_installs_come_from_the_clone
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] != "btclib"  # PyPI's btclib is a bitcoin cryptography library
     assert project["scripts"]["btclib"] == "btclib.cli:main"
-    for name in ("README.md", "environment.yml", "Makefile"):
-        text = (REPO / name).read_text(encoding="utf-8")
-        assert not re.search(r"pip install (-U |--upgrade )?btclib(?![\w-])", text), name
+    wrong = re.compile(r"pip install (-U |--upgrade )?btclib(?![\w-])")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    commands = readme.split("```")[1::2]  # the fenced blocks: what a reader types
+    commands += [line for line in readme.splitlines() if line.startswith("|")]  # table rows
+    for name in ("environment.yml", "Makefile"):
+        commands.append((REPO / name).read_text(encoding="utf-8"))
+    assert not [text for text in commands if wrong.search(text)]
+    # The one mention in prose warns against it.
+    assert all(
+        "Never" in readme[max(0, m.start() - 40) : m.start()] for m in wrong.finditer(readme)
+    )
+    assert wrong.search("pip install btclib") and not wrong.search("pip install btclib-recorder")
 
 
 def test_make_report_and_python_m_btclib_report_are_one_route():
