@@ -201,7 +201,9 @@ async def test_stall_only_depth_while_trades_flow() -> None:
     stall = Stall(after_messages=5, channels=("depth",))
     async with (
         Simulator(config(stall, speedup=50.0)) as sim,
-        connect(sim.urls["binance"] + COMBINED) as ws,
+        # Unbounded queue: trades keep coming while we wait for the pong, and a
+        # client that stopped reading would never see the pong behind them.
+        connect(sim.urls["binance"] + COMBINED, max_queue=None) as ws,
     ):
         frames = [json.loads(await recv(ws))["stream"] for _ in range(40)]
         # Pings are still answered during the stall.
