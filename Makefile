@@ -5,6 +5,7 @@
 #   make report           run every notebooks/step_*.ipynb and export it to outputs/<name>.pdf
 #   make test             ruff, pytest tests, pytest --nbmake notebooks/ (short runs, simulator)
 #   make report-html      the route without TeX: HTML printed to PDF by Debian's chromium
+#   make soak             a 10-minute randomized fault soak (SOAK_DURATION, SOAK_SEED)
 #   make lint | strip | clean | clean-data | bench | venv | sysdeps | peers | help
 #
 # Variables: BTCLIB_DURATION, BTCLIB_SOURCE (passed to the notebooks through the environment;
@@ -26,12 +27,12 @@ CELL_TIMEOUT ?= 600
 TEST_DURATION ?= 2
 TEST_CELL_TIMEOUT ?= 120
 
-.PHONY: help venv sysdeps peers test lint report report-html strip clean clean-data bench
+.PHONY: help venv sysdeps peers test lint report report-html strip clean clean-data bench soak
 
 help:
 	@echo "make report   - install what is needed, run every notebook, write outputs/*.pdf"
 	@echo "make test     - install what is needed, run ruff, pytest and the notebooks (nbmake)"
-	@echo "other targets: report-html lint strip clean clean-data bench venv sysdeps peers"
+	@echo "other targets: report-html soak lint strip clean clean-data bench venv sysdeps peers"
 
 # ---------------------------------------------------------------------------------------------
 # Installation
@@ -184,3 +185,8 @@ clean-data:
 
 bench: venv
 	"$(VPY)" -m btclib bench
+
+# A randomized fault soak against the simulator (SOAK_DURATION seconds, SOAK_SEED to reproduce one).
+SOAK_DURATION ?= 600
+soak: venv
+	"$(VPY)" -m btclib soak --duration $(SOAK_DURATION) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
