@@ -46,6 +46,7 @@ __all__ = [
     "Parameters",
     "Sourced",
     "Tail",
+    "TextView",
     "banner",
     "binance",
     "build_feeds",
@@ -59,6 +60,7 @@ __all__ = [
     "record_feeds",
     "tail",
     "tail_view",
+    "text_view",
     "upbit",
     "why",
 ]
@@ -205,6 +207,30 @@ def tail_view(path: str | Path, n: int = 10, *, summary: Sourced | None = None) 
     return Tail(path, n, tail(path, n), notice(summary) if summary is not None else "")
 
 
+class TextView:
+    """Plain text to ``display()``, wrapped between words in JupyterLab.
+
+    JupyterLab breaks printed output anywhere (``word-break: break-all``), so a long summary
+    line splits inside a word; this HTML form wraps at spaces and breaks inside a word only
+    when one is longer than the line. The plain text (and so the PDF) is the text as given.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        style = "margin: 0; white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere;"
+        return f'<pre style="{style}">{html.escape(self.text)}</pre>'
+
+
+def text_view(text: str) -> TextView:
+    """``display(text_view(summary.text()))``: the text, wrapped between words in JupyterLab."""
+    return TextView(text)
+
+
 # -- listings -----------------------------------------------------------------------------------
 
 
@@ -345,10 +371,15 @@ def notice(summary: Sourced) -> str:
     where = f" in {path}" if path is not None else ""
     return "\n".join(
         f"SIMULATED DATA: the {exchange} lines{where} come from btclib's local exchange "
-        f"simulator ({sources[exchange]}), not from the live {exchange.capitalize()} exchange. "
-        f"Why: {reason}"
+        f"simulator{_unless_plain(sources[exchange])}, not from the live "
+        f"{exchange.capitalize()} exchange. Why: {reason}"
         for exchange, reason in _simulated(summary).items()
     )
+
+
+def _unless_plain(source: str) -> str:
+    """`` (simulator replay)`` for a source that says more than "simulator"; else nothing."""
+    return "" if source == "simulator" else f" ({source})"
 
 
 def banner(recording: Sourced) -> str:

@@ -131,6 +131,12 @@ def _legend(ax: Axes, loc: str = "best") -> None:
     ax.legend(loc=loc, framealpha=0.85)
 
 
+def _legend_below(ax: Axes) -> None:
+    """The legend under the axes (past the x label), where it can cover no data; the
+    constrained layout makes room for it."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+
+
 @_styled
 def plot_prices(
     books: Sequence[BookSeries],
@@ -256,7 +262,7 @@ def plot_spreads(
     """
     if not spreads:
         raise ValueError("plot_spreads: no spread to plot")
-    fig, axes = _figure(1, 1, (_SIZE[0], _SIZE[1] * 0.9))
+    fig, axes = _figure(1, 1, (_SIZE[0], _SIZE[1] * 1.15))  # and the legend below
     ax = axes[0, 0]
     used: set[str] = set()
     medians = []
@@ -276,10 +282,12 @@ def plot_spreads(
     else:
         ax.set_ylim(bottom=0)
     unit = spreads[0].unit
-    ax.set_ylabel(f"spread ({unit}, 1 bp = 0.01 %)" + (", log scale" if log else ""))
+    # A short y label (a long one ran into the title); the unit is explained in the title.
+    ax.set_ylabel(f"spread ({unit})" + (", log scale" if log else ""))
     ax.set_xlabel(spreads[0].time_label + _start(start_wall_ns))
-    ax.set_title("(best ask - best bid) / mid", loc="left", fontsize=_RC["font.size"])
-    _legend(ax)
+    explained = ", in bp (1 bp = 0.01 %)" if unit == "bp" else f", in {unit}"
+    ax.set_title(f"(best ask - best bid) / mid{explained}", loc="left", fontsize=_RC["font.size"])
+    _legend_below(ax)
     _title(fig, title, simulated)
     return fig
 
@@ -311,21 +319,26 @@ def plot_depth(
             if not len(px):
                 continue
             x, y = _depth_steps(px, cum)
-            ax.step(x, y, where="post", color=color, lw=1.8, label=f"{name} ({len(px)} levels)")
+            ax.step(x, y, where="post", color=color, lw=1.8, label=f"{name} ({len(px)})")
             ax.fill_between(x, y, step="post", color=color, alpha=0.2)
         decimals = _decimals(prices)
+        mid = ""
         if len(d.bid_px) and len(d.ask_px):
-            ax.axvline(d.mid, color="black", ls=":", lw=1.0, label=f"mid {d.mid:,.{decimals}f}")
+            ax.axvline(d.mid, color="black", ls=":", lw=1.0, label="mid")
+            mid = f", mid {d.mid:,.{decimals}f}"
         ax.set_xlabel(_price_label(d.currency, d.base))
         ax.set_ylabel(f"cumulative size ({d.base})")
         when = f"t = {d.t:.1f} s" if "(s" in d.time_label else f"line {d.t:.0f}"
-        ax.set_title(f"{d.label}\nat {when}", fontsize=_RC["font.size"])
+        ax.set_title(f"{d.label}\nat {when}{mid}", fontsize=_RC["font.size"])
         ax.set_ylim(bottom=0)
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.xaxis.set_major_formatter(StrMethodFormatter(f"{{x:,.{decimals}f}}"))
         ax.tick_params(axis="x", labelrotation=25)
-        ax.set_ylim(top=max(np.r_[d.bid_cum, d.ask_cum, 0.0]) * 1.45 or 1.0)  # room for the legend
-        _legend(ax, "upper center")
+        # One legend row at the top, over a band the data never reaches (the tallest step is at
+        # 80 % of the height): it covers no step, whichever side holds the tall one.
+        ax.set_ylim(top=max(np.r_[d.bid_cum, d.ask_cum, 0.0]) * 1.25 or 1.0)
+        ax.legend(loc="upper center", ncols=3, framealpha=0.85, handlelength=1.2,
+                  columnspacing=0.8, borderaxespad=0.3)  # fmt: skip
     _title(fig, title, simulated, reason)
     return fig
 

@@ -78,7 +78,8 @@ class NotebookProgress:
             print("Final:", status_line(p), flush=True)
 
 
-_BAR = "{desc}: {bar} {n:.0f}/{total:.0f} s {postfix}"
+# tqdm puts ", " before a non-empty postfix itself: "3/3 s, 30 lines, 10.0/s".
+_BAR = "{desc}: {bar} {n:.0f}/{total:.0f} s{postfix}"
 
 
 def in_notebook() -> bool:

@@ -321,3 +321,29 @@ def test_listing_scrolls_in_the_notebook_and_asks_for_a_smaller_size_in_the_pdf(
         data["text/html"].startswith('<div style="max-height:')
         and "overflow: auto" in data["text/html"]
     )
+
+
+def test_notice_names_the_simulator_once() -> None:
+    plain = notebook.notice(summary({"upbit": "simulator"}, {"upbit": "sim chosen"}))
+    assert "local exchange simulator, not from the live Upbit exchange" in plain
+    assert "(simulator)" not in plain
+    replay = notebook.notice(summary({"upbit": "simulator replay"}, {}))
+    assert "local exchange simulator (simulator replay), not from the live" in replay
+
+
+def test_notebook_bar_reads_seconds_then_lines_with_one_comma() -> None:
+    import io
+    from functools import partial
+
+    from tqdm.std import tqdm
+
+    from btclib.progress import NotebookProgress
+    from btclib.recorder import Progress
+
+    out = io.StringIO()
+    bar = NotebookProgress("upbit (simulator)")
+    bar._tqdm = partial(tqdm, file=out)  # the plain-text tqdm, into a string
+    bar(Progress(8.0, 8.0, 108, 13.5, {"btckrw@orderbook": 108}, 0))
+    shown = out.getvalue().rsplit("\r", 1)[-1]
+    assert shown.startswith("upbit (simulator): ") and "8/8 s, 108 lines, 13.5/s" in shown
+    assert " ," not in shown

@@ -75,7 +75,9 @@ def test_plot_quotes_without_trades_and_empty_book() -> None:
     assert fig.get_suptitle() == "Only quotes"
     assert len(fig.axes[0].collections) == 1  # the band, no trades
     none = np.empty((0, 2))
-    empty = BookSeries.from_arrays("binance", "BTCUSDT", "USDT", np.empty(0), none, none, none, none)
+    empty = BookSeries.from_arrays(
+        "binance", "BTCUSDT", "USDT", np.empty(0), none, none, none, none
+    )
     with pytest.raises(ValueError, match="no Binance BTCUSDT snapshot"):
         plots.plot_quotes(empty)
 
@@ -115,3 +117,50 @@ def test_plot_depth_takes_a_reason() -> None:
     assert fig.get_suptitle().startswith(f"Upbit book\n{plots.SIMULATED}\nWhy: DNS")
     assert plots.plot_depth([d], title="Upbit book").get_suptitle() == "Upbit book"
     assert not math.isnan(d.mid)
+
+
+def covered_points(fig) -> list[tuple[str, int]]:
+    """Per axes, the data points (steps, not the dotted mid line) under the axes' legend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    covered = []
+    for ax in fig.axes:
+        box = ax.get_legend().get_window_extent()
+        for line in ax.get_lines():
+            if line.get_label() == "mid":
+                continue
+            xy = ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+            xy = xy[np.isfinite(xy).all(axis=1)]
+            inside = (
+                (xy[:, 0] > box.x0)
+                & (xy[:, 0] < box.x1)
+                & (xy[:, 1] > box.y0)
+                & (xy[:, 1] < box.y1)
+            )
+            if inside.any():
+                covered.append((line.get_label(), int(inside.sum())))
+    return covered
+
+
+def test_depth_and_spread_legends_cover_no_data() -> None:
+    # A tall ask side right next to the mid (the book Upbit's legend used to hide).
+    tall = analysis.Depth(
+        "upbit", "KRW-BTC", "KRW", "BTC", 2.9,
+        np.array([135_660_000.0, 135_650_000.0]), np.array([0.5, 0.6]),
+        np.array([135_661_000.0, 135_670_000.0]), np.array([10.0, 10.4]),
+        "Upbit KRW-BTC",
+    )  # fmt: skip
+    fig = plots.plot_depth([analysis.depth(BINANCE), tall])
+    assert covered_points(fig) == []
+    assert all(len(ax.get_legend().get_texts()) == 3 for ax in fig.axes)  # bids, asks, mid
+    spreads = [analysis.spread_bps(b) for b in (BINANCE, UPBIT)]
+    fig = plots.plot_spreads(spreads, venues=["binance", "upbit"])
+    assert covered_points(fig) == []
+
+
+def test_spread_y_label_is_short_and_the_unit_is_explained_in_the_title() -> None:
+    fig = plots.plot_spreads([analysis.spread_bps(BINANCE)], venues=["binance"])
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "spread (bp)"
+    assert "1 bp = 0.01 %" in ax.get_title(loc="left")
