@@ -574,3 +574,38 @@ def test_the_report_finds_the_clone_from_anywhere_and_refuses_elsewhere(
     assert report.find_root(tmp_path) == REPO  # the editable install's clone
     monkeypatch.setattr(report, "__file__", str(tmp_path / "btclib" / "report.py"))
     assert report.find_root(tmp_path) is None
+
+
+def _notebook(path: Path, source: str) -> None:
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    nb = {"cells": [{**cell, "source": source}], "metadata": {}, "nbformat": 4}
+    path.write_text(json.dumps({**nb, "nbformat_minor": 5}), encoding="utf-8")
+
+
+@pytest.mark.skipif(
+    not (report.shutil.which("xelatex") and report.shutil.which("pandoc")), reason="no TeX here"
+)
+def test_the_report_exports_every_notebook_and_fails_at_the_end_if_one_failed(tmp_path: Path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / report.CONFIG).write_text("c = get_config()\nc.PDFExporter.latex_count = 1\n")
+    _notebook(tmp_path / "notebooks" / "step_a_fails.ipynb", "raise SystemExit('broken')")
+    _notebook(tmp_path / "notebooks" / "step_b_works.ipynb", "print('hello from step b')")
+    _notebook(tmp_path / "notebooks" / "other.ipynb", "print('not a step')")
+    done = subprocess.run(
+        [sys.executable, "-m", "btclib.report", "--timeout", "60"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    assert done.returncode == 1, done.stderr
+    assert "report: failed: notebooks/step_a_fails.ipynb" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "outputs").glob("*.pdf")) == ["step_b_works.pdf"]
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "outputs" / "step_b_works.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "hello from step b" in text
