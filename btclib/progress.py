@@ -75,7 +75,10 @@ class NotebookProgress:
         self._bar.set_postfix_str(f"{p.lines} lines, {p.rate:.1f}/s", refresh=True)
         if p.done:
             self._bar.close()
-            print("Final:", status_line(p), flush=True)
+            # Short enough not to wrap in JupyterLab (which breaks printed text inside words);
+            # the per-stream counts follow in the run's summary.
+            again = f" | reconnects {p.reconnects}" if p.reconnects else ""
+            print(f"Final: {p.lines:,} lines | {p.rate:.1f} lines/s{again}", flush=True)
 
 
 # tqdm puts ", " before a non-empty postfix itself: "3/3 s, 30 lines, 10.0/s".

@@ -347,3 +347,20 @@ def test_notebook_bar_reads_seconds_then_lines_with_one_comma() -> None:
     shown = out.getvalue().rsplit("\r", 1)[-1]
     assert shown.startswith("upbit (simulator): ") and "8/8 s, 108 lines, 13.5/s" in shown
     assert " ," not in shown
+
+
+def test_notebook_bar_final_line_is_short(capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    from functools import partial
+
+    from tqdm.std import tqdm
+
+    from btclib.progress import NotebookProgress
+    from btclib.recorder import Progress
+
+    bar = NotebookProgress("both (simulator/simulator)")
+    bar._tqdm = partial(tqdm, file=io.StringIO())
+    streams = {f"{s}@orderbook": 30 for s in ("btcusdt", "btckrw", "usdtkrw", "ethusdt")}
+    bar(Progress(3.0, 3.0, 120, 40.0, streams, 0, done=True))
+    final = capsys.readouterr().out
+    assert final == "Final: 120 lines | 40.0 lines/s\n"  # fits a notebook line, no stream list
