@@ -11,12 +11,13 @@ lines are in the file (:mod:`btclib.runs`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import BtclibError, ExchangeError, RecordingError, SinkError
 from ..feed import Feed
+from ..linereader import Skipped
 from ..runs import first_line_number
 from ..sink import LineSink
 from .events import EventLog, FrameTap
@@ -41,6 +42,8 @@ async def record_feeds(
     sources: dict[str, str] | None = None,
     reasons: dict[str, str] | None = None,
     seed: int | None = None,
+    stop_reason: str = "stopped",
+    skipped: Sequence[Skipped] = (),
 ) -> RunSummary:
     """Record every feed into one file until ``duration`` passes or ``stop`` is set.
 
@@ -50,6 +53,10 @@ async def record_feeds(
     ``events_path`` (JSON lines). ``finish`` means the source will send
     nothing more: each connection is then read until the server closes it
     and not reopened, and the run ends when all have closed (replays).
+    ``stop_reason`` is what the summary's ``stopped`` says when ``stop`` was
+    set (``interrupted`` for a notebook interrupt). ``skipped`` lists records
+    of the source's input skipped as damaged (a replayed capture's); read
+    when the run ends, it is counted in the summary and logged before ``stop``.
     Cancelling the call (Ctrl+C in a notebook) stops it just as cleanly: the
     file ends with a whole line either way.
 
@@ -120,7 +127,7 @@ async def record_feeds(
                 summary.stopped = "duration reached"
                 break
             if done & watchers:
-                summary.stopped = "sink failed" if sink.failed.is_set() else "stopped"
+                summary.stopped = "sink failed" if sink.failed.is_set() else stop_reason
                 break
             for task in done & tasks:
                 pending.discard(task)
@@ -153,6 +160,14 @@ async def record_feeds(
         summary.dropped = sink.dropped
         if sink.dropped:
             log("lines_dropped", count=sink.dropped, why="writer queue full")
+        if skipped:
+            summary.skipped_records = [{"line": s.line, "size": s.size} for s in skipped]
+            log(
+                "records_skipped",
+                count=len(skipped),
+                records=summary.skipped_records[:100],
+                why="damaged, or longer than the recorder's frame limit",
+            )
         log(
             "stop",
             stopped=summary.stopped,

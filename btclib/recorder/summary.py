@@ -50,6 +50,8 @@ class RunSummary:
     """Numbered messages whose id went backwards on their connection (written, logged)."""
     missed_trades: int = 0
     dropped: int = 0
+    skipped_records: list[dict[str, int]] = field(default_factory=list)
+    """Records of the input (a replayed capture) skipped as damaged or overlong: line, size."""
     gaps: list[dict[str, Any]] = field(default_factory=list)
     elapsed: float = 0.0
     stopped: str = ""
@@ -79,7 +81,21 @@ class RunSummary:
             f"{self.bad_frames}, unexpected {self.unexpected}, lines dropped {self.dropped}"
             + (f", ids out of order {self.anomalies}" if self.anomalies else "")
         )
+        if self.skipped_records:
+            places = ", ".join(_place(**r) for r in self.skipped_records[:5])
+            more = len(self.skipped_records) - 5
+            out.append(
+                f"  input records skipped as damaged: {len(self.skipped_records)} ({places}"
+                + (f" and {more} more; see the events log" if more > 0 else "")
+                + ")"
+            )
         out.extend(f"  error: {error}" for error in self.errors)
         if self.events_path is not None:
             out.append(f"  events log: {self.events_path}")
         return "\n".join(out)
+
+
+def _place(line: int, size: int) -> str:
+    """Where a skipped record was: ``line 2 (1,500,000,001 bytes)``; -1 means unknown."""
+    where = f"line {line:,}" if line > 0 else "a line"
+    return f"{where} ({size:,} bytes)" if size >= 0 else f"{where} (damaged compressed data)"
