@@ -24,6 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from .exchanges import EXCHANGES
+from .linereader import Skipped
 
 __all__ = [
     "SOURCES",
@@ -51,6 +52,10 @@ class Endpoints:
     """Per exchange served by the simulator: why the live exchange was not used."""
     finish: asyncio.Event | None = None
     """Set by a replaying simulator when its capture has been sent whole."""
+    seed: int | None = None
+    """The synthetic market's seed when the simulator serves one (a replay has none)."""
+    skipped: list[Skipped] = field(default_factory=list)
+    """Records of a replayed capture skipped as damaged or overlong (line number, size)."""
 
     @property
     def simulated(self) -> bool:
@@ -140,7 +145,10 @@ async def open_source(
     ``urls`` overrides live endpoints by exchange name (see :func:`live_urls`).
     ``probe_urls`` are the exact URLs ``auto`` tries (the recorder's own,
     so a working probe means a working recording). A simulator, when one is
-    needed, runs for as long as the context is open.
+    needed, runs for as long as the context is open. Without ``seed`` the
+    synthetic market gets a fresh one (so a re-run records new lines), named
+    in :attr:`Endpoints.seed` for the summary and the events log; passing it
+    again reproduces the run.
     """
     chosen = "sim" if replay is not None else choose(source)
     live = live_urls(urls)
@@ -172,6 +180,9 @@ async def open_source(
             endpoints.reasons[exchange] = reason
             announce(banner(exchange, reason))
             endpoints.urls[exchange] = sim.urls[exchange]
-        if replay is not None:
+        if sim.replay is not None:
             endpoints.finish = sim.replay_finished
+            endpoints.skipped = sim.replay.skipped
+        else:
+            endpoints.seed = config.seed
         yield endpoints

@@ -10,7 +10,10 @@ knows no exchange, and the exchange modules know no I/O.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ __all__ = [
     "build_feeds",
     "default_path",
     "events_path",
+    "interrupt_stops",
     "record",
     "record_sync",
     "writable",
@@ -102,6 +106,48 @@ def build_feeds(
     return feeds
 
 
+@contextlib.contextmanager
+def interrupt_stops(stop: asyncio.Event) -> Iterator[None]:
+    """While the block runs, the first SIGINT sets ``stop`` instead of cancelling.
+
+    SIGINT is Ctrl+C in a terminal and Kernel > Interrupt in JupyterLab:
+    ipykernel's own handler cancels the cell's task, which ends a recording
+    with a ``CancelledError`` traceback and no summary. Taken here, it stops
+    the recording the way the command line's Ctrl+C does. A second SIGINT
+    goes to the handler that was there before (the user insists: a stuck
+    stop can still be broken). Signals can only be handled on the main
+    thread; elsewhere, or when SIGINT is ignored, nothing changes.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or previous is None  # installed outside Python: it could not be put back
+        or previous == signal.SIG_IGN
+    ):
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    presses = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            loop.call_soon_threadsafe(stop.set)  # wakes the loop; safe at any point
+        elif callable(previous):
+            previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        # A handler installed since (ipykernel's, at a cell's end) stays.
+        if signal.getsignal(signal.SIGINT) is handler:
+            signal.signal(signal.SIGINT, previous)
+
+
 async def record(
     step: str = DEFAULT_STEP,
     *,
@@ -132,6 +178,24 @@ async def record(
     ``depth_speed``; Upbit: ``codes``, ``keepalive``) and their URL
     overrides, ``<exchange>_url`` (``binance_url``: a base URL;
     ``upbit_url``), else the ``BTCLIB_<EXCHANGE>_URL`` variables.
+
+    The simulator's market gets a fresh ``seed`` per run unless one is given;
+    the summary and the events log name it, and passing it reproduces the run.
+    A replay whose capture holds damaged records skips them and says how many
+    and where (summary and events log).
+
+    Stopping: unless the caller passes its own ``stop`` event (the command
+    line does, set on SIGINT and SIGTERM), an interrupt (SIGINT: Ctrl+C, or
+    Kernel > Interrupt in a notebook) stops the run cleanly: pending lines
+    written, files flushed, the summary returned with ``stopped:
+    interrupted`` (so ``summary = await record(...)`` is bound and the next
+    cells work). A second interrupt falls through to the previous handler.
+    Cancelling the call is different and stays a cancellation: the recorder
+    still closes its files cleanly, but ``CancelledError`` propagates, because
+    whoever cancelled relies on it (``asyncio.wait_for`` and
+    ``asyncio.timeout`` turn it into ``TimeoutError``, a ``TaskGroup`` or a
+    caller's ``task.cancel()`` expect the task to end cancelled); swallowing
+    it would make a timeout look like a finished recording.
     """
     overrides = {name: settings.pop(exchanges.url_keyword(name), None) for name in STEPS["both"]}
     build_feeds(step, **settings)  # check every argument before touching the network
@@ -141,41 +205,53 @@ async def record(
     # environment included): a bare base such as "/" may well answer 404.
     live = build_feeds(step, live_urls(overrides), **settings)
     probes = {feed.exchange: feed.url for feed in live}
-    async with open_source(
-        STEPS[step],
-        source,
-        urls=overrides,
-        probe_urls=probes,
-        replay=replay,
-        speed=speed,
-        seed=seed,
-        sim_options=sim_options,
-        announce=announce,
-    ) as endpoints:
-        feeds = build_feeds(step, endpoints.urls, **settings)
-        tap = None
-        if capture is not None:
-            tap = CaptureWriter(capture)
-            tap.open(feeds, endpoints.sources)
-        try:
-            return await record_feeds(
-                feeds,
-                path,
-                duration=duration,
-                progress=make_progress(
-                    progress, f"{step} ({'/'.join(endpoints.sources.values())})"
-                ),
-                events_path=events_path(path),
-                options=options,
-                stop=stop,
-                finish=endpoints.finish,
-                tap=tap,
-                sources=endpoints.sources,
-                reasons=endpoints.reasons,
-            )
-        finally:
-            if tap is not None:
-                await tap.aclose()
+    own_stop = asyncio.Event()
+    interrupt = contextlib.nullcontext() if stop is not None else interrupt_stops(own_stop)
+    with interrupt:
+        async with open_source(
+            STEPS[step],
+            source,
+            urls=overrides,
+            probe_urls=probes,
+            replay=replay,
+            speed=speed,
+            seed=seed,
+            sim_options=sim_options,
+            announce=announce,
+        ) as endpoints:
+            feeds = build_feeds(step, endpoints.urls, **settings)
+            tap = None
+            if capture is not None:
+                tap = CaptureWriter(capture)
+                tap.open(feeds, endpoints.sources)
+            try:
+                summary = await record_feeds(
+                    feeds,
+                    path,
+                    duration=duration,
+                    progress=make_progress(
+                        progress, f"{step} ({'/'.join(endpoints.sources.values())})"
+                    ),
+                    events_path=events_path(path),
+                    options=options,
+                    stop=stop or own_stop,
+                    stop_reason="stopped" if stop is not None else "interrupted",
+                    finish=endpoints.finish,
+                    tap=tap,
+                    sources=endpoints.sources,
+                    reasons=endpoints.reasons,
+                    seed=endpoints.seed,
+                    skipped=endpoints.skipped,
+                )
+            finally:
+                if tap is not None:
+                    await tap.aclose()
+    if summary.stopped == "interrupted":
+        announce(
+            f"Interrupted: the recording stopped cleanly; every line received is in {path}, "
+            "and the call returned this run's summary."
+        )
+    return summary
 
 
 def record_sync(step: str = DEFAULT_STEP, **kwargs: Any) -> RunSummary:

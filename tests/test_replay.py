@@ -12,17 +12,21 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
 import os
 import subprocess
 import sys
+import tracemalloc
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from btclib import record
-from btclib.capture import Frame, frames, read_capture
+from btclib.capture import MAX_RECORD_BYTES, Frame, frames, read_capture
 from btclib.recorder import RunSummary
+from btclib.steps import events_path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -218,3 +222,59 @@ async def test_replaying_the_sample_at_speed_10_keeps_its_long_pause(tmp_path: P
     script = load_script()
     pause = (at[script.R3_DEPTH.encode()] - at[script.ASSIGNMENT_BOOK.encode()]) / 1e9
     assert pause > 0.04
+
+
+# -- (d) a damaged capture: the huge record skipped unread, named, memory bounded -------------
+
+
+def damaged_sample(path: Path, at: int, megabytes: int) -> int:
+    """The sample capture with one ``megabytes`` MB line inserted before line ``at``.
+
+    Built in a blink as one gzip member: the line's megabyte of ``A`` is
+    deflated once after a full flush (which makes it independent of what came
+    before) and the same bytes repeated; a reader must inflate all of it
+    (hundreds of MB) from a file of a few hundred kB. Returns the line's size.
+    """
+    lines = SAMPLE.read_bytes().splitlines(keepends=True)
+    head, tail = b"".join(lines[: at - 1]), b"\n" + b"".join(lines[at - 1 :])
+    block = b"A" * (1 << 20)
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = z.compress(head) + z.flush(zlib.Z_FULL_FLUSH)
+    repeated = z.compress(block) + z.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(head)
+    for _ in range(megabytes):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    size = len(head) + (megabytes << 20) + len(tail)
+    with path.open("wb") as f:
+        f.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + first)
+        for _ in range(megabytes):
+            f.write(repeated)
+        f.write(z.compress(tail) + z.flush())
+        f.write(crc.to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little"))
+    return (megabytes << 20) + 1
+
+
+async def test_a_damaged_capture_is_replayed_in_bounded_memory_and_the_damage_named(
+    tmp_path: Path,
+):
+    capture = tmp_path / "damaged.jsonl.gz"
+    size = damaged_sample(capture, at=10, megabytes=256)
+    assert capture.stat().st_size < 2 << 20
+    out = tmp_path / "replayed.txt"
+    tracemalloc.start()
+    try:
+        summary = await record_quietly("both", duration=None, replay=capture, speed="max", out=out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * MAX_RECORD_BYTES, peak  # never the 256 MB line
+    # Every frame around the damage recorded: the same lines as the undamaged sample.
+    assert summary.stopped == "source ended"
+    assert out.read_bytes() == SAMPLE_LINES.read_bytes()
+    assert summary.skipped_records == [{"line": 10, "size": size}]
+    assert f"input records skipped as damaged: 1 (line 10 ({size:,} bytes))" in summary.text()
+    log = [json.loads(line) for line in events_path(out).read_text().splitlines()]
+    skipped = [e for e in log if e["event"] == "records_skipped"]
+    assert [(e["count"], e["records"]) for e in skipped] == [(1, [{"line": 10, "size": size}])]
+    assert log[-1]["event"] == "stop" and log.index(skipped[0]) == len(log) - 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,7 +12,18 @@ from typing import Literal
 from .faults import Faults
 from .market import MarketParams
 
-__all__ = ["SimConfig"]
+__all__ = ["SimConfig", "fresh_seed"]
+
+
+def fresh_seed() -> int:
+    """A new seed for a run that was given none, so that re-runs differ (issue 12 #3).
+
+    The market is a pure function of its seed: with a fixed default every run
+    without ``seed`` sent the same lines, and a re-run looked like nothing new
+    was recorded. The seed in use is printed (summary, events log), so any run
+    can be reproduced exactly by passing it again.
+    """
+    return secrets.randbelow(2**31)
 
 
 @dataclass(frozen=True)
@@ -24,7 +36,8 @@ class SimConfig:
     seconds and do not scale.
     """
 
-    seed: int = 1
+    #: The market's seed: a fresh one per config unless given (see :func:`fresh_seed`).
+    seed: int = field(default_factory=fresh_seed)
     #: TCP port on 127.0.0.1; 0 picks a free one.
     port: int = 0
     speedup: float = 1.0

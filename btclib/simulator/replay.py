@@ -25,6 +25,7 @@ from typing import Literal
 
 from .. import exchanges
 from ..capture import Frame, frames
+from ..linereader import Skipped
 from .link import Link
 
 __all__ = ["Replay", "is_market_data"]
@@ -51,7 +52,9 @@ class Replay:
         self.path = Path(path)
         self.speed = speed
         self.start_timeout = start_timeout
-        self.frames: list[Frame] = list(frames(self.path))
+        #: Records of the capture skipped as damaged or overlong (never held in memory).
+        self.skipped: list[Skipped] = []
+        self.frames: list[Frame] = list(frames(self.path, self.skipped))
         self.exchanges = {f.exchange for f in self.frames}
         self.finished = asyncio.Event()
         self.clients: dict[str, list[Link]] = {}
