@@ -48,7 +48,8 @@ const char* help() {
            "  --depth-speed     Binance depth5 update speed (default 1000ms)\n"
            "  --keepalive S     client ping interval for Upbit (default 20, at most 30)\n"
            "tuning (tests): --stall-after S, --first-data-within S, --backoff-base S,\n"
-           "  --backoff-cap S, --check-interval S, --overlap-max S, --summary-json PATH\n";
+           "  --backoff-cap S, --check-interval S, --overlap-max S, --summary-json PATH,\n"
+           "  --upbit-request TEXT (sent instead of the Upbit subscription)\n";
 }
 
 Options parse_args(int argc, char** argv) {
@@ -107,6 +108,7 @@ Options parse_args(int argc, char** argv) {
         else if (flag == "--check-interval") o.timings.check_interval = number(flag, value);
         else if (flag == "--overlap-max") o.timings.overlap_max = number(flag, value);
         else if (flag == "--summary-json") o.summary_json = value;
+        else if (flag == "--upbit-request") o.upbit_request = value;
         else throw UsageError("unrecognized argument '" + flag + "'");
     }
     if (o.step.empty()) throw UsageError("the step is required: binance, upbit or both");
@@ -122,8 +124,11 @@ std::vector<FeedSpec> build_feeds(const Options& o) {
     try {
         if (o.step == "binance" || o.step == "both")
             feeds.push_back(binance::feed(o.binance_url, o.symbol, o.depth_speed, o.stall_after));
-        if (o.step == "upbit" || o.step == "both")
+        if (o.step == "upbit" || o.step == "both") {
             feeds.push_back(upbit::feed(o.upbit_url, o.codes, o.keepalive, o.stall_after));
+            if (o.upbit_request)
+                feeds.back().requests = [text = *o.upbit_request] { return std::vector<std::string>{text}; };
+        }
         for (const auto& f : feeds) Url::parse(f.url);
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());

@@ -27,6 +27,7 @@ struct Options {
     double keepalive = 20.0;
     std::optional<double> stall_after;  // seconds; the feeds' own limits when unset
     std::string summary_json;           // also write the summary here, as JSON
+    std::optional<std::string> upbit_request;  // replaces the Upbit request (tests: NO_CODES)
     Timings timings;
 };
 

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
@@ -80,7 +81,8 @@ template <class WS>
 class Impl final : public Connection {
 public:
     template <class... Args>
-    Impl(Url url, Args&&... args) : url_(std::move(url)), ws_(std::forward<Args>(args)...) {}
+    Impl(Url url, Args&&... args)
+        : url_(std::move(url)), ws_(std::forward<Args>(args)...), grace_(ws_.get_executor()) {}
 
     asio::awaitable<void> open(double timeout) override {
         auto& tcp_layer = beast::get_lowest_layer(ws_);
@@ -164,13 +166,24 @@ public:
 
     void abort() override {
         boost::system::error_code ec;
+        grace_.cancel();
         beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
         beast::get_lowest_layer(ws_).socket().close(ec);
+    }
+
+    void drop(double grace) override {
+        boost::system::error_code ec;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_send, ec);
+        grace_.expires_after(secs(grace));
+        grace_.async_wait([this](const boost::system::error_code& e) {
+            if (!e) abort();
+        });
     }
 
 private:
     Url url_;
     WS ws_;
+    asio::steady_timer grace_;
     beast::flat_buffer buffer_;
 };
 

@@ -57,6 +57,10 @@ public:
     virtual boost::asio::awaitable<void> close(double timeout) = 0;
     // Drop the TCP connection at once, no close frame; a pending read ends with Closed.
     virtual void abort() = 0;
+    // Give up on a dead or useless connection without a close frame, but read what already
+    // arrived: our side of TCP is shut (the server sees the end and closes), and the socket
+    // is closed for good after `grace` seconds at the latest.
+    virtual void drop(double grace) = 0;
 };
 
 // The TLS settings both exchanges need: system CAs, peer verification.

@@ -214,7 +214,7 @@ asio::awaitable<void> FeedRunner::perform(std::vector<Action> actions) {
                 auto it = sessions_.find(a.conn);
                 if (it != sessions_.end()) {
                     it->second->end_cause = a.text;
-                    it->second->ws->abort();
+                    it->second->ws->drop(timings_.close_timeout);
                 }
                 log(a.conn, "dropped: " + a.text);
                 break;
