@@ -170,4 +170,3 @@ async def record_against_sim(
     summary["reconnects"] -= after
     summary["gaps"] = summary["gaps"][: len(summary["gaps"]) - after]
     return Run(code, process.lines(), summary, sim, process.stderr, process.stdout)
-

@@ -121,7 +121,9 @@ async def test_a_replayed_capture_gives_the_python_recorders_file_byte_for_byte(
     exchanges = ["binance", "upbit"] if step == "both" else [step]
     for exchange in exchanges:
         mine = [x for x in ours.splitlines(keepends=True) if x.startswith(PREFIX[exchange])]
-        theirs = [x for x in python_lines.splitlines(keepends=True) if x.startswith(PREFIX[exchange])]
+        theirs = [
+            x for x in python_lines.splitlines(keepends=True) if x.startswith(PREFIX[exchange])
+        ]
         assert theirs and mine == theirs
     if step != "both":
         assert ours == python_lines
@@ -139,4 +141,3 @@ async def test_the_shipped_real_frame_capture_gives_the_hand_written_lines(tmp_p
 
 def test_the_binary_exists_when_the_tests_run_on_ci():
     btcrec_path()  # skips here without a build, fails on CI
-
