@@ -377,25 +377,27 @@ def _breaks(
         moments = []
         for s in spans:
             if s.info.exchange == exchange:
-                moments.append((s.opened, 1))
+                moments.append((s.opened, 1, s.opened))
                 if s.closed is not None:
-                    moments.append((s.closed, -1))
+                    moments.append((s.closed, -1, s.opened))
         moments.sort(key=lambda m: (m[0], -m[1]))
-        up, down_at, found = 0, None, []
-        for at, step in moments:
-            if up == 0 and step > 0 and down_at is not None:
-                found.append((down_at, at))
-                down_at = None
+        # A break: (the last connection up opened, it closed, the next one opened).
+        up, down, found = 0, None, []
+        for at, step, opened in moments:
+            if up == 0 and step > 0 and down is not None:
+                found.append((*down, at))
+                down = None
             up += step
             if up == 0:
-                down_at = at
-        if down_at is not None:
-            found.append((down_at, math.inf))
-        found = [(a, b) for a, b in found if a < stop - 1.0]  # the end of the soak is no break
+                down = (opened, at)
+        if down is not None:
+            found.append((*down, math.inf))
+        found = [(o, a, b) for o, a, b in found if a < stop - 1.0]  # the soak's end is no break
         logged = sorted(gaps[exchange])
         v.breaks += len(found)
-        for a, b in found:
-            match = next((g for g in logged if a - _SLACK <= g <= min(b, stop) + _SLACK), None)
+        for opened, a, b in found:
+            # The recorder may see the close before the simulator's side of it has ended.
+            match = next((g for g in logged if opened <= g <= min(b, stop) + _SLACK), None)
             if match is None:
                 v.note(f"{exchange}: no connection from {a:.3f} to {b:.3f}, no gap logged for it")
             else:

@@ -25,6 +25,7 @@ from btclib.simulator import (
     Stall,
 )
 from btclib.simulator.binance import BINANCE_451_BODY
+from btclib.simulator.faults import Shutdown
 
 COMBINED = "/stream?streams=btcusdt@depth5@100ms/btcusdt@trade"
 UPBIT_REQUEST = '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC"]}]'
@@ -272,3 +273,73 @@ async def test_upbit_microsecond_timestamps() -> None:
         await ws.send(UPBIT_REQUEST)
         books = [json.loads(await recv(ws)) for _ in range(3)]
     assert all(len(str(b["timestamp"])) == 16 for b in books)
+
+
+# -- ends with a close frame, per-connection cuts, what fired --------------------------
+
+
+async def test_a_drop_with_a_close_code_sends_that_close_frame_after_every_sent_frame() -> None:
+    drop = Drop(after_messages=15, close_code=1011)
+    async with Simulator(config(drop)) as sim, connect(sim.urls["binance"] + COMBINED) as ws:
+        frames, closed = await drain_until_closed(ws)
+    assert closed.rcvd is not None and closed.rcvd.code == 1011
+    assert frames == [f.payload for f in sim.sent] and len(frames) == 15
+    [fired] = sim.fired
+    assert fired.fault == drop and fired.exchange == "binance" and fired.index == 0
+
+
+async def test_a_shutdown_is_announced_then_closes_only_the_chosen_connection() -> None:
+    cut = Shutdown(after_seconds=0.6, notice=0.3)
+    async with Simulator(config(Rule(cut, exchange="binance", connection=0))) as sim:
+        async with connect(sim.urls["binance"] + COMBINED) as ws:
+            frames, closed = await drain_until_closed(ws)
+        async with connect(sim.urls["binance"] + COMBINED) as second:
+            await recv(second)
+            with pytest.raises(TimeoutError):  # no cut for connection 1
+                await asyncio.wait_for(drain_until_closed(second), 0.9)
+    notices = [f for f in frames if "serverShutdown" in f]
+    assert len(notices) == 1
+    assert closed.rcvd is not None and closed.rcvd.code == 1001  # binance_lifetime_close_code
+    assert [f.fault for f in sim.fired] == [cut]
+    first, _ = sim.spans
+    assert first.closed is not None and 0.5 < first.closed - first.opened < 2.0
+
+
+async def test_an_upbit_shutdown_closes_without_a_notice() -> None:
+    cut = Shutdown(after_seconds=0.4, notice=0.2)
+    async with Simulator(config(cut)) as sim, connect(sim.urls["upbit"]) as ws:
+        await ws.send(UPBIT_REQUEST)
+        frames, closed = await drain_until_closed(ws)
+    assert frames and not any(b"serverShutdown" in f for f in frames)
+    assert closed.rcvd is not None and closed.rcvd.code == 1001
+
+
+async def test_fired_lists_refusals_stalls_and_injected_frames_as_they_strike() -> None:
+    refuse = Rule(Refuse(429), exchange="binance", connection=0)
+    stall = Rule(Stall(after_messages=3, duration=0.2, channels=("depth",)), connection=1)
+    bad = Rule(Malformed(MalformedKind.NOT_JSON, after_messages=2), connection=1)
+    async with Simulator(config(refuse, stall, bad)) as sim:
+        with pytest.raises(InvalidStatus):
+            async with connect(sim.urls["binance"] + COMBINED):
+                pass
+        async with connect(sim.urls["binance"] + COMBINED) as ws:
+            for _ in range(8):
+                await recv(ws)
+    assert [type(f.fault) for f in sim.fired] == [Refuse, Malformed, Stall]
+    assert sim.fired[0].conn_id == 0 and sim.fired[1].conn_id == sim.connections[0].conn_id
+    assert all(a.time <= b.time for a, b in itertools.pairwise(sim.fired))
+
+
+async def test_the_sent_frames_can_go_to_any_log() -> None:
+    class Counted:
+        def __init__(self) -> None:
+            self.n = 0
+
+        def append(self, frame: Any) -> None:
+            self.n += 1
+
+    log = Counted()
+    async with Simulator(config(), sent=log) as sim, connect(sim.urls["binance"] + COMBINED) as ws:
+        for _ in range(5):
+            await recv(ws)
+    assert log.n >= 5
