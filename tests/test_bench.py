@@ -34,6 +34,9 @@ def test_quick_bench_writes_json_with_the_required_keys(tmp_path: Path):
         ):
             assert isinstance(workload[key], float) and workload[key] > 0, (name, key)
         assert workload["dropped"] == 0
+        # The C++ twin on the same flood server: measured when built (make test builds it).
+        if "cpp_skipped" not in workload:
+            assert workload["cpp_fps"] > 0 and workload["cpp_cpu_us_per_frame"] > 0, name
     for rate in ("1000", "10000"):
         for key in ("p50", "p99", "max"):
             assert result["latency_ms"][rate][key] > 0, (rate, key)
@@ -43,5 +46,6 @@ def test_quick_bench_writes_json_with_the_required_keys(tmp_path: Path):
     assert soak["rss_start_mb"] > 0 and soak["rss_end_mb"] > 0
     assert (tmp_path / "bench.png").stat().st_size > 0
     assert "| workload |" in done.stdout
+    assert "btcrec (C++) frames/s" in done.stdout
     # Nothing but the JSON and the plot was written where we pointed it.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "bench.png"]

@@ -29,6 +29,7 @@ __all__ = [
     "WORKLOADS",
     "FloodServer",
     "Plan",
+    "cpp",
     "latency",
     "machine",
     "peers",
@@ -187,6 +188,7 @@ def run(
                     if fps.get(ceiling) and fps.get("recorder"):
                         values.append(fps["recorder"] / fps[ceiling])
             result["workloads"][workload] = _summarise(runs, ratios)
+            result["workloads"][workload].update(cpp(base, plan, workload, log))
         # Comparison pipelines (not byte-exact): what parsing JSON would cost.
         for workload in ("binance", "upbit"):
             for pipeline in ("json", "orjson"):
@@ -240,6 +242,26 @@ def run(
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     result["targets"] = targets(result)
     return result
+
+
+def cpp(base: dict[str, Any], plan: Plan, workload: str, log: Any) -> dict[str, Any]:
+    """btcrec, the C++ twin, on the same flood server: ``plan.repeats`` runs, medians."""
+    outs = []
+    for _ in range(plan.repeats):
+        spec = {**base, "module": "btclib.bench.cpp", "workload": workload, "n": plan.frames}
+        outs.append(child(spec))
+        log(f"  {workload:8s} {'cpp':9s} {outs[-1].get('skipped') or _fmt_run(outs[-1])}")
+        if "skipped" in outs[-1]:
+            return {"cpp_skipped": outs[-1]["skipped"]}
+    good = [o for o in outs if o.get("fps")]
+    errors = [o["error"] for o in outs if "error" in o]
+    return {
+        "cpp_fps": _median([o["fps"] for o in good]),
+        "cpp_cpu_us_per_frame": _median([o["cpu_us_per_frame"] for o in good]),
+        "cpp_peak_rss_mb": max((o["peak_rss_mb"] for o in good), default=None),
+        "cpp_runs": [o.get("fps") for o in outs],
+        **({"cpp_errors": errors} if errors else {}),
+    }
 
 
 def latency(base: dict[str, Any], plan: Plan, rate: int, log: Any) -> dict[str, Any]:
