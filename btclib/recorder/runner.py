@@ -283,10 +283,20 @@ class FeedRunner:
         return False
 
     async def _abort(self, session: Session, cause: str) -> None:
-        """Drop a connection without a closing handshake; wait (briefly) for its reader."""
+        """End a connection we gave up on, without losing what it already delivered.
+
+        A stalled stream does not mean a dead socket: frames of the other stream, or
+        ones that waited in the kernel while the reader was busy, may have arrived and
+        not been read yet, and dropping the socket at once (``transport.abort()``)
+        would lose them. So close politely: the reader goes on until the server's
+        close frame, within ``close_timeout``, after which websockets drops the
+        connection itself (a dead server answers nothing).
+        """
         session.end_cause = cause
+        with contextlib.suppress(ConnectionClosed, OSError, TimeoutError):
+            await asyncio.wait_for(session.ws.close(), self.options.close_timeout * 2)
         transport = session.ws.transport
-        if transport is not None:
+        if transport is not None and not transport.is_closing():
             transport.abort()
         if session.task is not None:
             with contextlib.suppress(ConnectionClosed, asyncio.CancelledError):

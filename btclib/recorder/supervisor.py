@@ -97,7 +97,7 @@ class Log:
 
 @dataclass(frozen=True, slots=True)
 class Abort:
-    """Drop connection ``conn`` at once (no close handshake): it is dead or useless."""
+    """End connection ``conn``: it is dead or useless (what it already sent is still read)."""
 
     conn: int
     cause: str
