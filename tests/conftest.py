@@ -1,15 +1,15 @@
 """Shared helpers: run the recorder against the simulator and say what each side saw.
 
-Expected lines are computed here independently of btclib's parsers (with
-``json`` for Binance, whose numbers are strings, and a regular expression on
-the raw text for Upbit), so a parser bug cannot hide behind itself.
+Expected lines are computed independently of btclib's parsers
+(:func:`btclib.simulator.expected.expected_line`: ``json`` for Binance, whose
+numbers are strings, a regular expression on the raw text for Upbit), so a
+parser bug cannot hide behind itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,8 @@ import pytest
 
 from btclib.feed import Feed
 from btclib.recorder import Progress, RecorderOptions, RunSummary, record_feeds
-from btclib.simulator import SentFrame, SimConfig, Simulator
+from btclib.simulator import SimConfig, Simulator
+from btclib.simulator.expected import expected_line
 from btclib.sink import LineSink
 from btclib.steps import build_feeds
 
@@ -32,24 +33,6 @@ FAST = RecorderOptions(
     progress_interval=0.05,
     overlap_max=2.0,
 )
-
-_UNITS = re.compile(rb'"orderbook_units":(\[[^\]]*\])')
-
-
-def expected_line(frame: SentFrame) -> bytes:
-    """The SPEC line for one frame the simulator sent, computed without btclib."""
-    payload = frame.payload if isinstance(frame.payload, bytes) else frame.payload.encode()
-    if frame.exchange == "upbit":
-        message = json.loads(payload)
-        base = message["code"].split("-")[1].lower() + message["code"].split("-")[0].lower()
-        return base.encode() + b"@orderbook," + _UNITS.search(payload).group(1) + b"\n"
-    message = json.loads(payload)
-    symbol, data = message["stream"].split("@")[0], message["data"]
-    if "lastUpdateId" in data:
-        dump = lambda v: json.dumps(v, separators=(",", ":"))  # noqa: E731
-        return f"{symbol}@orderbook,bids:{dump(data['bids'])},asks:{dump(data['asks'])}\n".encode()
-    return f"{symbol}@trade, p:{data['p']},q:{data['q']}\n".encode()
-
 
 @dataclass
 class Run:
