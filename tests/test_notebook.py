@@ -364,3 +364,12 @@ def test_notebook_bar_final_line_is_short(capsys: pytest.CaptureFixture[str]) ->
     bar(Progress(3.0, 3.0, 120, 40.0, streams, 0, done=True))
     final = capsys.readouterr().out
     assert final == "Final: 120 lines | 40.0 lines/s\n"  # fits a notebook line, no stream list
+
+
+def test_text_view_wraps_between_words_in_the_notebook_and_keeps_the_text() -> None:
+    text = "Recorded 30 lines into <out>; stopped: duration reached.\n  source upbit: simulator"
+    view = notebook.text_view(text)
+    assert repr(view) == text  # the PDF (text/plain) gets the text as given
+    html = view._repr_html_()
+    assert "word-break: normal" in html and "white-space: pre-wrap" in html
+    assert "&lt;out&gt;" in html and "stopped: duration reached." in html
