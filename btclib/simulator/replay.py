@@ -14,6 +14,10 @@ connection's buffers are flushed and the loop yields a millisecond, so a
 client reading both sockets sees them in the captured order. At the end
 :attr:`finished` is set once every frame is flushed, then every replay
 connection is closed with 1000 "replay finished".
+
+A damaged capture is read in bounded memory: a record that is not JSON or is
+longer than the recorder's frame limit is skipped unread and listed in
+:attr:`Replay.skipped` (line number, size), for the run's summary.
 """
 
 from __future__ import annotations
