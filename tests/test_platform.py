@@ -447,6 +447,18 @@ def test_btclib_imports_and_measures_without_posix_only_modules():
         assert client.cpu_seconds() >= 0
         assert math.isnan(client.peak_rss_mb())
         assert client.rss_mb() > 0 or math.isnan(client.rss_mb())
+        # Windows has no load average and no /proc.
+        import builtins, os
+        del os.getloadavg
+        real_open = builtins.open
+        def no_proc(file, *args, **kwargs):
+            if str(file).startswith("/proc"):
+                raise FileNotFoundError(2, "No such file or directory", str(file))
+            return real_open(file, *args, **kwargs)
+        builtins.open = no_proc
+        machine = harness.machine()
+        assert all(math.isnan(x) for x in machine["loadavg_start"]), machine
+        assert math.isnan(client.rss_mb())
         print("ok")
     """
     proc = child(script)
