@@ -183,17 +183,20 @@ def read_capture(
             skipped.append(item)
 
     def records() -> Iterator[dict[str, Any]]:
+        number = 1  # the header's
         for line in lines:
             if isinstance(line, Skipped):
+                number = line.line
                 skip(line)
                 continue
+            number += 1
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except ValueError:
                 if line.endswith(b"\n"):
-                    skip(Skipped(-1, len(line)))
+                    skip(Skipped(number, len(line)))
                     continue
                 return  # a torn last line of a capture cut short
             if isinstance(record, dict):

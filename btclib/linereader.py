@@ -12,6 +12,7 @@ after member; a damaged stretch is skipped to the next member.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import zlib
 from collections.abc import Iterable, Iterator
@@ -122,9 +123,14 @@ def inflate(f: BinaryIO, path: Path) -> Iterator[bytes | None]:
     while data:
         try:
             out = z.decompress(data, CHUNK)
-            while out:
-                yield out
-                out = z.decompress(z.unconsumed_tail, CHUNK) if z.unconsumed_tail else b""
+            while True:  # output comes CHUNK at a time: a tiny member may inflate to gigabytes
+                if out:
+                    yield out
+                # At a member's end the rest is in unused_data (asking again would
+                # append unconsumed_tail to it a second time).
+                if z.eof or not z.unconsumed_tail:
+                    break
+                out = z.decompress(z.unconsumed_tail, CHUNK)
         except zlib.error as exc:
             logger.warning("%s: damaged gzip data skipped (%s)", path, exc)
             yield None
@@ -135,6 +141,10 @@ def inflate(f: BinaryIO, path: Path) -> Iterator[bytes | None]:
             if data:
                 continue
         data = f.read(CHUNK)
+    if not z.eof:  # a member cut short (a crash): what it inflated to so far
+        with contextlib.suppress(zlib.error):
+            if tail := z.flush():
+                yield tail
 
 
 def read_lines(path: str | Path, limit: int) -> Iterator[bytes | Skipped]:

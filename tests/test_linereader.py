@@ -89,4 +89,21 @@ def test_a_record_that_is_not_json_is_skipped_and_reading_goes_on(tmp_path: Path
     path.write_bytes(header() + b"\n" + record(1) + b"\n{torn\n" + record(2) + b"\n")
     skipped: list[Skipped] = []
     _, records = read_capture(path, skipped)
-    assert [r["n"] for r in records] == [1, 2] and len(skipped) == 1
+    assert [r["n"] for r in records] == [1, 2] and skipped == [Skipped(3, len(b"{torn\n"))]
+
+
+def test_members_appended_one_after_another_are_read_whole(tmp_path: Path):
+    """A capture that a second run appended to: two gzip members, each over one chunk."""
+    path = tmp_path / "two.jsonl.gz"
+    first = b"".join(b"first %06d %s\n" % (i, b"x" * 50) for i in range(20_000))
+    second = b"".join(b"second %06d %s\n" % (i, b"y" * 50) for i in range(20_000))
+    path.write_bytes(gzip.compress(first) + gzip.compress(second))
+    lines = list(read_lines(path, 1000))
+    assert b"".join(lines) == first + second
+
+
+def test_members_of_highly_compressed_data_end_and_the_next_one_starts(tmp_path: Path):
+    path = tmp_path / "a.gz"
+    block = b"A" * (4 << 20) + b"\n"
+    path.write_bytes(gzip.compress(block) + gzip.compress(b"end\n"))
+    assert list(read_lines(path, 100)) == [Skipped(1, len(block)), b"end\n"]

@@ -57,11 +57,13 @@ async def record_feeds(
     set (``interrupted`` for a notebook interrupt). ``skipped`` lists records
     of the source's input skipped as damaged (a replayed capture's); read
     when the run ends, it is counted in the summary and logged before ``stop``.
-    Cancelling the call (Ctrl+C in a notebook) stops it just as cleanly: the
-    file ends with a whole line either way.
+    Cancelling the call (a timeout around it, a task group) stops it just as
+    cleanly and re-raises the cancellation: the file ends with a whole line
+    either way. (A notebook interrupt sets ``stop`` instead, through
+    :func:`btclib.steps.interrupt_stops`, so the call returns its summary.)
 
-    Raises :class:`RecordingError` (or :class:`~btclib.feed.ExchangeError`,
-    :class:`~btclib.sink.SinkError`) with ``summary`` attached when the run
+    Raises a :class:`~btclib.errors.BtclibError` (``RecordingError``,
+    ``ExchangeError``, ``SinkError``) with ``summary`` attached when the run
     cannot go on.
     """
     feeds = list(feeds)

@@ -210,7 +210,6 @@ class FeedRunner:
 
         return receive
 
-
     def _first_data(self, session: Session) -> None:
         session.started = True
         self.supervisor.first_data(session.id, self.loop.time())
