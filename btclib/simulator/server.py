@@ -244,12 +244,14 @@ def main(
 ) -> int:
     """Blocking entry point for ``python -m btclib simulate``; returns an exit status.
 
-    ``seed`` None means 1; ``replay``/``speed`` serve a capture; ``options`` are
-    further :class:`SimConfig` fields (``speedup``, ``faults``...).
+    ``seed`` None means a fresh one (printed in the banner); ``replay``/``speed``
+    serve a capture; ``options`` are further :class:`SimConfig` fields
+    (``speedup``, ``faults``...).
     """
+    if seed is not None:
+        options["seed"] = seed
     config = SimConfig(
         port=port,
-        seed=1 if seed is None else seed,
         replay=Path(replay) if replay is not None else None,
         replay_speed=speed,
         **options,
