@@ -404,20 +404,48 @@ def load_config(config_file: Path | str) -> Any:
     return loader.load_config()
 
 
+_BROWSER_COMMANDS = (
+    "chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "msedge",
+)
+_BROWSER_FILES = (
+    # macOS application bundles
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+    "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+)
+_WINDOWS_BROWSERS = (  # under %ProgramFiles%, %ProgramFiles(x86)% or %LocalAppData%
+    "Google/Chrome/Application/chrome.exe",
+    "Chromium/Application/chrome.exe",
+    "Microsoft/Edge/Application/msedge.exe",  # on every Windows 10 and 11
+)
+
+
 def chromium_binary() -> str | None:
-    """The system Chromium (Debian names it ``chromium``), or None."""
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+    """A Chromium-family browser that prints to PDF headless, or None: ``BTCLIB_CHROME`` if
+    set, else a command on the PATH (Debian names it ``chromium``), else where Chrome,
+    Chromium or Edge install themselves on macOS and Windows (not on the PATH there)."""
+    explicit = os.environ.get("BTCLIB_CHROME")
+    if explicit:
+        return explicit if Path(explicit).is_file() else shutil.which(explicit)
+    for name in _BROWSER_COMMANDS:
         found = shutil.which(name)
         if found:
             return found
-    return None
+    candidates = [Path(p) for p in _BROWSER_FILES]
+    for variable in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA"):
+        base = os.environ.get(variable)
+        if base:
+            candidates += [Path(base, rel) for rel in _WINDOWS_BROWSERS]
+    return next((str(c) for c in candidates if c.is_file()), None)
 
 
 def _chromium_print(html_file: Path, pdf_file: Path, timeout: float = 120.0) -> None:
     browser = chromium_binary()
     if browser is None:
         raise RuntimeError(
-            "no chromium found: on Debian/Ubuntu run `scripts/install-system-deps.sh chromium`"
+            "no Chromium, Chrome or Edge found: install one (Debian/Ubuntu: "
+            "`scripts/install-system-deps.sh chromium`; Windows: Edge is already there), "
+            "or set BTCLIB_CHROME to the browser's path"
         )
     with tempfile.TemporaryDirectory(prefix="btclib-chromium-") as profile:
         cmd = [

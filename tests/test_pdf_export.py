@@ -428,3 +428,26 @@ def test_visual_lines_cut_long_lines_and_join_back() -> None:
     assert continuation_marks(cut).count("\\btclibContinued{}") == 3
     with pytest.raises(ValueError, match="width"):
         visual_lines("x", 0)
+
+
+def test_the_chromium_route_finds_a_browser_where_windows_and_macos_install_it(
+    tmp_path, monkeypatch
+):
+    from btclib import nbexport
+
+    monkeypatch.setattr(nbexport.shutil, "which", lambda name: None)  # nothing on the PATH
+    monkeypatch.delenv("BTCLIB_CHROME", raising=False)
+    for variable in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA"):
+        monkeypatch.delenv(variable, raising=False)
+    assert nbexport.chromium_binary() is None or nbexport.chromium_binary().startswith(
+        "/Applications"
+    )
+    edge = tmp_path / "Microsoft" / "Edge" / "Application" / "msedge.exe"
+    edge.parent.mkdir(parents=True)
+    edge.write_bytes(b"")
+    monkeypatch.setenv("PROGRAMFILES(X86)", str(tmp_path))
+    assert nbexport.chromium_binary() == str(edge)
+    chosen = tmp_path / "my-chrome"
+    chosen.write_bytes(b"")
+    monkeypatch.setenv("BTCLIB_CHROME", str(chosen))
+    assert nbexport.chromium_binary() == str(chosen)
