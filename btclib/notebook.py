@@ -15,6 +15,10 @@ never breaks the report (``tests/test_notebook_surface.py`` checks it). Here are
 * :func:`notice`, :func:`why`, :func:`banner`, :func:`mixed` and :func:`mixed_warning`: when,
   and why, btclib's simulator stood in for an exchange, from a run's summary (or a recording);
 * :func:`configured_premium`: the premium the simulator's market is set to, for Step D;
+* Step E, the C++ twin: :func:`build_cpp` (``make cpp``; a failed build says why in plain
+  words), :func:`record_cpp` (btcrec records a step, live or from the simulator, announced as
+  ``btclib.record`` announces it; a :class:`CppRun` works with :func:`notice` and
+  :func:`tail_view`) and :func:`cpp_listing` (C++ source, highlighted as :func:`listing` does);
 * the objects the notebooks show the source of, under the public names their narrative uses:
   :class:`FeedRunner` (its ``pump`` is the hot loop), :class:`LineSink`, the exchange modules
   :mod:`binance` and :mod:`upbit`, :func:`build_feeds` and :func:`record_feeds`.
@@ -25,6 +29,7 @@ from __future__ import annotations
 import html
 import inspect
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Mapping
@@ -32,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from . import btcrec as _btcrec
+from .btcrec import Build, BuildError, CppRun
 from .exchanges import binance, upbit
 from .recorder import FeedRunner, record_feeds
 from .simulator import MarketParams
@@ -40,6 +47,10 @@ from .sources import banner as _exchange_banner
 from .steps import build_feeds
 
 __all__ = [
+    "Build",
+    "BuildError",
+    "CppListing",
+    "CppRun",
     "FeedRunner",
     "LineSink",
     "Listing",
@@ -49,14 +60,18 @@ __all__ = [
     "TextView",
     "banner",
     "binance",
+    "build_cpp",
     "build_feeds",
     "configured_premium",
+    "cpp_binary",
+    "cpp_listing",
     "listing",
     "mixed",
     "mixed_warning",
     "notice",
     "parameters",
     "print_tail",
+    "record_cpp",
     "record_feeds",
     "tail",
     "tail_view",
@@ -423,3 +438,78 @@ def configured_premium(summary: Sourced) -> float | None:
     if not sources or any(s != "simulator" for s in sources.values()):
         return None
     return MarketParams().premium * 100
+
+
+# -- Step E: the C++ twin -----------------------------------------------------------------------
+
+build_cpp = _btcrec.build
+"""``make cpp``: build ``cpp/build/btcrec`` (a no-op when nothing changed); see
+:func:`btclib.btcrec.build`. A failed build raises :class:`BuildError`, which says why."""
+
+record_cpp = _btcrec.record
+"""``await record_cpp("both", duration=30, source="auto")``: btcrec records a step, live or
+from btclib's simulator (announced as ``btclib.record`` announces it); see
+:func:`btclib.btcrec.record`. Returns a :class:`CppRun`."""
+
+
+def cpp_binary() -> Path:
+    """Where ``make cpp`` puts btcrec (it may not be built yet: see :func:`build_cpp`)."""
+    return _btcrec.BINARY
+
+
+class CppListing(Listing):
+    """C++ source shown highlighted, as :class:`Listing` shows Python (HTML, LaTeX, text)."""
+
+    def _lexer(self) -> Any:
+        from pygments.lexers import CppLexer
+
+        return CppLexer()
+
+
+def _definition(text: str, name: str) -> tuple[int, str] | None:
+    """The definition of function ``name`` in C++ source ``text``: its first line number and
+    its lines, with the comment (or ``template``) lines right above it, down to the closing
+    brace at column 0 (how btcrec's sources are laid out), or the one line that holds it all."""
+    lines = text.splitlines()
+    head = re.compile(rf"^(?![\s#/]).*(?<![\w:~]){re.escape(name)}\(")
+    for i, line in enumerate(lines):
+        if not head.match(line) or line.rstrip().endswith(";"):
+            continue
+        if "{" in line and line.rstrip().endswith("}"):
+            end = i
+        else:
+            end = next((k for k in range(i + 1, len(lines)) if lines[k] == "}"), None)
+            if end is None:
+                continue
+        start = i
+        while start > 0 and lines[start - 1].startswith(("//", "template")):
+            start -= 1
+        return start + 1, "\n".join(lines[start : end + 1])
+    return None
+
+
+def cpp_listing(*pieces: str, folder: str | Path | None = None) -> CppListing:
+    """btcrec's C++ source, highlighted like :func:`listing`: whole files or single functions.
+
+    Each piece is a file of ``cpp/src`` (``"sink.cpp"``) or one function in it
+    (``"binance.cpp:Parser::parse"``: the definition with the comment right above it); each
+    comes under a comment saying where it is. ``folder`` replaces ``cpp/src`` (tests).
+    """
+    if not pieces:
+        raise ValueError("cpp_listing: nothing to show")
+    src = Path(folder) if folder is not None else _btcrec.ROOT / "cpp" / "src"
+    shown = "cpp/src" if folder is None else src.as_posix()
+    parts = []
+    for piece in pieces:
+        file, _, name = piece.partition(":")
+        text = (src / file).read_text(encoding="utf-8")
+        if not name:
+            count = len(text.splitlines())
+            parts.append(f"// {shown}/{file} ({count} lines)\n{text.rstrip()}\n")
+            continue
+        found = _definition(text, name)
+        if found is None:
+            raise ValueError(f"cpp_listing: no definition of {name} in {shown}/{file}")
+        line, body = found
+        parts.append(f"// {name}  ({shown}/{file}, line {line})\n{body}\n")
+    return CppListing("\n\n".join(parts))

@@ -122,6 +122,23 @@ def listed(source: str) -> list[tuple[str, Any]]:
     return shown
 
 
+def cpp_listed(source: str) -> list[str]:
+    """What each ``cpp_listing(...)`` call shows: its pieces (``"binance.cpp:Parser::parse"``),
+    which must be string constants, so the check can find them in ``cpp/src``."""
+    pieces = []
+    for node in ast.walk(parse(source)):
+        func = node.func if isinstance(node, ast.Call) else None
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name != "cpp_listing":
+            continue
+        for arg in node.args:  # type: ignore[attr-defined]
+            assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
+                f"cpp_listing({ast.unparse(arg)}): name a file or file:function as a string"
+            )
+            pieces.append(arg.value)
+    return pieces
+
+
 def private_parts(obj: Any) -> list[str]:
     """The parts of where ``obj`` is defined (module, qualified name) that start with ``_``."""
     parts = f"{obj.__module__}.{obj.__qualname__}".split(".")
@@ -139,6 +156,7 @@ def test_there_are_step_notebooks() -> None:
         "step_b_upbit.ipynb",
         "step_c_multi.ipynb",
         "step_d_cross_exchange.ipynb",
+        "step_e_cpp.ipynb",
     ]
 
 
@@ -148,10 +166,16 @@ def test_notebook_uses_only_the_public_surface(notebook_source: str) -> None:
 
 def test_notebook_shows_only_public_btclib_names(notebook_source: str) -> None:
     shown = listed(notebook_source)
-    assert shown, "each step shows the code that did the work"
+    assert shown or cpp_listed(notebook_source), "each step shows the code that did the work"
     for expr, obj in shown:
         assert obj.__module__.partition(".")[0] == "btclib", f"{expr} is not btclib's"
         assert private_parts(obj) == [], f"listing({expr}) shows a private name"
+
+
+def test_notebook_shows_cpp_definitions_that_exist(notebook_source: str) -> None:
+    # Step E shows btcrec's C++ by file and function name: a renamed function fails here.
+    for piece in cpp_listed(notebook_source):
+        assert str(notebook.cpp_listing(piece)), piece
 
 
 def test_notebook_reads_its_settings_in_one_place(notebook_source: str) -> None:
