@@ -56,6 +56,9 @@ class Endpoints:
     """The synthetic market's seed when the simulator serves one (a replay has none)."""
     skipped: list[Skipped] = field(default_factory=list)
     """Records of a replayed capture skipped as damaged or overlong (line number, size)."""
+    listings: dict[str, str] = field(default_factory=dict)
+    """Per exchange: where ``all`` reads its markets, from the same source as the streams
+    (the live REST listing, or the simulator's on its own port)."""
 
     @property
     def simulated(self) -> bool:
@@ -153,6 +156,7 @@ async def open_source(
     chosen = "sim" if replay is not None else choose(source)
     live = live_urls(urls)
     endpoints = Endpoints(dict(live))
+    endpoints.listings = {x: EXCHANGES[x].LISTING_URL for x in exchanges}
     need_sim: dict[str, str] = {}
     if chosen == "sim":
         why = f"replaying capture {replay}" if replay is not None else "source 'sim' was chosen"
@@ -180,6 +184,7 @@ async def open_source(
             endpoints.reasons[exchange] = reason
             announce(banner(exchange, reason))
             endpoints.urls[exchange] = sim.urls[exchange]
+            endpoints.listings[exchange] = sim.listing_urls.get(exchange, "")
         if sim.replay is not None:
             endpoints.finish = sim.replay_finished
             endpoints.skipped = sim.replay.skipped

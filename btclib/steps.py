@@ -19,7 +19,8 @@ from typing import Any
 
 from . import exchanges
 from .capture import CaptureWriter
-from .errors import SinkError
+from .errors import BtclibError, SinkError
+from .exchanges.markets import ListingError, fetch_listing, wants_all
 from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds
@@ -33,8 +34,10 @@ __all__ = [
     "default_path",
     "events_path",
     "interrupt_stops",
+    "markets_with_data",
     "record",
     "record_sync",
+    "resolve_markets",
     "writable",
 ]
 
@@ -86,7 +89,10 @@ def build_feeds(
     ``urls``: exchange name -> endpoint (live by default; a simulator's
     ``Simulator.urls``). ``settings``: the exchanges' options by name
     (``symbol``, ``codes``, ...; see each module's ``OPTIONS``); an option
-    not given, or given as ``None``, takes its default.
+    not given, or given as ``None``, takes its default. Many markets make
+    several feeds per exchange (``make_feeds``: as few connections as the
+    exchange's rules allow); ``all`` is resolved first (:func:`resolve_markets`),
+    unresolved it stands for the default market.
     """
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}: expected one of {', '.join(STEPS)}")
@@ -102,8 +108,55 @@ def build_feeds(
         module = exchanges.get(name)
         values = {option.name: option.value(settings) for option in module.OPTIONS}
         url = (urls or {}).get(name) or module.LIVE_URL
-        feeds.append(module.make_feed(url, values, stall_after))
+        feeds.extend(module.make_feeds(url, values, stall_after))
     return feeds
+
+
+async def resolve_markets(
+    names: tuple[str, ...],
+    settings: Mapping[str, Any],
+    listings: Mapping[str, str],
+    announce: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """``settings`` with every ``all`` replaced by the exchange's listed markets.
+
+    ``listings``: per exchange, the listing URL of the source chosen for its
+    streams (:attr:`btclib.sources.Endpoints.listings`), so the markets and
+    their data come from the same place. Markets named beside ``all`` are
+    kept after the listed ones. A listing that cannot be fetched or read
+    raises :class:`~btclib.exchanges.markets.ListingError` saying why.
+    """
+    resolved = dict(settings)
+    for name in names:
+        module = exchanges.get(name)
+        value = settings.get(module.MARKETS_OPTION)
+        if not wants_all(value):
+            continue
+        url = listings.get(name) or module.LISTING_URL
+        listed = module.parse_listing(await fetch_listing(url, module.TITLE))
+        if not listed:
+            raise ListingError(f"{module.TITLE}'s listing at {url} names no market to record")
+        extra = [v for v in ([value] if isinstance(value, str) else value) if not wants_all(v)]
+        resolved[module.MARKETS_OPTION] = [*listed, *extra]
+        announce(f"{module.TITLE}: {len(listed)} markets listed by {url}")
+    return resolved
+
+
+def markets_with_data(feeds: list[Feed], lines: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+    """Per exchange: how many of its markets wrote at least one line, of how many asked.
+
+    A market is a line key's part before ``@`` (``btcusdt@trade``, ``btckrw@orderbook``).
+    """
+    out: dict[str, tuple[int, int]] = {}
+    for name in dict.fromkeys(feed.exchange for feed in feeds):
+        asked: dict[str, bool] = {}
+        for feed in feeds:
+            if feed.exchange == name:
+                for stream in feed.streams:
+                    market = stream.partition("@")[0]
+                    asked[market] = asked.get(market, False) or lines.get(stream, 0) > 0
+        out[name] = (sum(asked.values()), len(asked))
+    return out
 
 
 @contextlib.contextmanager
@@ -219,6 +272,7 @@ async def record(
             sim_options=sim_options,
             announce=announce,
         ) as endpoints:
+            settings = await resolve_markets(STEPS[step], settings, endpoints.listings, announce)
             feeds = build_feeds(step, endpoints.urls, **settings)
             tap = None
             if capture is not None:
@@ -243,9 +297,14 @@ async def record(
                     seed=endpoints.seed,
                     skipped=endpoints.skipped,
                 )
+            except BtclibError as exc:
+                if exc.summary is not None:
+                    exc.summary.markets = markets_with_data(feeds, exc.summary.lines)
+                raise
             finally:
                 if tap is not None:
                     await tap.aclose()
+    summary.markets = markets_with_data(feeds, summary.lines)
     if summary.stopped == "interrupted":
         announce(
             f"Interrupted: the recording stopped cleanly; every line received is in {path}, "

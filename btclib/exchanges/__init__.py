@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from ..feed import Feed
-from . import binance, upbit
+from . import binance, markets, upbit
 from .options import Option
 from .records import Book, FrameKind, Number, Record, Trade
 
@@ -38,6 +38,7 @@ __all__ = [
     "Trade",
     "binance",
     "get",
+    "markets",
     "options",
     "read_line",
     "upbit",
@@ -60,6 +61,12 @@ class Exchange(Protocol):
     """What the URL is, for ``--<name>-url``'s help."""
     DEFAULT_MARKETS: tuple[str, ...]
     """The markets recorded when none are named (``btcusdt``; ``KRW-BTC``)."""
+    MARKETS_OPTION: str
+    """The option naming the markets (``symbol``; ``codes``): one, several, or ``all``."""
+    LISTING_URL: str
+    """The live listing ``all`` is read from (a REST URL: ``https://api...``)."""
+    LISTING_PATH: str
+    """The listing's path, which the simulator serves on its port too."""
     OPTIONS: tuple[Option, ...]
     """The settings :meth:`make_feed` takes besides the URL, with defaults and CLI spellings."""
     STATUS_HINTS: dict[int, str]
@@ -76,6 +83,11 @@ class Exchange(Protocol):
         """(base, quote) of a market as :attr:`Book.market` spells it, if known."""
         ...
 
+    def parse_listing(self, body: bytes | str) -> list[str]:
+        """The markets of a listing answer, as :attr:`MARKETS_OPTION` takes them;
+        :class:`~btclib.exchanges.markets.ListingError` when it is not one."""
+        ...
+
     def feed(self, *args: Any, **kwargs: Any) -> Feed:
         """The recorder's feed, with the module's own arguments (see each module)."""
         ...
@@ -85,6 +97,13 @@ class Exchange(Protocol):
     ) -> Feed:
         """:meth:`feed` from an endpoint (live or simulator) and every option's value by name.
         Its ``url`` is what the recorder opens and what ``source="auto"`` probes."""
+        ...
+
+    def make_feeds(
+        self, url: str, settings: Mapping[str, Any], stall_after: float | None = None
+    ) -> list[Feed]:
+        """Every market of ``settings`` over as few connections as the exchange allows,
+        one :class:`Feed` each (the recorder supervises each on its own)."""
         ...
 
     def read_line(self, line: bytes | str, number: Number = float) -> Record | None:

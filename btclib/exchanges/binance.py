@@ -12,12 +12,14 @@ Doc: https://github.com/binance/binance-spot-api-docs/blob/master/web-socket-str
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ExchangeError
 from ..feed import Data, Feed, Line, Notice, Parsed, excerpt, load_object
+from .markets import ListingError, chosen, load_listing, split_evenly
 from .options import Option
 from .rawjson import member_spans
 from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, levels, value
@@ -25,7 +27,12 @@ from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, lev
 __all__ = [
     "DEFAULT_MARKETS",
     "DEPTH_SPEEDS",
+    "LISTING_PATH",
+    "LISTING_URL",
     "LIVE_URL",
+    "MARKETS_OPTION",
+    "MAX_REQUESTS",
+    "MAX_STREAMS",
     "NAME",
     "OPTIONS",
     "STATUS_HINTS",
@@ -37,15 +44,21 @@ __all__ = [
     "check_market",
     "check_symbol",
     "classify",
+    "connection_plan",
     "currencies",
     "feed",
+    "feeds",
     "format_depth",
     "format_trade",
     "make_feed",
+    "make_feeds",
+    "parse_listing",
     "read_frame",
     "read_line",
+    "routed_parse",
     "stream_names",
     "stream_url",
+    "symbols",
 ]
 
 NAME = "binance"
@@ -59,12 +72,36 @@ URL_HELP = "Binance base URL, e.g. wss://data-stream.binance.vision"
 DEPTH_SPEEDS = {"1000ms": "", "100ms": "@100ms"}
 """Update speeds of the partial book stream and the suffix each one needs."""
 
+LISTING_URL = "https://api.binance.com/api/v3/exchangeInfo"
+"""Where ``--symbol all`` finds the live spot symbols: the REST host, not the stream host."""
+LISTING_PATH = "/api/v3/exchangeInfo"
+"""The listing's path, served by the simulator on its own port too."""
+
 DEFAULT_MARKETS = ("btcusdt",)
+MARKETS_OPTION = "symbol"
+"""The option that names the markets (``all``: every symbol of :data:`LISTING_URL`)."""
 OPTIONS = (
-    Option("symbol", "--symbol", DEFAULT_MARKETS[0], "Binance symbol (default btcusdt)"),
+    Option(
+        MARKETS_OPTION,
+        "--symbol",
+        DEFAULT_MARKETS[0],
+        "Binance symbol, repeatable, or 'all' (every spot symbol trading; default btcusdt)",
+        repeatable=True,
+    ),
     Option("depth_speed", "--depth-speed", "1000ms", choices=tuple(DEPTH_SPEEDS)),
 )
-"""What :func:`make_feed` takes besides the URL: one symbol, the book's update speed."""
+"""What :func:`make_feeds` takes besides the URL: the symbols, the book's update speed."""
+
+MAX_STREAMS = 1024
+"""Streams one connection may carry (protocols.md 1.8)."""
+MAX_REQUESTS = 4
+"""SUBSCRIBE messages sent on one connection, all at once after connecting: Binance
+counts every client message (pongs too) against 5 a second, so four leave room for a
+pong and need no pacing."""
+URL_BUDGET = 2000
+"""Characters of stream names put in the URL (``/stream?streams=a/b``); the rest go in
+SUBSCRIBE messages. A combined URL of 1,024 streams is ~20 kB: more than servers take
+in a request line (websockets: 8 kB)."""
 
 _QUOTES = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
 """Quote currencies a spot symbol may end with, longest match first where they overlap."""
@@ -133,6 +170,92 @@ def stream_url(symbol: str = "btcusdt", depth_speed: str = "1000ms", base: str =
     'wss://stream.binance.com:9443/stream?streams=btcusdt@depth5/btcusdt@trade'
     """
     return f"{base.rstrip('/')}/stream?streams={'/'.join(stream_names(symbol, depth_speed))}"
+
+
+def symbols(value: str | Sequence[str]) -> list[str]:
+    """The stream symbols of a ``symbol`` setting (one, several or ``all``), checked:
+    see :func:`~btclib.exchanges.markets.chosen`."""
+    return chosen(value, check_symbol, DEFAULT_MARKETS, TITLE)
+
+
+def parse_listing(body: bytes | str) -> list[str]:
+    """The stream symbols (lower case) of an ``exchangeInfo`` answer: spot, status TRADING.
+
+    The answer (https://api.binance.com/api/v3/exchangeInfo)::
+
+        {"timezone":"UTC","serverTime":...,"rateLimits":[...],"exchangeFilters":[],
+         "symbols":[{"symbol":"ETHBTC","status":"TRADING","baseAsset":"ETH",
+           "quoteAsset":"BTC",...,"isSpotTradingAllowed":true,...,
+           "permissionSets":[["SPOT","MARGIN",...]]},...]}
+
+    A symbol in ``BREAK`` or ``HALT`` sends nothing and is left out, as is one
+    not open to spot trading (``isSpotTradingAllowed`` false, where given).
+    """
+    listing = load_listing(body, TITLE)
+    entries = listing.get("symbols") if isinstance(listing, dict) else None
+    if not isinstance(entries, list):
+        shown = str(listing)[:120]
+        raise ListingError(f"Binance's exchangeInfo has no symbols list: {shown}")
+    out = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("status") != "TRADING":
+            continue
+        if entry.get("isSpotTradingAllowed") is False:
+            continue
+        symbol = entry.get("symbol")
+        if isinstance(symbol, str) and _SYMBOL.fullmatch(symbol.lower()):
+            out.append(symbol.lower())
+    return list(dict.fromkeys(out))
+
+
+def connection_plan(
+    chosen: Sequence[str], depth_speed: str = "1000ms", base: str = LIVE_URL
+) -> tuple[str, tuple[str, ...]]:
+    """The URL and SUBSCRIBE messages of one connection carrying ``chosen``'s streams.
+
+    Streams go in the combined URL while it stays within :data:`URL_BUDGET`
+    characters; the rest in at most :data:`MAX_REQUESTS` SUBSCRIBE messages of
+    equal size. One symbol gives today's URL and no message.
+    """
+    names = [name for s in chosen for name in stream_names(s, depth_speed)]
+    if len(names) > MAX_STREAMS:
+        raise ValueError(f"{len(names)} streams on one connection: Binance allows {MAX_STREAMS}")
+    in_url, used = [], 0
+    for name in names:
+        if in_url and used + len(name) + 1 > URL_BUDGET:
+            break
+        in_url.append(name)
+        used += len(name) + 1
+    url = f"{base.rstrip('/')}/stream?streams={'/'.join(in_url)}"
+    rest = names[len(in_url) :]
+    per_message = math.ceil(len(rest) / MAX_REQUESTS) if rest else 1
+    requests = tuple(
+        json.dumps({"method": "SUBSCRIBE", "params": part, "id": n}, separators=(",", ":"))
+        for n, part in enumerate(split_evenly(rest, per_message), 1)
+    )
+    return url, requests
+
+
+def routed_parse(parsers: Sequence[Parser]) -> Callable[[bytes], Line | Notice]:
+    """One connection's parse function over several symbols' parsers.
+
+    The stream name in the wrapper picks the symbol's own parser (its fast
+    path unchanged): one ``find`` and one dict look-up more per frame. A frame
+    naming no known stream (a reply, an error, a shutdown, a stream not asked
+    for) goes to the first parser, whose general path says what it is.
+    """
+    if len(parsers) == 1:
+        return parsers[0].parse
+    table: dict[bytes, Callable[[bytes], Line | Notice]] = {}
+    for parser in parsers:
+        for name in parser._names:
+            table[name.encode()] = parser.parse
+    get, first = table.get, parsers[0].parse
+
+    def parse(frame: bytes) -> Line | Notice:
+        return get(bytes(frame[11 : frame.find(b'"', 11)]), first)(frame)
+
+    return parse
 
 
 def format_depth(symbol: str, bids: bytes, asks: bytes) -> bytes:
@@ -332,45 +455,84 @@ class Parser:
 
 
 def feed(
-    symbol: str = "btcusdt",
+    symbol: str | Sequence[str] = "btcusdt",
     depth_speed: str = "1000ms",
     base: str = LIVE_URL,
     stall_after: float | None = None,
+    *,
+    connections: int = 1,
 ) -> Feed:
-    """Step A as the recorder runs it: one connection, depth5 + trade.
+    """One connection of depth5 + trade per symbol (Step A: one symbol).
 
-    The client sends nothing but pongs: Binance counts every client frame
-    (pings and pongs too) against 5 per second and pings us every 20 s.
-    The depth stream must tick every period; silence for several periods
-    means the connection is dead even if trades still flow. Trades may
-    legitimately pause, so they have no stall limit.
+    The client sends nothing but pongs (and, for more streams than a URL
+    holds, up to :data:`MAX_REQUESTS` SUBSCRIBE messages): Binance counts every
+    client frame (pings and pongs too) against 5 per second and pings us every
+    20 s. Each depth stream must tick every period; silence for several
+    periods means the connection is dead even if trades still flow. Trades may
+    legitimately pause, so they have no stall limit. ``connections``: how many
+    connections of this exchange share the 300-per-5-minutes connection budget
+    (each gets its part, so together they stay within it).
     """
-    parser = Parser(symbol, depth_speed)
+    chosen = symbols(symbol)
+    parsers = [Parser(s, depth_speed) for s in chosen]
+    url, requests = connection_plan(chosen, depth_speed, base)
     period = 0.1 if depth_speed == "100ms" else 1.0
+    names = [name for s in chosen for name in stream_names(s, depth_speed)]
+    shown = " and ".join(names) if len(names) <= 4 else f"{len(names)} streams ({names[0]}, ...)"
+    what = (
+        f"is {parsers[0].symbol!r} a listed spot symbol?"
+        if len(chosen) == 1
+        else ("are these listed spot symbols?")
+    )
     return Feed(
         exchange=NAME,
-        url=stream_url(symbol, depth_speed, base),
-        requests=(),
-        parser=parser.parse,
-        streams=(parser.depth_key, parser.trade_key),
-        stall_after={parser.depth_key: stall_after or max(5 * period, 3.0)},
-        contiguous=frozenset({parser.trade_key}),
+        url=url,
+        requests=requests,
+        parser=routed_parse(parsers),
+        streams=tuple(key for p in parsers for key in (p.depth_key, p.trade_key)),
+        stall_after={p.depth_key: stall_after or max(5 * period, 3.0) for p in parsers},
+        contiguous=frozenset(p.trade_key for p in parsers),
         ping_interval=None,
         lifetime=_LIFETIME,
-        connect_limit=(300, 300.0),
+        connect_limit=(max(1, 300 // connections), 300.0),
         first_data_within=max(5 * period, 5.0),
         silence_hint=(
-            f"Binance sent nothing on {' and '.join(stream_names(symbol, depth_speed))}: "
-            f"is {parser.symbol!r} a listed spot symbol? Binance answers unknown stream "
+            f"Binance sent nothing on {shown}: {what} Binance answers unknown stream "
             "names with silence, not an error"
         ),
         status_hints=STATUS_HINTS,
     )
 
 
+def feeds(
+    symbol: str | Sequence[str] = "btcusdt",
+    depth_speed: str = "1000ms",
+    base: str = LIVE_URL,
+    stall_after: float | None = None,
+) -> list[Feed]:
+    """Every symbol's depth5 + trade over as few connections as Binance allows.
+
+    Two streams a symbol, at most :data:`MAX_STREAMS` a connection, the symbols
+    split evenly (1,500 symbols: three connections of 500). Each connection is
+    a :class:`Feed` of its own, supervised on its own (stalls, rotation, gaps).
+    """
+    chosen = symbols(symbol)
+    groups = split_evenly(chosen, MAX_STREAMS // 2)
+    return [
+        feed(group, depth_speed, base, stall_after, connections=len(groups)) for group in groups
+    ]
+
+
 def make_feed(url: str, settings: Mapping[str, Any], stall_after: float | None = None) -> Feed:
     """:func:`feed` from a base URL and the values of :data:`OPTIONS` by name."""
-    return feed(settings["symbol"], settings["depth_speed"], url, stall_after)
+    return feed(settings[MARKETS_OPTION], settings["depth_speed"], url, stall_after)
+
+
+def make_feeds(
+    url: str, settings: Mapping[str, Any], stall_after: float | None = None
+) -> list[Feed]:
+    """:func:`feeds` from a base URL and the values of :data:`OPTIONS` by name."""
+    return feeds(settings[MARKETS_OPTION], settings["depth_speed"], url, stall_after)
 
 
 def read_line(line: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:

@@ -21,13 +21,18 @@ from typing import Any
 
 from ..errors import ExchangeError
 from ..feed import Data, Feed, Line, Notice, Parsed, excerpt, load_object
+from .markets import ListingError, chosen, load_listing, split_evenly
 from .options import Option, positive
 from .rawjson import member_spans
 from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, value
 
 __all__ = [
     "DEFAULT_MARKETS",
+    "LISTING_PATH",
+    "LISTING_URL",
     "LIVE_URL",
+    "MARKETS_OPTION",
+    "MAX_CODES",
     "NAME",
     "OPTIONS",
     "STATUS_HINTS",
@@ -39,11 +44,15 @@ __all__ = [
     "check_code",
     "check_market",
     "classify",
+    "codes",
     "currencies",
     "feed",
+    "feeds",
     "format_orderbook",
     "line_key",
     "make_feed",
+    "make_feeds",
+    "parse_listing",
     "read_frame",
     "read_line",
     "subscription",
@@ -56,13 +65,28 @@ LIVE_URL = "wss://api.upbit.com/websocket/v1"
 URL_ENV = "BTCLIB_UPBIT_URL"
 URL_HELP = "Upbit WebSocket URL"
 
+LISTING_URL = "https://api.upbit.com/v1/market/all"
+"""Where ``--code all`` finds the live markets (REST host)."""
+LISTING_PATH = "/v1/market/all"
+"""The listing's path, served by the simulator on its own port too."""
+LISTED_QUOTE = "KRW-"
+"""``all`` means the KRW markets (Upbit also lists BTC- and USDT- markets)."""
+
 DEFAULT_MARKETS = ("KRW-BTC",)
+MARKETS_OPTION = "codes"
+"""The option that names the markets (``all``: every KRW market of :data:`LISTING_URL`)."""
+MAX_CODES = 800
+"""Codes on one connection. Upbit documents no limit; 855 in one request worked
+(protocols.md 2.8), so 200 KRW markets take one connection and one request."""
+WATCHED_CODES = 5
+"""Up to this many codes, each is watched for a stall; with more, only the first
+(Upbit sends nothing for a quiet book, and among hundreds some are always quiet)."""
 OPTIONS = (
     Option(
-        "codes",
+        MARKETS_OPTION,
         "--code",
         DEFAULT_MARKETS,
-        "Upbit market code, repeatable (default KRW-BTC)",
+        "Upbit market code, repeatable, or 'all' (every KRW market; default KRW-BTC)",
         repeatable=True,
     ),
     Option(
@@ -144,6 +168,41 @@ def subscription(codes: Sequence[str] = ("KRW-BTC",), ticket: str | None = None)
         {"format": "DEFAULT"},
     ]
     return json.dumps(request, separators=(",", ":"))
+
+
+def codes(value: str | Sequence[str]) -> list[str]:
+    """The market codes of a ``codes`` setting (one, several or ``all``), checked:
+    see :func:`~btclib.exchanges.markets.chosen`."""
+    return chosen(value, check_code, DEFAULT_MARKETS, TITLE)
+
+
+def parse_listing(body: bytes | str) -> list[str]:
+    """The KRW market codes of a ``/v1/market/all`` answer, in its order, KRW-BTC first.
+
+    The answer (https://api.upbit.com/v1/market/all)::
+
+        [{"market":"KRW-BTC","korean_name":"비트코인","english_name":"Bitcoin"},
+         {"market":"KRW-ETH",...},{"market":"BTC-ETH",...},...]
+
+    (``?isDetails=true`` adds ``market_warning``/``market_event``; ignored.)
+    KRW-BTC leads because with many codes only the first is watched for a stall.
+    """
+    listing = load_listing(body, TITLE)
+    if not isinstance(listing, list):
+        raise ListingError(f"Upbit's market list is not a JSON array: {str(listing)[:120]}")
+    out = [
+        entry["market"]
+        for entry in listing
+        if isinstance(entry, dict)
+        and isinstance(entry.get("market"), str)
+        and entry["market"].startswith(LISTED_QUOTE)
+        and _CODE.fullmatch(entry["market"])
+    ]
+    out = list(dict.fromkeys(out))
+    if DEFAULT_MARKETS[0] in out:
+        out.remove(DEFAULT_MARKETS[0])
+        out.insert(0, DEFAULT_MARKETS[0])
+    return out
 
 
 def format_orderbook(key: str, units: bytes) -> bytes:
@@ -248,43 +307,70 @@ class Parser:
 
 
 def feed(
-    codes: Sequence[str] = ("KRW-BTC",),
+    codes: str | Sequence[str] = ("KRW-BTC",),
     url: str = LIVE_URL,
     keepalive: float = 20.0,
     stall_after: float | None = None,
+    *,
+    connections: int = 1,
 ) -> Feed:
     """Step B as the recorder runs it: one connection, one request, orderbook frames.
 
     Upbit sends no pings and closes a socket after ~60-120 s without traffic,
     so the client pings every ``keepalive`` seconds (<= 30 s). A quiet book
     sends nothing, so silence is tolerated for a minute before the connection
-    is replaced.
+    is replaced; with more than :data:`WATCHED_CODES` codes only the first is
+    watched (the pings tell a dead connection). ``connections``: how many
+    connections share Upbit's 5-per-second connection budget.
     """
-    parser = Parser(codes)
+    parser = Parser(_codes(codes))
     keys = tuple(parser._keys.values())
     if keepalive <= 0 or keepalive > _IDLE_LIMIT / 2:
         raise ValueError(f"keepalive {keepalive} s: must be above 0 and at most 30 s for Upbit")
+    watched = keys if len(keys) <= WATCHED_CODES else keys[:1]
+    shown = ", ".join(parser.codes) if len(keys) <= 8 else f"{len(keys)} codes"
     return Feed(
         exchange=NAME,
         url=url,
         requests=(subscription(parser.codes),),
         parser=parser.parse,
         streams=keys,
-        stall_after={key: stall_after or _IDLE_LIMIT for key in keys},
+        stall_after={key: stall_after or _IDLE_LIMIT for key in watched},
         ping_interval=keepalive,
-        connect_limit=(5, 1.0),
+        connect_limit=(max(1, 5 // connections), 1.0),
         first_data_within=10.0,  # the snapshot comes right after the request
         silence_hint=(
-            f"Upbit sent nothing for {', '.join(parser.codes)}: is each a listed market "
+            f"Upbit sent nothing for {shown}: is each a listed market "
             "code? Upbit ignores unknown codes silently"
         ),
         status_hints=STATUS_HINTS,
     )
 
 
+_codes = codes
+
+
+def feeds(
+    codes: str | Sequence[str] = ("KRW-BTC",),
+    url: str = LIVE_URL,
+    keepalive: float = 20.0,
+    stall_after: float | None = None,
+) -> list[Feed]:
+    """Every code on one connection (one request), or on as few as :data:`MAX_CODES` allows."""
+    groups = split_evenly(_codes(codes), MAX_CODES)
+    return [feed(group, url, keepalive, stall_after, connections=len(groups)) for group in groups]
+
+
 def make_feed(url: str, settings: Mapping[str, Any], stall_after: float | None = None) -> Feed:
     """:func:`feed` from the URL and the values of :data:`OPTIONS` by name."""
-    return feed(settings["codes"], url, settings["keepalive"], stall_after)
+    return feed(settings[MARKETS_OPTION], url, settings["keepalive"], stall_after)
+
+
+def make_feeds(
+    url: str, settings: Mapping[str, Any], stall_after: float | None = None
+) -> list[Feed]:
+    """:func:`feeds` from the URL and the values of :data:`OPTIONS` by name."""
+    return feeds(settings[MARKETS_OPTION], url, settings["keepalive"], stall_after)
 
 
 def _code(key: str) -> str:

@@ -55,6 +55,8 @@ class RunSummary:
     gaps: list[dict[str, Any]] = field(default_factory=list)
     elapsed: float = 0.0
     stopped: str = ""
+    markets: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per exchange: markets that had data, markets asked (:func:`btclib.steps.record`)."""
 
     @property
     def total(self) -> int:
@@ -72,8 +74,15 @@ class RunSummary:
             out.append(f"  source {exchange}: {source}" + (f" ({reason})" if reason else ""))
         if self.seed is not None:
             out.append(f"  simulator seed {self.seed} (--seed {self.seed} reproduces this run)")
-        for stream, count in self.lines.items():
+        shown = self.lines if len(self.lines) <= _STREAMS_SHOWN else {}
+        for stream, count in shown.items():
             out.append(f"  {stream:<24} {count:>9} lines")
+        if self.markets and (not shown or any(asked > 1 for _, asked in self.markets.values())):
+            out.append(
+                "  markets with data: "
+                + ", ".join(f"{x} {had} of {asked}" for x, (had, asked) in self.markets.items())
+                + ("" if shown else f" ({len(self.lines)} streams; per stream: the events log)")
+            )
         out.append(
             f"  connections {self.connections}, reconnects {self.reconnects}, "
             f"rotations {self.rotations}, gaps {len(self.gaps)}, missed trades "
@@ -93,6 +102,10 @@ class RunSummary:
         if self.events_path is not None:
             out.append(f"  events log: {self.events_path}")
         return "\n".join(out)
+
+
+_STREAMS_SHOWN = 24
+"""Lines per stream are listed up to this many streams (``--symbol all`` has thousands)."""
 
 
 def _place(line: int, size: int) -> str:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from .market import Market, MarketParams, Step
+from .market import Instrument, Market, MarketParams, Step
 
 __all__ = ["MarketFeed"]
 
@@ -41,13 +41,16 @@ class MarketFeed:
         seed: int,
         speedup: float,
         clock: Callable[[], float],
+        listed: Iterable[Instrument] = (),
     ) -> None:
+        """``listed``: markets served once a client subscribes to them (:meth:`Market.watch`)."""
         if speedup <= 0:
             raise ValueError("speedup must be positive")
         self.params = params
         self.seed = seed
         self.speedup = speedup
         self.clock = clock
+        self.listed = tuple(listed)
         self.market: Market | None = None
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
@@ -58,7 +61,9 @@ class MarketFeed:
             # Start on a whole second so that publication grids (Binance 1000 ms,
             # Upbit 100 ms) fall on round timestamps, as on the real exchanges.
             start_ms = int(self.clock()) * 1000
-            self.market = Market(self.params, seed=self.seed, start_us=start_ms * 1000)
+            self.market = Market(
+                self.params, seed=self.seed, start_us=start_ms * 1000, listed=self.listed
+            )
             self._task = asyncio.get_running_loop().create_task(self._run())
         return self.market
 

@@ -117,6 +117,8 @@ class Host(Protocol):
 
     def symbols(self, venue: str) -> list[str]: ...
 
+    def phases(self, venue: str) -> dict[str, int]: ...
+
 
 class SimConnection(ServerConnection):
     """A server connection that shows every inbound frame to its link.

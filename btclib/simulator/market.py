@@ -21,6 +21,7 @@ as the exchanges do never goes through a binary float.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Iterable
@@ -76,6 +77,13 @@ class Instrument:
     max_gap_ticks: int = 6
     #: Probability, per step, that a moving price is followed by a new touch level.
     join_probability: float = 0.6
+    #: A listed market with its own price walk (in its quote currency, from
+    #: ``start_price``), stepped only at its own events once watched (:meth:`Market.watch`).
+    own_walk: bool = False
+    start_price: float = 0.0
+    #: Offset of its publication grids (Binance depth every 1000 ms at this phase):
+    #: 1,500 books are not all published in the same millisecond.
+    phase_ms: int = 0
 
     @property
     def key(self) -> str:
@@ -275,7 +283,10 @@ class Market:
         seed: int = 1,
         start_us: int = 1_790_000_000_000_000,
         instruments: Iterable[Instrument] | None = None,
+        listed: Iterable[Instrument] = (),
     ) -> None:
+        """``instruments`` are stepped on every step (default: :func:`default_instruments`);
+        ``listed`` ones with their own walk are served once watched (:meth:`watch`)."""
         self.params = params if params is not None else MarketParams()
         self.seed = seed
         self.start_us = start_us
@@ -299,6 +310,18 @@ class Market:
         self._next_trade_id: dict[str, int] = {}
         for inst in instruments if instruments is not None else default_instruments(self.params):
             self._add(inst)
+        self.listed: dict[str, Instrument] = {
+            i.key: i for i in listed if i.own_walk and i.key not in self.instruments
+        }
+        """Markets served once watched, by key (``binance:ABCUSDT``)."""
+        self.watched: dict[str, Instrument] = {}
+        self._events: list[tuple[int, str]] = []
+        """(market time of the next event, key) of every watched market: a heap."""
+        self._next_update_us: dict[str, int] = {}
+        self._walked_us: dict[str, int] = {}
+        self._sigma: dict[str, float] = {}
+        self._phases: dict[int, list[Book]] = {}
+        """Watched Binance books by phase within 100 ms: their update id moves there."""
 
     # -- public API -------------------------------------------------------------
 
@@ -323,6 +346,8 @@ class Market:
     def fair_price(self, inst: Instrument) -> float:
         """Current fair price of ``inst`` in its price units (float)."""
         usd = self._assets[inst.asset].usd
+        if inst.own_walk:
+            return usd * 10**inst.price_decimals
         if inst.quote == "KRW":
             value = usd * self.params.krw_per_usdt
             if inst.asset != "USDT":
@@ -358,8 +383,103 @@ class Market:
                 book.update_id += rng.randint(1, 40)
             elif key in changed:
                 book.update_id += 1
+        if self._events:
+            self._listed_events(t0, t1, changed, trades)
         trades.sort(key=lambda tr: (tr.time_us, tr.instrument.key))
         return Step(self.steps, t1, self.elapsed_ms, frozenset(changed), tuple(trades))
+
+    def watch(self, venue: Venue, symbols: Iterable[str]) -> int:
+        """Start serving the listed markets among ``symbols`` (exchange spelling) that are
+        not served yet; returns how many started. Unknown symbols are ignored (the
+        exchanges answer them with silence)."""
+        started = 0
+        for symbol in symbols:
+            key = f"{venue}:{symbol}"
+            inst = self.listed.get(key)
+            if inst is not None and key not in self.watched:
+                self._activate(inst)
+                started += 1
+        return started
+
+    # -- listed markets: stepped at their own events -------------------------------
+
+    def _activate(self, inst: Instrument) -> None:
+        key = inst.key
+        rng = random.Random(f"btclib-sim:{self.seed}:{key}")
+        now = self.now_us
+        self.watched[key] = inst
+        self._rngs[key] = rng
+        self._assets[inst.asset] = _Asset(inst.start_price * math.exp(rng.gauss(0.0, 0.05)))
+        self._walked_us[key] = now
+        self._sigma[key] = self.params.volatility * rng.uniform(1.0, 3.0)
+        book = Book(inst, update_id=rng.randrange(1_000_000, 9_000_000_000))
+        book.changed_us = now
+        self.books[key] = book
+        fair = self.fair_price(inst)
+        self.prev_close[key] = max(
+            inst.tick, round(fair * (1 + rng.gauss(0, 0.03)) / inst.tick) * inst.tick
+        )
+        bid = max(inst.tick, math.floor(fair / inst.tick - inst.half_spread_ticks) * inst.tick)
+        ask = max(math.ceil(fair / inst.tick + inst.half_spread_ticks) * inst.tick, bid + inst.tick)
+        book.bids.append(self._new_level(inst, rng, bid))
+        book.asks.append(self._new_level(inst, rng, ask))
+        self._fill(book, rng)
+        self._next_trade_id[key] = rng.randrange(1_000_000, 900_000_000)
+        self._next_trade_us[key] = now + self._interarrival_us(inst, rng)
+        self._next_update_us[key] = now + _exponential_us(inst.update_rate, rng)
+        heapq.heappush(self._events, (self._next_event(key), key))
+        if inst.venue == "binance":
+            self._phases.setdefault(inst.phase_ms % 100, []).append(book)
+
+    def _next_event(self, key: str) -> int:
+        return min(self._next_trade_us[key], self._next_update_us[key])
+
+    def _listed_events(self, t0: int, t1: int, changed: set[str], trades: list[Trade]) -> None:
+        """Step the watched markets whose next event falls in ``(t0, t1]``, and only them."""
+        events = self._events
+        while events and events[0][0] <= t1:
+            _, key = heapq.heappop(events)
+            inst, book, rng = self.watched[key], self.books[key], self._rngs[key]
+            self._walk_own(key, t1, rng)
+            self._follow(book, rng)
+            if self._next_update_us[key] <= t1:
+                self._random_update(book, rng)
+                self._next_update_us[key] += _exponential_us(inst.update_rate, rng)
+            trades.extend(self._trades(book, rng, t0, t1))
+            self._fill(book, rng)
+            changed.add(key)
+            book.version += 1
+            book.changed_us = t1
+            book.update_id += rng.randint(1, 40)
+            heapq.heappush(events, (max(self._next_event(key), t1 + 1), key))
+        # Binance's full book moves all the time, so its update id does between
+        # events too: each publication (every 100 ms at the book's phase) sees a new one.
+        due = self._phases.get(self.elapsed_ms % 100)
+        if due:
+            for book in due:
+                book.update_id += 1
+
+    def _walk_own(self, key: str, now: int, rng: random.Random) -> None:
+        """A listed market's own walk, caught up to ``now`` in one draw."""
+        seconds = (now - self._walked_us[key]) / 1e6
+        self._walked_us[key] = now
+        if seconds > 0:
+            asset = self._assets[self.watched[key].asset]
+            asset.log_price += self._sigma[key] * math.sqrt(seconds) * rng.gauss(0.0, 1.0)
+
+    def _random_update(self, book: Book, rng: random.Random) -> None:
+        """One order added to or cancelled from a level near the touch."""
+        inst = book.instrument
+        side = book.bids if rng.random() < 0.5 else book.asks
+        if not side:
+            return
+        i = min(int(rng.expovariate(0.25)), len(side) - 1)
+        if rng.random() < 0.25 and len(side) > 1:
+            del side[i]
+        else:
+            level = side[i]
+            factor = math.exp(rng.gauss(0.0, 0.6))
+            level.size = max(inst.lot, _quantize(int(level.size * factor), inst.lot))
 
     # -- construction -----------------------------------------------------------
 
@@ -535,6 +655,11 @@ class Market:
 
     def _new_level(self, inst: Instrument, rng: random.Random, price: int) -> Level:
         return Level(price, self._size(inst, rng), rng.random() < 0.4)
+
+
+def _exponential_us(rate: float, rng: random.Random) -> int:
+    """Microseconds to the next event of a Poisson process of ``rate`` per second."""
+    return max(1, int(rng.expovariate(rate) * 1_000_000)) if rate > 0 else 10**18
 
 
 def _quantize(size: int, lot: int) -> int:

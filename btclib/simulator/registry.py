@@ -30,6 +30,13 @@ class SimExchange(Protocol):
     Link: type[Link]
     #: Its settings on the ``simulate`` command line (SimConfig fields).
     OPTIONS: tuple[SimOption, ...]
+    #: Path of its market listing, answered as plain HTTP on the simulator's port.
+    LISTING_PATH: str
+
+    def listing(self, symbols: list[str], now_ms: int) -> str:
+        """The listing's JSON body naming ``symbols`` (exchange spelling), as the exchange
+        answers it."""
+        ...
 
     def serves(self, path: str) -> bool:
         """Whether a request path belongs to this exchange."""

@@ -27,7 +27,8 @@ from .config import SimConfig
 from .faults import Fired, Refuse
 from .feed import MarketFeed
 from .link import ConnectionInfo, ConnectionSpan, SentFrame, SentLog, SimConnection
-from .market import Market, default_instruments
+from .listing import listed_instruments
+from .market import Market
 from .registry import EXCHANGES, SimExchange
 from .replay import Replay
 
@@ -60,11 +61,14 @@ class Simulator:
         self.config = config if config is not None else SimConfig()
         #: The exchanges served, name -> simulated exchange, in routing order.
         self.exchanges: dict[str, SimExchange] = dict(EXCHANGES)
+        #: Every market listed and served: the default five, then the generated ones.
+        self.instruments = listed_instruments(self.config.market)
         self.feed = MarketFeed(
             self.config.market,
             seed=self.config.seed,
             speedup=self.config.speedup,
             clock=self.config.clock,
+            listed=self.instruments,
         )
         #: Every market data frame sent, in send order (when ``record_sent``).
         self.sent: list[SentFrame] | SentLog = [] if sent is None else sent
@@ -85,7 +89,13 @@ class Simulator:
         self._attempts: dict[str, int] = dict.fromkeys(self.exchanges, 0)
         self._ids = itertools.count(1)
         self._accepted = asyncio.Condition()
-        self._instruments = default_instruments(self.config.market)
+        self._symbols = {
+            name: [i.symbol for i in self.instruments if i.venue == name] for name in self.exchanges
+        }
+        self._phases = {
+            name: {i.symbol: i.phase_ms for i in self.instruments if i.venue == name}
+            for name in self.exchanges
+        }
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -146,6 +156,16 @@ class Simulator:
         return {name: x.url(self.base) for name, x in self.exchanges.items()}
 
     @property
+    def listing_urls(self) -> dict[str, str]:
+        """Exchange name -> its market listing as plain HTTP on the same port
+        (``http://127.0.0.1:PORT/api/v3/exchangeInfo``, ``.../v1/market/all``)."""
+        return {
+            name: f"http://{HOST}:{self.port}{x.LISTING_PATH}"
+            for name, x in self.exchanges.items()
+            if hasattr(x, "LISTING_PATH")
+        }
+
+    @property
     def market(self) -> Market | None:
         """The synthetic market, once the first client connected."""
         return self.feed.market
@@ -158,7 +178,11 @@ class Simulator:
 
     def symbols(self, venue: str) -> list[str]:
         """The market's symbols on ``venue``, in the exchange's spelling."""
-        return [i.symbol for i in self._instruments if i.venue == venue]
+        return self._symbols.get(venue, [])
+
+    def phases(self, venue: str) -> dict[str, int]:
+        """Symbol -> the millisecond within each second its publications fall on."""
+        return self._phases.get(venue, {})
 
     async def wait_connections(self, n: int) -> None:
         """Wait until ``n`` WebSocket connections were accepted in total."""
@@ -172,6 +196,9 @@ class Simulator:
         return next((name for name, x in self.exchanges.items() if x.serves(path)), None)
 
     def _process_request(self, connection: SimConnection, request: Request) -> Response | None:
+        listing = self._listing(connection, request.path)
+        if listing is not None:
+            return listing
         name = self.route(request.path)
         if name is None:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not Found\n")
@@ -184,6 +211,18 @@ class Simulator:
             return self._refusal(connection, name, refuse)
         info = ConnectionInfo(next(self._ids), name, index, request.path)
         connection.link = self.exchanges[name].Link(self, connection, info, faults)
+        return None
+
+    def _listing(self, connection: SimConnection, path: str) -> Response | None:
+        """An exchange's market listing (plain HTTP GET, JSON), or None for another path."""
+        route = path.split("?", 1)[0]
+        for name, exchange in self.exchanges.items():
+            if route == getattr(exchange, "LISTING_PATH", None):
+                body = exchange.listing(self.symbols(name), int(self.config.clock() * 1000))
+                response = connection.respond(http.HTTPStatus.OK, body)
+                del response.headers["Content-Type"]
+                response.headers["Content-Type"] = "application/json;charset=UTF-8"
+                return response
         return None
 
     def _refusal(self, connection: SimConnection, name: str, refuse: Refuse) -> Response:

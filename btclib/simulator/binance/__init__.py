@@ -8,6 +8,7 @@ server's registry (:mod:`btclib.simulator.registry`) asks of every exchange.
 
 from __future__ import annotations
 
+from ..listing import exchange_info
 from .frames import (
     BINANCE_451_BODY,
     REFUSAL_BODIES,
@@ -26,6 +27,7 @@ from .session import BinanceSession, StreamSpec, UrlRequest, parse_stream, parse
 
 __all__ = [
     "BINANCE_451_BODY",
+    "LISTING_PATH",
     "NAME",
     "OPTIONS",
     "REFUSAL_BODIES",
@@ -39,6 +41,7 @@ __all__ = [
     "depth_text",
     "format_depth",
     "format_trade",
+    "listing",
     "malformed_frame",
     "parse_stream",
     "parse_url",
@@ -50,6 +53,8 @@ __all__ = [
 ]
 
 NAME = "binance"
+#: Where the exchange lists its markets (plain HTTP GET on the simulator's port).
+LISTING_PATH = "/api/v3/exchangeInfo"
 #: The link class the server opens for a connection routed here.
 Link = BinanceLink
 
@@ -62,6 +67,11 @@ def serves(path: str) -> bool:
 def url(base: str) -> str:
     """The URL a client uses in place of the live one: the base, streams appended."""
     return base
+
+
+def listing(symbols: list[str], now_ms: int) -> str:
+    """Binance's ``GET /api/v3/exchangeInfo`` answer: ``symbols`` TRADING, a few in BREAK."""
+    return exchange_info(symbols, now_ms)
 
 
 def banner(url: str) -> list[str]:

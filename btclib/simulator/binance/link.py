@@ -41,9 +41,19 @@ class BinanceLink(Link):
         ws.ping_interval = self.config.binance_ping_interval
         ws.ping_timeout = self.config.binance_ping_timeout
         self.session = BinanceSession(
-            url, host.symbols("binance"), max_streams=self.config.binance_max_streams
+            url,
+            host.symbols("binance"),
+            max_streams=self.config.binance_max_streams,
+            phases=host.phases("binance"),
         )
         self._window: deque[float] = deque()
+        self._watch()
+
+    def _watch(self) -> None:
+        """Have the market serve the listed symbols this connection asks for."""
+        market = self.live_market()
+        if market is not None:
+            market.watch("binance", self.session.watched)
 
     def inbound(self, frame: Frame) -> None:
         limit = self.config.binance_rate_limit
@@ -68,6 +78,7 @@ class BinanceLink(Link):
                 continue
             text = message if isinstance(message, str) else message.decode("utf-8", "replace")
             self.control(self.session.handle(text))
+            self._watch()
 
     def on_step(self, step: Step) -> None:
         assert self.market is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -66,7 +66,8 @@ def parse_stream(name: str, symbols: Iterable[str]) -> StreamSpec | None:
     if match is None:
         return None
     symbol = match["symbol"].upper()
-    if symbol not in set(symbols):
+    known = symbols if isinstance(symbols, set | frozenset) else set(symbols)
+    if symbol not in known:
         return None
     kind = match["kind"]
     if kind == "trade":
@@ -126,8 +127,12 @@ class BinanceSession:
         symbols: Iterable[str],
         *,
         max_streams: int = 1024,
+        phases: Mapping[str, int] | None = None,
     ) -> None:
+        """``phases``: symbol -> millisecond of each second its depth is published on
+        (default 0: on the whole second)."""
         self.symbols = frozenset(symbols)
+        self.phases = phases or {}
         self.combined = url.combined
         self.time_unit: TimeUnit = url.time_unit
         self.max_streams = max_streams
@@ -137,6 +142,25 @@ class BinanceSession:
             spec = parse_stream(name, self.symbols)
             if spec is not None and len(self.streams) < max_streams:
                 self.streams[name] = spec
+        self._index()
+
+    def _index(self) -> None:
+        """Streams by what a step looks up: trades by symbol, depth by interval and phase,
+        so a step costs what it publishes, not the number of streams (1,000 a connection)."""
+        self._trades: dict[str, list[str]] = {}
+        self._depth: dict[int, dict[int, list[tuple[int, StreamSpec]]]] = {}
+        for position, spec in enumerate(self.streams.values()):
+            if spec.kind == "trade":
+                self._trades.setdefault(spec.symbol, []).append(spec.name)
+            elif spec.kind == "depth":
+                phase = self.phases.get(spec.symbol, 0) % spec.interval_ms
+                by_phase = self._depth.setdefault(spec.interval_ms, {})
+                by_phase.setdefault(phase, []).append((position, spec))
+
+    @property
+    def watched(self) -> set[str]:
+        """The symbols whose data this connection publishes."""
+        return {spec.symbol for spec in self.streams.values() if spec.kind != "silent"}
 
     # -- control messages -------------------------------------------------------
 
@@ -186,6 +210,7 @@ class BinanceSession:
         if len(self.streams) + len(new) > self.max_streams:
             return _error(4, "Too many subscriptions", request_id)
         self.streams.update(new)
+        self._index()
         return _dumps({"result": None, "id": request_id})
 
     def _unsubscribe(self, params: list[Any], request_id: Any) -> str:
@@ -193,6 +218,7 @@ class BinanceSession:
             return _error(2, "Invalid request: invalid stream", request_id)
         for name in params:
             self.streams.pop(name, None)
+        self._index()
         return _dumps({"result": None, "id": request_id})
 
     def _list_subscriptions(self, params: list[Any], request_id: Any) -> str:
@@ -232,19 +258,27 @@ class BinanceSession:
         out: list[tuple[str, str]] = []
         if not self.streams:
             return out
+        trades = self._trades
         for trade in step.trades:
             if trade.instrument.venue != "binance":
                 continue
-            for spec in self.streams.values():
-                if spec.kind == "trade" and spec.symbol == trade.instrument.symbol:
-                    out.append(
-                        (spec.name, self.frame(spec.name, format_trade(trade, self.time_unit)))
-                    )
-        for spec in self.streams.values():
-            if spec.kind == "depth" and step.elapsed_ms % spec.interval_ms == 0:
-                book = market.book("binance", spec.symbol)
-                if book is not None:
-                    out.append((spec.name, self.frame(spec.name, format_depth(book, spec.levels))))
+            names = trades.get(trade.instrument.symbol)
+            if names:
+                payload = format_trade(trade, self.time_unit)
+                out.extend((name, self.frame(name, payload)) for name in names)
+        due: list[tuple[int, StreamSpec]] = []
+        groups = 0
+        for interval, by_phase in self._depth.items():
+            specs = by_phase.get(step.elapsed_ms % interval)
+            if specs:
+                due.extend(specs)
+                groups += 1
+        if groups > 1:
+            due.sort(key=lambda item: item[0])  # in subscription order, as one list would be
+        for _, spec in due:
+            book = market.book("binance", spec.symbol)
+            if book is not None:
+                out.append((spec.name, self.frame(spec.name, format_depth(book, spec.levels))))
         return out
 
     def frame(self, stream: str, payload: str) -> str:

@@ -9,6 +9,7 @@ holds its timers. The names below are what the server's registry
 
 from __future__ import annotations
 
+from ..listing import market_all
 from .frames import (
     REFUSAL_BODIES,
     STATUS_UP,
@@ -32,6 +33,7 @@ from .session import Reply, UpbitSession
 
 __all__ = [
     "ERROR_MESSAGES",
+    "LISTING_PATH",
     "NAME",
     "OPTIONS",
     "PATH",
@@ -48,6 +50,7 @@ __all__ = [
     "banner",
     "format_orderbook",
     "format_trade",
+    "listing",
     "malformed_frame",
     "orderbook_text",
     "parse_request",
@@ -59,6 +62,8 @@ __all__ = [
 NAME = "upbit"
 #: The one WebSocket path of Upbit's quotation API.
 PATH = "/websocket/v1"
+#: Where the exchange lists its markets (plain HTTP GET on the simulator's port).
+LISTING_PATH = "/v1/market/all"
 #: The link class the server opens for a connection routed here.
 Link = UpbitLink
 
@@ -71,6 +76,11 @@ def serves(path: str) -> bool:
 def url(base: str) -> str:
     """The URL a client uses in place of the live one: the whole WebSocket URL."""
     return base + PATH
+
+
+def listing(symbols: list[str], now_ms: int) -> str:
+    """Upbit's ``GET /v1/market/all`` answer: ``symbols`` (KRW), a few BTC-/USDT- markets."""
+    return market_all(symbols)
 
 
 def banner(url: str) -> list[str]:

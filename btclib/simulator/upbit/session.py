@@ -44,6 +44,8 @@ class UpbitSession:
         self.request: UpbitRequest | None = None
         #: Last orderbook sent per (code, units), to stay silent when quiet.
         self._last: dict[tuple[str, int], Any] = {}
+        #: Book version when it was last compared: unchanged, no need to compare again.
+        self._seen: dict[tuple[str, int], int] = {}
 
     @property
     def simple(self) -> bool:
@@ -72,8 +74,11 @@ class UpbitSession:
             # A new request replaces the previous subscription entirely.
             self.request = request
             self._last.clear()
+            self._seen.clear()
             reply.subscribed = True
             if market is not None:
+                codes = {code for sub in request.subscriptions for code, _ in sub.codes}
+                market.watch("upbit", sorted(codes))
                 reply.data.extend(self._snapshots(market))
         return reply
 
@@ -130,8 +135,9 @@ class UpbitSession:
                     continue
                 for code, units in sub.codes:
                     book = market.book("upbit", code)
-                    if book is None:
-                        continue
+                    if book is None or self._seen.get((code, units)) == book.version:
+                        continue  # unknown, or not changed since last compared
+                    self._seen[(code, units)] = book.version
                     top = book.top(units)
                     if self._last.get((code, units)) == top:
                         continue  # a quiet book sends nothing
