@@ -42,6 +42,8 @@ import pandas as pd
 from . import exchanges
 from .capture import read_capture
 from .exchanges import Book, Record, Trade
+from .linereader import read_lines
+from .rotation import set_files
 
 __all__ = [
     "LEVELS",
@@ -72,6 +74,8 @@ __all__ = [
 ]
 
 LEVELS = 5
+_LINE_LIMIT = 64 << 20
+"""Longer lines are not read into memory (the recorder's frames are far smaller)."""
 """Levels kept per side: Binance ``depth5`` sends five, so five compare both books fairly."""
 
 SECONDS = "time since the first frame (s, receive time)"
@@ -552,13 +556,21 @@ def load_lines(paths: str | Path | Iterable[str | Path], levels: int = LEVELS) -
     ``NaT``), only their order, so ``t`` is the line number (0-based, continuing across the
     files given). Joins by line number are still free of look-ahead, because a line is written
     when its frame arrives; but the x axis is not time, and the plots say so.
+
+    A path that names a rotated or split set (``rotate``/``split`` in
+    :func:`btclib.recorder.record_feeds`) reads the whole set as one recording, its files in
+    order (:func:`btclib.rotation.set_files`: the base file, then by date or number; market
+    after market when split), compressed ones included.
     """
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     rows = _Rows()
     n = 0
     for item in items:
-        with Path(item).open("rb") as f:
-            for line in f:
+        for path in set_files(item) or [Path(item)]:  # a missing file: FileNotFoundError
+            for line in read_lines(path, _LINE_LIMIT):
+                if not isinstance(line, bytes):
+                    n += 1  # longer than any frame the recorder keeps: not a data line
+                    continue
                 event = parse_line(line, levels)
                 if event is not None:
                     rows.add(None, float(n), event)
@@ -569,9 +581,9 @@ def load_lines(paths: str | Path | Iterable[str | Path], levels: int = LEVELS) -
 
 
 def load(path: str | Path, levels: int = LEVELS) -> Recording:
-    """A capture (``.jsonl``/``.jsonl.gz`` with a btclib header) or else a data file."""
+    """A capture (``.jsonl``/``.jsonl.gz`` with a btclib header) or else a data file (or set)."""
     path = Path(path)
-    if path.name.endswith((".jsonl", ".jsonl.gz", ".gz")):
+    if path.name.endswith((".jsonl", ".jsonl.gz", ".gz")) and not path.name.endswith(".txt.gz"):
         return load_capture(path, levels)
     return load_lines(path, levels)
 

@@ -6,6 +6,10 @@ cannot say which is which. Each run's ``start`` and ``stop`` events name where
 its lines begin and end in the data file (byte offset and line number), with
 its sources (live or simulator, and why), its simulator seed and its gaps.
 :func:`read_runs` reads them back; ``python -m btclib runs FILE`` prints them.
+
+A rotated or split set (:mod:`btclib.rotation`) has one events log, its base's; its
+``rotate`` and ``file`` events say which file holds which lines (:mod:`btclib.fileevents`),
+and each run lists them (:class:`FileSpan`). Any file of a set names the set.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Run", "count_lines", "events_path", "format_runs", "read_runs"]
+from .rotation import set_base
+
+__all__ = ["FileSpan", "Run", "count_lines", "events_path", "format_runs", "read_runs"]
 
 _CHUNK = 1 << 20
 _MAX_EVENT_BYTES = 1 << 20
@@ -79,9 +85,37 @@ def first_line_number(path: Path, offset: int, log: Path | None) -> int:
         for event in events(log):
             if event.get("event") == "stop":
                 last_stop = event
-    if last_stop is not None and last_stop.get("end_offset") == offset:
+    same_file = last_stop is not None and last_stop.get("file", str(path)) == str(path)
+    if last_stop is not None and same_file and last_stop.get("end_offset") == offset:
         return int(last_stop.get("end_line", 0)) + 1
     return count_lines(path, offset) + 1
+
+
+@dataclass
+class FileSpan:
+    """The lines a run wrote into one file of a set (numbers and offsets in that file)."""
+
+    file: str
+    first_line: int | None
+    start_offset: int | None
+    last_line: int | None = None
+    end_offset: int | None = None
+    compressed: str | None = None
+    """The ``.gz`` the file became once closed."""
+
+    @property
+    def line_range(self) -> str:
+        return _line_range(self.first_line, self.last_line)
+
+
+def _line_range(first: int | None, last: int | None) -> str:
+    if first is None:
+        return "lines ?"
+    if last is None:
+        return f"lines {first}-?"
+    if last < first:
+        return "no lines"
+    return f"lines {first}-{last}"
 
 
 @dataclass
@@ -103,6 +137,8 @@ class Run:
     lines: dict[str, int] = field(default_factory=dict)
     gaps: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    files: list[FileSpan] = field(default_factory=list)
+    """The files of a rotated or split set it wrote, in order (empty for a plain file)."""
 
     @property
     def simulated(self) -> bool:
@@ -110,19 +146,28 @@ class Run:
 
     @property
     def line_range(self) -> str:
-        if self.first_line is None:
-            return "lines ?"
-        if self.last_line is None:
-            return f"lines {self.first_line}-?"
-        if self.last_line < self.first_line:
-            return "no lines"
-        return f"lines {self.first_line}-{self.last_line}"
+        return _line_range(self.first_line, self.last_line)
+
+
+def _log_of(path: str | Path) -> Path:
+    """The events log of a data file, or of the set it belongs to."""
+    own = events_path(path)
+    if own.exists():
+        return own
+    return events_path(set_base(path))
+
+
+def _span(runs: list[Run], file: object) -> FileSpan | None:
+    """The run's span of ``file`` (the last one: a file may be written again later)."""
+    if not runs or file is None:
+        return None
+    return next((s for s in reversed(runs[-1].files) if s.file == str(file)), None)
 
 
 def read_runs(path: str | Path) -> list[Run]:
-    """The runs recorded into data file ``path``, from its events log, oldest first."""
+    """The runs recorded into data file (or set) ``path``, from its events log, oldest first."""
     runs: list[Run] = []
-    for event in events(events_path(path)):
+    for event in events(_log_of(path)):
         kind = event.get("event")
         if kind == "start":
             runs.append(
@@ -135,12 +180,24 @@ def read_runs(path: str | Path) -> list[Run]:
                     seed=event.get("seed"),
                 )
             )
+            if event.get("file") is not None:
+                runs[-1].files.append(
+                    FileSpan(str(event["file"]), event.get("line"), event.get("offset"))
+                )
         elif not runs:
             continue
         elif kind == "gap":
             runs[-1].gaps.append(event)
         elif kind == "error":
             runs[-1].errors.append(str(event.get("error", "")))
+        elif kind in ("rotate", "file"):
+            if (closed := _span(runs, event.get("closed"))) is not None:
+                closed.last_line, closed.end_offset = event.get("end_line"), event.get("end_offset")
+            span = FileSpan(str(event.get("file")), event.get("line"), event.get("offset"))
+            runs[-1].files.append(span)
+        elif kind == "compressed":
+            if (span := _span(runs, event.get("file"))) is not None:
+                span.compressed = str(event.get("gz"))
         elif kind == "stop":
             run = runs[-1]
             run.duration = event.get("elapsed")
@@ -148,6 +205,12 @@ def read_runs(path: str | Path) -> list[Run]:
             run.lines = dict(event.get("lines") or {})
             run.last_line = event.get("end_line")
             run.end_offset = event.get("end_offset")
+            ends = dict(event.get("files") or {})
+            if event.get("file") is not None:
+                ends[event["file"]] = {"end_line": run.last_line, "end_offset": run.end_offset}
+            for file, end in ends.items():
+                if (span := _span(runs, file)) is not None and isinstance(end, dict):
+                    span.last_line, span.end_offset = end.get("end_line"), end.get("end_offset")
     return runs
 
 
@@ -166,7 +229,8 @@ def format_runs(runs: list[Run], path: str | Path | None = None) -> str:
     for n, run in enumerate(runs, 1):
         took = f"{run.duration:.1f} s" if run.duration is not None else "no stop event (killed?)"
         total = sum(run.lines.values())
-        head = f"run {n}: {_when(run.started)}, {took}, {run.line_range} ({total} lines)"
+        where = f"{len(run.files)} files" if run.files else run.line_range
+        head = f"run {n}: {_when(run.started)}, {took}, {where} ({total} lines)"
         if run.stopped:
             head += f", stopped: {run.stopped}"
         out.append(head)
@@ -175,6 +239,9 @@ def format_runs(runs: list[Run], path: str | Path | None = None) -> str:
             out.append(f"  {exchange}: {source}" + (f" ({reason})" if reason else ""))
         if run.seed is not None:
             out.append(f"  simulator seed {run.seed} (--seed {run.seed} reproduces it)")
+        for span in run.files:
+            now = f" (now {Path(span.compressed).name})" if span.compressed else ""
+            out.append(f"  {Path(span.file).name}: {span.line_range}{now}")
         for gap in run.gaps:
             missed = sum((gap.get("missed") or {}).values())
             lost = f", {missed} trades missed" if missed else ""

@@ -51,6 +51,9 @@ WRITER_BATCH_BYTES = 16 * 1024 * 1024
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
 """Bound of the loop-to-writer queue: about half an hour of data at the live rates."""
 
+_NEXT = object()
+"""What :meth:`LineSink._more` met after its batch: nothing (take the next item)."""
+
 
 class LineSink:
     """One append-only data file and the thread that writes it.
@@ -100,7 +103,9 @@ class LineSink:
         self._scheduled = False
         # Loop -> writer: a C-level queue (no Python lock on either side); the
         # bytes in flight are counted by two numbers, each written by one thread.
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        # A callable in the queue is run by the writer in order with the chunks
+        # (:meth:`_in_order`: a rotating sink switches files that way).
+        self._queue: queue.SimpleQueue[bytes | Callable[[], None] | None] = queue.SimpleQueue()
         self._queued_in = 0
         self._queued_out = 0
         self._fd = -1
@@ -126,16 +131,7 @@ class LineSink:
     def open(self) -> None:
         """Open the file for appending (creating folders) and start the writer."""
         self._loop = asyncio.get_running_loop()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = open_append(self.path)  # binary: \n stays \n on Windows too
-            self._lock()
-            self._size = os.fstat(self._fd).st_size
-            if self._end_torn_line and self._size and not self._ends_with_newline():
-                # Someone else left half a line: end it so ours stay whole.
-                self._size += os.write(self._fd, b"\n")
-        except OSError as exc:
-            raise SinkError(exc.errno, f"cannot write {self.path}: {exc.strerror}") from exc
+        self._fd, self._file_lock, self._size = self._open_file(self.path)
         self._thread = threading.Thread(
             target=self._run, name=f"btclib-writer:{self.path.name}", daemon=True
         )
@@ -145,20 +141,41 @@ class LineSink:
         self._thread.start()
         self._syncer.start()
 
-    def _lock(self) -> None:
+    def _open_file(self, path: Path) -> tuple[int, FileLock, int]:
+        """Open ``path`` for appending (creating folders), locked, ending any torn line:
+        the descriptor, its lock and the file's size."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = open_append(path)  # binary: \n stays \n on Windows too
+            lock = self._lock(fd)
+            try:
+                size = os.fstat(fd).st_size
+                if self._end_torn_line and size and not self._ends_with_newline(path):
+                    # Someone else left half a line: end it so ours stay whole.
+                    size += os.write(fd, b"\n")
+            except OSError:
+                os.close(fd)
+                raise
+        except OSError as exc:
+            raise SinkError(exc.errno, f"cannot write {path}: {exc.strerror}") from exc
+        return fd, lock, size
+
+    @staticmethod
+    def _lock(fd: int) -> FileLock:
         """Refuse a file another recorder is writing: two writers would tear lines
         (and corrupt a compressed capture beyond the damage they share). The lock is
         the platform's own (:func:`btclib.datafile.platform_lock`)."""
         try:
             lock = platform_lock()
-            lock.acquire(self._fd)
+            lock.acquire(fd)
         except OSError:  # FileBusyError (EBUSY) when another writer holds it
-            os.close(self._fd)
+            os.close(fd)
             raise
-        self._file_lock = lock
+        return lock
 
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as f:
+    @staticmethod
+    def _ends_with_newline(path: Path) -> bool:
+        with open(path, "rb") as f:
             f.seek(-1, os.SEEK_END)
             return f.read(1) == b"\n"
 
@@ -275,18 +292,33 @@ class LineSink:
 
     # The writer thread.
 
+    def _in_order(self, action: Callable[[], None]) -> None:
+        """Run ``action`` after every chunk handed over so far is written and before the
+        next one: now, on the loop, when nothing is queued; else on the writer thread.
+
+        The action counts as one queued byte until it has run, so that writing cannot
+        come back to the loop (:meth:`_may_go_inline`) before it has.
+        """
+        if self._queued_in == self._queued_out:
+            action()
+            return
+        self._queued_in += 1
+        self._queue.put(action)
+
     def _run(self) -> None:
         try:
-            while True:
-                chunk = self._queue.get()
-                if chunk is None:
-                    break
-                chunk, last = self._more(chunk)
-                self.write_chunk(chunk)
-                self._queued_out += len(chunk)
-                self._wake_room_waiter()
-                if last:
-                    break
+            item = self._queue.get()
+            while item is not None:
+                if isinstance(item, bytes):
+                    chunk, after = self._more(item)
+                    self.write_chunk(chunk)
+                    self._queued_out += len(chunk)
+                    self._wake_room_waiter()
+                else:
+                    item()
+                    self._queued_out += 1
+                    after = _NEXT
+                item = self._queue.get() if after is _NEXT else after
             if self.error is None:
                 if self._on_close is not None:
                     self._on_close(self._fd)
@@ -313,16 +345,19 @@ class LineSink:
         synced = self.bytes
         while not self._closing.wait(self.fsync_interval):
             if self.bytes != synced and self.error is None:
-                synced = self.bytes
+                synced, fd = self.bytes, self._fd
                 try:
-                    self._sync()
+                    self._sync(fd)
                 except OSError as exc:
+                    if fd != self._fd:
+                        continue  # switched to a new file and closed meanwhile: synced there
                     self._fail(exc)
                     return
 
-    def _more(self, chunk: bytes) -> tuple[bytes, bool]:
+    def _more(self, chunk: bytes) -> tuple[bytes, object]:
         """``chunk`` joined with what else is queued (up to :data:`WRITER_BATCH_BYTES`),
-        and whether the end-of-writing mark came too.
+        and what came after it: the end-of-writing mark (``None``), an action, or
+        :data:`_NEXT` (nothing taken: get the next item).
 
         Why: each ``os.write`` gives up the GIL and must win it back, which takes up
         to the interpreter's switch interval (5 ms) while the event loop is busy.
@@ -336,11 +371,11 @@ class LineSink:
                 more = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if more is None:
-                return b"".join(batch), True
+            if not isinstance(more, bytes):
+                return (chunk if len(batch) == 1 else b"".join(batch)), more
             batch.append(more)
             size += len(more)
-        return (chunk if len(batch) == 1 else b"".join(batch)), False
+        return (chunk if len(batch) == 1 else b"".join(batch)), _NEXT
 
     def write_chunk(self, chunk: bytes) -> None:
         """Append whole lines with `os.write` (on the loop, or from the writer thread)."""
@@ -363,9 +398,9 @@ class LineSink:
         if self._on_written is not None:
             self._on_written(done)
 
-    def _sync(self) -> None:
+    def _sync(self, fd: int | None = None) -> None:
         try:
-            os.fsync(self._fd)
+            os.fsync(self._fd if fd is None else fd)
         except OSError as exc:
             if exc.errno != errno.EINVAL:  # a device or pipe: nothing to sync
                 raise

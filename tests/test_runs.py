@@ -9,16 +9,17 @@ from pathlib import Path
 from websockets.asyncio.server import ServerConnection, serve
 
 from btclib.feed import Data, Feed
-from btclib.recorder import record_feeds
+from btclib.recorder import RunSummary, record_feeds
 from btclib.runs import count_lines, events_path, format_runs, read_runs
 
 from .conftest import FAST
 
 
 async def record_messages(
-    out: Path, messages: list[bytes], *, seed: int | None = None, sources=None
-) -> object:
-    """Record ``messages`` (each one line) from a local server that then closes."""
+    out: Path, messages: list[bytes], *, seed: int | None = None, sources=None, **files: str
+) -> RunSummary:
+    """Record ``messages`` (each one line) from a local server that then closes;
+    ``files``: ``rotate``/``split`` for :func:`record_feeds`."""
 
     async def send_all(ws: ServerConnection) -> None:
         for m in messages:
@@ -45,6 +46,7 @@ async def record_messages(
                 seed=seed,
                 sources=sources or {"test": "simulator"},
                 reasons={"test": "source 'sim' was chosen"},
+                **files,
             ),
             20,
         )

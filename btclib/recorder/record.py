@@ -17,7 +17,9 @@ from typing import Any
 
 from ..errors import BtclibError, ExchangeError, RecordingError, SinkError
 from ..feed import Feed
+from ..fileevents import FileEvents
 from ..linereader import Skipped
+from ..rotatingsink import SplitSink, open_sink
 from ..runs import first_line_number
 from ..sink import LineSink
 from .events import EventLog, FrameTap
@@ -44,6 +46,8 @@ async def record_feeds(
     seed: int | None = None,
     stop_reason: str = "stopped",
     skipped: Sequence[Skipped] = (),
+    rotate: str | None = None,
+    split: str | None = None,
 ) -> RunSummary:
     """Record every feed into one file until ``duration`` passes or ``stop`` is set.
 
@@ -57,6 +61,11 @@ async def record_feeds(
     set (``interrupted`` for a notebook interrupt). ``skipped`` lists records
     of the source's input skipped as damaged (a replayed capture's); read
     when the run ends, it is counted in the summary and logged before ``stop``.
+    ``rotate`` (``"daily"``, a size such as ``"500MB"``) and ``split``
+    (``"market"``) make ``path`` the base name of a set of files
+    (:mod:`btclib.rotation`); the events log then says which file holds which lines
+    (``rotate``, ``file`` and ``compressed`` events). A sink made by the caller
+    (:func:`btclib.rotatingsink.open_sink`) carries its own.
     Cancelling the call (a timeout around it, a task group) stops it just as
     cleanly and re-raises the cancellation: the file ends with a whole line
     either way. (A notebook interrupt sets ``stop`` instead, through
@@ -68,12 +77,17 @@ async def record_feeds(
     """
     feeds = list(feeds)
     options = options or RecorderOptions()
-    if isinstance(path, LineSink):
-        sink, path = path, path.path
+    if isinstance(path, LineSink | SplitSink):
+        if rotate is not None or split is not None:
+            raise ValueError("rotate and split belong to the sink when a sink is given")
+        sink = path
+        path = Path(getattr(sink, "base", sink.path))
     else:
         path = Path(path)
-        sink = LineSink(
+        sink = open_sink(
             path,
+            rotate=rotate,
+            split=split,
             fsync_interval=options.fsync_interval,
             max_queued_bytes=options.max_queued_bytes,
         )
@@ -85,14 +99,20 @@ async def record_feeds(
         reasons=dict(reasons or {}),
         seed=seed,
     )
+    files = FileEvents(sink)
     sink.open()
     start_offset = sink.size
-    summary.first_line = first_line_number(path, start_offset, summary.events_path)
+    if isinstance(sink, SplitSink):
+        start_offset, summary.first_line = None, None
+    else:
+        summary.first_line = first_line_number(sink.path, start_offset, summary.events_path)
+        files.opened(sink.path, summary.first_line)
     try:
         log = EventLog(summary.events_path, tap)
     except OSError as exc:
         await sink.aclose()
         raise SinkError(exc.errno, f"cannot write {summary.events_path}: {exc.strerror}") from exc
+    files.log = log
     ids = iter(range(1, 1 << 62))
     runners = [
         FeedRunner(feed, sink, log, summary, options, tap, lambda: next(ids), finish)
@@ -111,6 +131,7 @@ async def record_feeds(
         seed=seed,
         offset=start_offset,
         line=summary.first_line,
+        **files.start_fields(),
     )
     tasks = {asyncio.create_task(r.run(), name=f"btclib:{r.feed.exchange}") for r in runners}
     watchers: set[asyncio.Task[Any]] = {asyncio.create_task(sink.failed.wait())}
@@ -175,8 +196,7 @@ async def record_feeds(
             stopped=summary.stopped,
             lines=summary.lines,
             elapsed=round(summary.elapsed, 3),
-            end_offset=sink.size,
-            end_line=summary.first_line - 1 + summary.total,
+            **files.stop_fields((summary.first_line or 1) - 1 + summary.total),
         )
         log.close()
         if progress is not None:
