@@ -241,3 +241,29 @@ async def test_recording_both_with_all_writes_lines_for_every_listed_market(tmp_
     assert any("1500 markets listed by http://127.0.0.1:" in text for text in said)
     keys = {line.split(b",", 1)[0].split(b"@")[0] for line in (tmp_path / "all.txt").open("rb")}
     assert len(keys) == BINANCE_MARKETS + UPBIT_MARKETS
+
+
+async def test_record_takes_a_list_of_symbols_on_one_connection(tmp_path: Path):
+    summary = await steps.record(
+        "binance",
+        duration=2.5,
+        source="sim",
+        out=tmp_path / "two.txt",
+        progress=None,
+        announce=lambda text: None,
+        symbol=["btcusdt", "ETHUSDT"],
+    )
+    assert summary.connections == 1
+    assert summary.markets == {"binance": (2, 2)}
+    assert summary.lines["btcusdt@orderbook"] > 0 and summary.lines["ethusdt@orderbook"] > 0
+
+
+def test_bench_scale_records_every_market_and_loses_nothing():
+    from btclib.bench import scale
+
+    result = scale.run(window=3.0, warmup=3.0)["scale"]
+    assert set(result) >= {"markets", "frames_per_s", "cpu_percent", "rss_mb", "lines_lost"}
+    assert result["markets"] == BINANCE_MARKETS + UPBIT_MARKETS
+    assert result["lines_lost"] == 0 and result["dropped"] == 0
+    assert result["frames_per_s"] > 500 and 0 < result["cpu_percent"] < 400
+    assert sum(result["frames_sent"].values()) == result["lines_written"]

@@ -20,13 +20,26 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 __all__ = ["add_arguments", "main"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``bench``: ``--quick`` and ``--json PATH``."""
+    """The options of ``bench``: ``--quick``, ``--scale`` and ``--json PATH``.
+
+    ``--scale`` also sets ``quick`` to ``"scale"``, so a caller that passes only
+    ``quick`` on to :func:`main` (as the command line did before) still gets it.
+    """
     parser.add_argument("--quick", action="store_true", help="small runs, under a minute")
+    parser.add_argument(
+        "--scale",
+        action=_Scale,
+        nargs=0,
+        default=False,
+        help="every market (~1,500 Binance + 200 Upbit) at live-like rates for 60 s: "
+        "frames/s, recorder CPU and memory, lines lost (btclib.bench.scale)",
+    )
     parser.add_argument(
         "--json",
         dest="json_path",
@@ -36,15 +49,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Scale(argparse.Action):
+    """``--scale``: sets ``scale``, and ``quick`` to ``"scale"`` (see :func:`add_arguments`)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        namespace.scale = True
+        namespace.quick = "scale"
+
+
 def main(
-    quick: bool,
+    quick: bool | str,
     json_path: str | None,
     *,
+    scale: bool = False,
     repeats: int | None = None,
     plot_path: str | None = None,
     peer_python: str | None = None,
 ) -> int:
-    """Run the benchmark, print the tables, write JSON/PNG if asked. Returns 0."""
+    """Run the benchmark, print the tables, write JSON/PNG if asked. Returns 0.
+
+    ``scale`` (or ``quick == "scale"``): :mod:`btclib.bench.scale` instead.
+    """
+    if scale or quick == "scale":
+        from . import scale as scale_bench
+
+        return scale_bench.main(json_path)
     from . import harness, report
 
     print(f"btclib bench ({'quick' if quick else 'full'}): flood server on 127.0.0.1 ...")

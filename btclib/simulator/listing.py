@@ -99,11 +99,11 @@ def listed_instruments(params: MarketParams | None = None) -> tuple[Instrument, 
             continue
         have.add(symbol)
         rank = len(binance) + 1
-        binance.append(_instrument("binance", symbol, rank, rng, 20.0, 20))
+        binance.append(_instrument("binance", symbol, rank, rng, 40.0, 20))
     upbit = [i for i in core if i.venue == "upbit"]
     for base in _bases(rng, UPBIT_MARKETS - len(upbit), taken):
         rank = len(upbit) + 1
-        upbit.append(_instrument("upbit", f"KRW-{base}", rank, rng, 4.0, 30))
+        upbit.append(_instrument("upbit", f"KRW-{base}", rank, rng, 8.0, 30))
     out = [*binance, *upbit]
     return tuple(out)
 
