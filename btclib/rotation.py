@@ -36,9 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import SinkError
+
 __all__ = [
     "DAILY",
     "Rotation",
+    "check_writable",
     "compress",
     "due",
     "file_key",
@@ -205,6 +208,20 @@ def set_base(path: str | Path) -> Path:
     if match is None:
         return path
     return path.with_name(match.group("stem") + match.group("suf"))
+
+
+def check_writable(base: str | Path) -> None:
+    """Raise :class:`~btclib.errors.SinkError` unless files of set ``base`` can be created
+    (the folder is made; nothing is left behind: the set's files are made when their first
+    line comes)."""
+    base = Path(base)
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        probe = base.with_name(f".{base.name}.{os.getpid()}.probe")
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise SinkError(exc.errno, f"cannot write in {base.parent}: {exc.strerror}") from exc
 
 
 def _fsync_dir(folder: Path) -> None:

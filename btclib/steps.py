@@ -24,6 +24,7 @@ from .exchanges.markets import ListingError, fetch_listing, wants_all
 from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds
+from .rotation import check_writable, parse_rotate, parse_split
 from .sources import live_urls, open_source
 
 __all__ = [
@@ -216,6 +217,8 @@ async def record(
     options: RecorderOptions | None = None,
     stop: asyncio.Event | None = None,
     announce: Callable[[str], None] = print,
+    rotate: str | None = None,
+    split: str | None = None,
     **settings: Any,
 ) -> RunSummary:
     """Record one step for ``duration`` seconds (``None``: until stopped) and summarise.
@@ -231,6 +234,10 @@ async def record(
     ``depth_speed``; Upbit: ``codes``, ``keepalive``) and their URL
     overrides, ``<exchange>_url`` (``binance_url``: a base URL;
     ``upbit_url``), else the ``BTCLIB_<EXCHANGE>_URL`` variables.
+
+    ``rotate`` (``"daily"``: a file per UTC day; ``"500MB"``: files up to that size)
+    and ``split`` (``"market"``: a file per market) make ``out`` the base name of a
+    set of files (:mod:`btclib.rotation`), closed ones gzipped; readers take the base.
 
     The simulator's market gets a fresh ``seed`` per run unless one is given;
     the summary and the events log name it, and passing it reproduces the run.
@@ -253,7 +260,8 @@ async def record(
     overrides = {name: settings.pop(exchanges.url_keyword(name), None) for name in STEPS["both"]}
     build_feeds(step, **settings)  # check every argument before touching the network
     path = Path(out) if out is not None else default_path(step)
-    writable(path)  # a wrong path fails now, not after probing the exchanges
+    parse_rotate(rotate), parse_split(split)  # a wrong value fails before the network too
+    (writable if rotate is None and split is None else check_writable)(path)
     # ``auto`` tries the exact URLs the recorder will open (overrides and
     # environment included): a bare base such as "/" may well answer 404.
     live = build_feeds(step, live_urls(overrides), **settings)
@@ -296,6 +304,8 @@ async def record(
                     reasons=endpoints.reasons,
                     seed=endpoints.seed,
                     skipped=endpoints.skipped,
+                    rotate=rotate,
+                    split=split,
                 )
             except BtclibError as exc:
                 if exc.summary is not None:

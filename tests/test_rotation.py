@@ -427,3 +427,26 @@ async def test_split_without_rotation_writes_one_plain_file_per_market(tmp_path:
 async def test_a_sink_given_with_rotate_arguments_is_refused(tmp_path: Path):
     with pytest.raises(ValueError, match="belong to the sink"):
         await record_feeds([], LineSink(tmp_path / "x.txt"), rotate="daily")
+
+
+async def test_the_api_passes_rotate_and_split_to_the_recorder(tmp_path: Path):
+    import btclib
+
+    out = tmp_path / "multi.txt"
+    with pytest.raises(ValueError, match="rotate must be"):
+        await btclib.record("both", source="sim", out=out, rotate="hourly", progress=None)
+    summary = await btclib.record(
+        "both",
+        source="sim",
+        duration=1.0,
+        out=out,
+        rotate="daily",
+        split="market",
+        progress=None,
+        announce=lambda text: None,
+    )
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    names = sorted(p.name for p in set_files(out))
+    assert names == [f"multi.btckrw.{today}.txt", f"multi.btcusdt.{today}.txt"]
+    assert len(set_lines(out)) == summary.total > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [*names, "multi.events.jsonl"]
