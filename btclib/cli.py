@@ -156,8 +156,9 @@ def _check_writable(flag: str, given: str | None, fail: Callable[[str], NoReturn
 def _check_record(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> None:
     """What argparse cannot tell from one value alone: markets, then whether files can be written.
 
-    Each exchange option is tried alone on its exchange (``make_feed`` checks
-    it, no network), so its error names the option that was wrong.
+    Each value of each exchange option is tried alone on its exchange
+    (``make_feed`` checks it, no network; ``all`` stands for the default
+    markets there), so the error names the option and the value that was wrong.
     """
     for module in exchanges.EXCHANGES.values():
         defaults = {option.name: option.default for option in module.OPTIONS}
@@ -165,10 +166,12 @@ def _check_record(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> 
             given = getattr(args, option.name)
             if given is None:
                 continue
-            try:
-                module.make_feed(module.LIVE_URL, {**defaults, option.name: given})
-            except ValueError as exc:
-                fail(f"argument {option.flag}: {exc}")
+            for value in given if option.repeatable else [given]:
+                alone = [value] if option.repeatable else value
+                try:
+                    module.make_feed(module.LIVE_URL, {**defaults, option.name: alone})
+                except ValueError as exc:
+                    fail(f"argument {option.flag}: {exc}")
     urls = {exchanges.url_keyword(name) for name in exchanges.EXCHANGES}
     settings = {name: value for name, value in _settings(args).items() if name not in urls}
     try:

@@ -137,6 +137,11 @@ BAD_ARGUMENTS = {
             "--symbol",
             "unknown Binance symbol format 'btc-usdt'",
         ),
+        (
+            ["record", "binance", "--symbol", "all", "--symbol", "eth/usdt"],
+            "--symbol",
+            "unknown Binance symbol format 'eth/usdt'",
+        ),
         (["record", "binance", "--depth-speed", "10ms"], "--depth-speed", "invalid choice"),
         (
             ["record", "binance", "--binance-url", "https://stream.binance.com"],
