@@ -261,6 +261,7 @@ class SplitSink:
         make: Callable[[str], LineSink],
         on_open: Callable[[str, LineSink], None] | None = None,
         rotation: Rotation | None = None,
+        fsync_interval: float = 1.0,
     ) -> None:
         self.path = Path(base)
         self.rotation = rotation
@@ -271,6 +272,9 @@ class SplitSink:
         self.on_compressed: Callable[[Compressed], None] | None = None
         self.sinks: dict[bytes, LineSink] = {}
         self.failed = asyncio.Event()
+        self.fsync_interval = fsync_interval
+        self._closing = threading.Event()
+        self._syncer: threading.Thread | None = None
         self._dirty: set[LineSink] = set()
         self._full: LineSink | None = None
         self._open = False
@@ -297,7 +301,18 @@ class SplitSink:
         return any(sink.waiting for sink in self.sinks.values())
 
     def open(self) -> None:
+        """Start the one thread that fsyncs every market's file (each at most once per
+        ``fsync_interval``): thousands of markets must not mean thousands of such threads.
+        The markets' sinks are made with ``fsync_interval=None``."""
         self._open = True
+        self._syncer = threading.Thread(target=self._sync_all, name="btclib-fsync", daemon=True)
+        self._syncer.start()
+
+    def _sync_all(self) -> None:
+        synced: dict[LineSink, int] = {}
+        while not self._closing.wait(self.fsync_interval):
+            for sink in list(self.sinks.values()):
+                synced[sink] = sink.sync_if_written(synced.get(sink, 0))
 
     def _sink(self, line: bytes) -> LineSink:
         key = line[: line.find(b"@")]
@@ -339,6 +354,9 @@ class SplitSink:
     async def aclose(self) -> None:
         """Close every market's file; raise the first error."""
         self.flush()
+        self._closing.set()
+        if self._syncer is not None:
+            await asyncio.to_thread(self._syncer.join)  # before the files close under it
         errors = []
         for sink in self.sinks.values():
             try:
@@ -373,4 +391,6 @@ def open_sink(
 
     if split is None:
         return one(None)
-    return SplitSink(base, one, rotation=rotation)
+    interval = options.pop("fsync_interval", 1.0)
+    options["fsync_interval"] = None  # the split sink's one thread syncs them all
+    return SplitSink(base, one, rotation=rotation, fsync_interval=interval)

@@ -73,7 +73,7 @@ class LineSink:
         path: str | Path,
         *,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
-        fsync_interval: float = 1.0,
+        fsync_interval: float | None = 1.0,
         write: Callable[[int, memoryview], int] | None = None,
         on_written: Callable[[int], None] | None = None,
         on_close: Callable[[int], None] | None = None,
@@ -135,11 +135,14 @@ class LineSink:
         self._thread = threading.Thread(
             target=self._run, name=f"btclib-writer:{self.path.name}", daemon=True
         )
-        self._syncer = threading.Thread(
-            target=self._sync_every_interval, name=f"btclib-fsync:{self.path.name}", daemon=True
-        )
         self._thread.start()
-        self._syncer.start()
+        if self.fsync_interval is not None:  # None: the owner syncs (one thread for many files)
+            self._syncer = threading.Thread(
+                target=self._sync_every_interval,
+                name=f"btclib-fsync:{self.path.name}",
+                daemon=True,
+            )
+            self._syncer.start()
 
     def _open_file(self, path: Path) -> tuple[int, FileLock, int]:
         """Open ``path`` for appending (creating folders), locked, ending any torn line:
@@ -344,15 +347,23 @@ class LineSink:
         """
         synced = self.bytes
         while not self._closing.wait(self.fsync_interval):
-            if self.bytes != synced and self.error is None:
-                synced, fd = self.bytes, self._fd
-                try:
-                    self._sync(fd)
-                except OSError as exc:
-                    if fd != self._fd:
-                        continue  # switched to a new file and closed meanwhile: synced there
-                    self._fail(exc)
-                    return
+            synced = self.sync_if_written(synced)
+            if self.error is not None:
+                return
+
+    def sync_if_written(self, synced: int) -> int:
+        """``fsync`` if bytes were written since ``synced`` (a count of :attr:`bytes`);
+        returns the new count. Called by the fsync thread, or by an owner that syncs
+        many sinks from one thread (``fsync_interval=None``)."""
+        if self.bytes == synced or self.error is not None:
+            return synced
+        synced, fd = self.bytes, self._fd
+        try:
+            self._sync(fd)
+        except OSError as exc:
+            if fd == self._fd:  # else: switched to a new file and closed meanwhile
+                self._fail(exc)
+        return synced
 
     def _more(self, chunk: bytes) -> tuple[bytes, object]:
         """``chunk`` joined with what else is queued (up to :data:`WRITER_BATCH_BYTES`),

@@ -450,3 +450,33 @@ async def test_the_api_passes_rotate_and_split_to_the_recorder(tmp_path: Path):
     assert names == [f"multi.btckrw.{today}.txt", f"multi.btcusdt.{today}.txt"]
     assert len(set_lines(out)) == summary.total > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [*names, "multi.events.jsonl"]
+
+
+async def test_a_split_set_of_many_markets_is_synced_by_one_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import threading
+
+    synced: set[int] = set()
+    everything = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.add(fd)
+        if len(synced) >= 50:
+            loop.call_soon_threadsafe(everything.set)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    sink = open_sink(tmp_path / "s.txt", split="market", fsync_interval=0.01)
+    sink.open()
+    for i in range(50):
+        sink.write(b"m%02d@trade, p:1,q:1\n" % i)
+    await asyncio.wait_for(everything.wait(), 10)  # every market's file synced
+    fsyncers = [t for t in threading.enumerate() if t.name.startswith("btclib-fsync")]
+    assert len(fsyncers) == 1
+    await sink.aclose()
+    assert len(set_files(tmp_path / "s.txt")) == 50
+    assert all(file_lines(p) == [b"%s@trade, p:1,q:1\n" % p.name.split(".")[1].encode()]
+               for p in set_files(tmp_path / "s.txt"))  # fmt: skip
