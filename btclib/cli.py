@@ -260,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return bench.main(
             args.quick,
             args.json_path,
+            scale=getattr(args, "scale", False),
             repeats=getattr(args, "repeats", None),
             plot_path=getattr(args, "plot_path", None),
             peer_python=getattr(args, "peer_python", None),
