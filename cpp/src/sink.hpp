@@ -7,6 +7,7 @@
 // call, and a buffer of whole lines is written in full or the run stops with the error).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -39,6 +40,11 @@ public:
     std::uint64_t bytes_written() const;
 
 private:
+    // The writer writes when batch_bytes are queued or `gather` after the first queued line,
+    // whichever comes first (and at close): one wake-up and one write(2) per chunk, not per line.
+    static constexpr std::size_t batch_bytes = 64u << 10;
+    static constexpr std::chrono::milliseconds gather{1};
+
     std::string path_;
     int fd_ = -1;
     std::size_t max_queued_;
