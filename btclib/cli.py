@@ -31,6 +31,7 @@ from .errors import BtclibError
 from .exchanges.options import positive as exchange_positive
 from .interrupts import install_stop_handlers
 from .recorder import RunSummary
+from .rotation import parse_rotate
 from .runs import events_path, format_runs, read_runs
 from .sources import SOURCES
 from .steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, build_feeds, record
@@ -71,6 +72,19 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         type=arguments.writable_file,
         default=None,
         help=f"data file (default: outputs/{DEFAULT_FILES[DEFAULT_STEP]} etc.)",
+    )
+    rec.add_argument(
+        "--rotate",
+        type=arguments.plain(parse_rotate),
+        default=None,
+        metavar="daily|SIZE",
+        help="a file per UTC day, or files up to SIZE (500MB, 2GiB); --out names the set",
+    )
+    rec.add_argument(
+        "--split",
+        choices=["market"],
+        default=None,
+        help="a file per market; --out names the set",
     )
     urls = {exchanges.url_keyword(name) for name in exchanges.EXCHANGES}
     for option in exchanges.options():  # each exchange's own settings and URL override
@@ -240,6 +254,8 @@ async def _record(args: argparse.Namespace) -> RunSummary:
             replay=args.replay,
             speed=args.speed,
             seed=args.seed,
+            rotate=args.rotate,
+            split=args.split,
             progress="terminal",
             stop=stop,
             **_settings(args),

@@ -132,6 +132,9 @@ BAD_ARGUMENTS = {
             "--out",
             "cannot write '/proc/btclib/x.txt'",
         ),
+        (["record", "binance", "--rotate", "weekly"], "--rotate", "'daily' or a size"),
+        (["record", "binance", "--rotate", "1KB"], "--rotate", "size must be at least"),
+        (["record", "binance", "--split", "symbol"], "--split", "invalid choice: 'symbol'"),
         (
             ["record", "binance", "--symbol", "btc-usdt"],
             "--symbol",
@@ -337,3 +340,18 @@ def test_soak_runs_from_the_command_line_and_ends_with_its_verdict_line(tmp_path
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr
     assert done.returncode == 1 or lost == duplicated == torn == 0
     assert list(tmp_path.iterdir()) == []  # it works in a temporary folder of its own
+
+
+def test_record_split_by_market_writes_a_file_per_market_that_runs_lists(tmp_path: Path):
+    base = tmp_path / "set.txt"
+    done = btclib("record", "both", "--duration", "1.5", "--split", "market", "--out", str(base))
+    assert done.returncode == 0, done.stderr
+    files = sorted(p.name for p in tmp_path.glob("set.*.txt"))
+    assert files == ["set.btckrw.txt", "set.btcusdt.txt"]
+    assert all(
+        line.startswith(name.split(".")[1] + "@")
+        for name in files
+        for line in (tmp_path / name).read_text().splitlines()
+    )
+    listing = btclib("runs", str(base))
+    assert listing.returncode == 0 and "run 1: " in listing.stdout and "2 files" in listing.stdout
