@@ -138,6 +138,14 @@ def test_a_connection_of_many_symbols_parses_each_with_its_own_parser():
     assert feed.parser(other).kind == "unexpected"
 
 
+def test_an_error_answering_a_subscribe_names_the_symbols_it_asked_for():
+    feed = binance.feed(SYMBOLS[:300], base="wss://x")
+    (first,) = [json.loads(r) for r in feed.requests[:1]]
+    error = b'{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":%d}' % first["id"]
+    with pytest.raises(binance.BinanceError, match=rf"SUBSCRIBE {first['id']} asked for .* of"):
+        feed.parser(error)
+
+
 # -- the listings ------------------------------------------------------------------------
 
 
@@ -238,6 +246,7 @@ async def test_recording_both_with_all_writes_lines_for_every_listed_market(tmp_
     assert "markets with data: binance 1500 of 1500, upbit 200 of 200" in summary.text()
     assert summary.dropped == 0 and summary.bad_frames == 0 and summary.errors == []
     assert summary.connections == 4  # three Binance connections, one Upbit
+    assert summary.reconnects == 0  # the SUBSCRIBE messages stayed within the rate limit
     assert any("1500 markets listed by http://127.0.0.1:" in text for text in said)
     keys = {line.split(b",", 1)[0].split(b"@")[0] for line in (tmp_path / "all.txt").open("rb")}
     assert len(keys) == BINANCE_MARKETS + UPBIT_MARKETS

@@ -52,7 +52,7 @@ class _Counted:
         self.counts[frame.exchange] += 1
 
 
-async def _serve(seed: int) -> None:
+async def _serve(seed: int, speedup: float = 1.0) -> None:
     """The simulator child: print the port, then on ``stop`` from stdin stop the market,
     let the queues drain and print the data frames sent per exchange."""
     from ..simulator import SimConfig, Simulator
@@ -60,7 +60,7 @@ async def _serve(seed: int) -> None:
 
     sent = _Counted()
     loop = asyncio.get_running_loop()
-    async with Simulator(SimConfig(seed=seed, record_sent=True), sent=sent) as sim:
+    async with Simulator(SimConfig(seed=seed, speedup=speedup, record_sent=True), sent=sent) as sim:
         print(json.dumps({"port": sim.port}), flush=True)
         cpu0, t0 = cpu_seconds(), time.perf_counter()
         await loop.run_in_executor(None, sys.stdin.readline)
@@ -157,10 +157,15 @@ def _read(child: subprocess.Popen[str], key: str, whole: bool = False) -> Any:
     raise RuntimeError(f"bench --scale: a child process ended before reporting {key!r}")
 
 
-def run(window: float = WINDOW, warmup: float = WARMUP, seed: int = 1) -> dict[str, Any]:
-    """Serve every market, record it all for ``window`` seconds, return the figures."""
+def run(
+    window: float = WINDOW, warmup: float = WARMUP, seed: int = 1, speedup: float = 1.0
+) -> dict[str, Any]:
+    """Serve every market, record it all for ``window`` seconds, return the figures.
+
+    ``speedup`` runs the market that many times faster (every rate times it), to
+    find where one recorder process saturates."""
     with tempfile.TemporaryDirectory(prefix="btclib-scale-") as folder:
-        server = _child("serve", "--seed", str(seed))
+        server = _child("serve", "--seed", str(seed), "--speedup", str(speedup))
         recorder: subprocess.Popen[str] | None = None
         try:
             port = _read(server, "port")
@@ -199,6 +204,7 @@ def run(window: float = WINDOW, warmup: float = WARMUP, seed: int = 1) -> dict[s
             },
             "cpu_us_per_frame": measured["cpu_us_per_frame"],
             "window_s": measured["seconds"],
+            "speedup": speedup,
             "frames_sent": sent,
             "simulator_cpu_percent": served["cpu_percent"],
             "lines_written": done["lines"],
@@ -236,10 +242,10 @@ def table(result: dict[str, Any]) -> str:
     )
 
 
-def main(json_path: str | None = None, window: float = WINDOW) -> int:
+def main(json_path: str | None = None, window: float = WINDOW, speedup: float = 1.0) -> int:
     """Run, print the table, write the JSON if asked. Returns 0."""
     print(f"btclib bench --scale: simulator and recorder in their own processes, {window:g} s ...")
-    result = run(window)
+    result = run(window, speedup=speedup)
     print(table(result))
     if json_path:
         path = Path(json_path)
@@ -254,6 +260,7 @@ def _child_main(argv: list[str]) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve")
     serve.add_argument("--seed", type=int, default=1)
+    serve.add_argument("--speedup", type=float, default=1.0)
     rec = commands.add_parser("record")
     rec.add_argument("--port", type=int, required=True)
     rec.add_argument("--out", type=Path, required=True)
@@ -262,13 +269,14 @@ def _child_main(argv: list[str]) -> None:
     run_ = commands.add_parser("run")
     run_.add_argument("--json", dest="json_path", default=None)
     run_.add_argument("--window", type=float, default=WINDOW)
+    run_.add_argument("--speedup", type=float, default=1.0)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        asyncio.run(_serve(args.seed))
+        asyncio.run(_serve(args.seed, args.speedup))
     elif args.command == "record":
         asyncio.run(_record(args.port, args.out, args.warmup, args.window))
     else:
-        raise SystemExit(main(args.json_path, args.window))
+        raise SystemExit(main(args.json_path, args.window, args.speedup))
 
 
 if __name__ == "__main__":

@@ -484,11 +484,12 @@ def feed(
         if len(chosen) == 1
         else ("are these listed spot symbols?")
     )
+    parse = routed_parse(parsers)
     return Feed(
         exchange=NAME,
         url=url,
         requests=requests,
-        parser=routed_parse(parsers),
+        parser=_naming_subscriptions(parse, requests) if requests else parse,
         streams=tuple(key for p in parsers for key in (p.depth_key, p.trade_key)),
         stall_after={p.depth_key: stall_after or max(5 * period, 3.0) for p in parsers},
         contiguous=frozenset(p.trade_key for p in parsers),
@@ -502,6 +503,39 @@ def feed(
         ),
         status_hints=STATUS_HINTS,
     )
+
+
+def _naming_subscriptions(
+    parse: Callable[[bytes], Line | Notice], requests: Sequence[str]
+) -> Callable[[bytes], Line | Notice]:
+    """``parse``, with an error answering a SUBSCRIBE message naming what it asked for.
+
+    Binance answers a SUBSCRIBE naming an unlisted symbol with ``Invalid request:
+    invalid stream`` and its id, not the stream: the message says which symbols
+    that request carried.
+    """
+    asked = {}
+    for text in requests:
+        message = json.loads(text)
+        asked[message["id"]] = sorted({p.partition("@")[0] for p in message["params"]})
+
+    def parse_naming(frame: bytes) -> Line | Notice:
+        try:
+            return parse(frame)
+        except BinanceError as exc:
+            found = re.search(rb'"id":\s*(\d+)', bytes(frame))
+            n = int(found.group(1)) if found else None
+            symbols = asked.get(n) if n is not None else None
+            if not symbols:
+                raise
+            shown = ", ".join(symbols[:10]) + (", ..." if len(symbols) > 10 else "")
+            raise BinanceError(
+                f"{exc}: SUBSCRIBE {n} asked for the depth and trade "
+                f"streams of {len(symbols)} symbols ({shown}); one of them is not a listed "
+                "spot symbol (--symbol all records the listed ones)"
+            ) from None
+
+    return parse_naming
 
 
 def feeds(
@@ -524,8 +558,11 @@ def feeds(
 
 
 def make_feed(url: str, settings: Mapping[str, Any], stall_after: float | None = None) -> Feed:
-    """:func:`feed` from a base URL and the values of :data:`OPTIONS` by name."""
-    return feed(settings[MARKETS_OPTION], settings["depth_speed"], url, stall_after)
+    """The first connection of :func:`make_feeds` (the only one for a few markets); every
+    market is checked, so a wrong one raises ``ValueError`` naming it.
+
+    :func:`feed` from a base URL and the values of :data:`OPTIONS` by name."""
+    return make_feeds(url, settings, stall_after)[0]
 
 
 def make_feeds(

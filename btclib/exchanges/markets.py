@@ -104,7 +104,7 @@ def load_listing(body: bytes | str, title: str) -> Any:
         raise ListingError(f"{title}'s market listing is not JSON ({exc}): {head!r}") from None
 
 
-def fetch_listing_sync(url: str, title: str, timeout: float = 10.0) -> bytes:
+def fetch_listing_sync(url: str, title: str, timeout: float = 30.0) -> bytes:
     """GET ``url``; the body, or :class:`ListingError` naming the URL and the reason."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
@@ -122,6 +122,6 @@ def fetch_listing_sync(url: str, title: str, timeout: float = 10.0) -> bytes:
         raise ListingError(f"cannot list {title}'s markets from {url}: {exc}") from None
 
 
-async def fetch_listing(url: str, title: str, timeout: float = 10.0) -> bytes:
+async def fetch_listing(url: str, title: str, timeout: float = 30.0) -> bytes:
     """:func:`fetch_listing_sync` in a worker thread, so the event loop keeps running."""
     return await asyncio.to_thread(fetch_listing_sync, url, title, timeout)

@@ -362,8 +362,11 @@ def feeds(
 
 
 def make_feed(url: str, settings: Mapping[str, Any], stall_after: float | None = None) -> Feed:
-    """:func:`feed` from the URL and the values of :data:`OPTIONS` by name."""
-    return feed(settings[MARKETS_OPTION], url, settings["keepalive"], stall_after)
+    """The first connection of :func:`make_feeds` (the only one for a few markets); every
+    market is checked, so a wrong one raises ``ValueError`` naming it.
+
+    :func:`feed` from the URL and the values of :data:`OPTIONS` by name."""
+    return make_feeds(url, settings, stall_after)[0]
 
 
 def make_feeds(
