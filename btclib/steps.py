@@ -233,7 +233,11 @@ async def record(
     ``settings`` are the exchanges' options (Binance: ``symbol``,
     ``depth_speed``; Upbit: ``codes``, ``keepalive``) and their URL
     overrides, ``<exchange>_url`` (``binance_url``: a base URL;
-    ``upbit_url``), else the ``BTCLIB_<EXCHANGE>_URL`` variables.
+    ``upbit_url``), else the ``BTCLIB_<EXCHANGE>_URL`` variables. ``symbol``
+    and ``codes`` take one market, a list, or ``"all"``: every market the
+    exchange lists (:func:`resolve_markets`, from the same source as the
+    streams), spread over as few connections as the exchange allows; the
+    summary's ``markets`` says how many had data.
 
     ``rotate`` (``"daily"``: a file per UTC day; ``"500MB"``: files up to that size)
     and ``split`` (``"market"``: a file per market) make ``out`` the base name of a
