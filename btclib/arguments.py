@@ -30,9 +30,11 @@ __all__ = [
     "plain",
     "port",
     "positive",
+    "seconds",
     "speed",
     "websocket_url",
     "writable_file",
+    "writable_folder",
 ]
 
 
@@ -89,6 +91,11 @@ def integer(text: str) -> int:
 def count(text: str) -> int:
     """A whole number, 0 or more (messages, a connection's index)."""
     return _whole(text, "a whole number of 0 or more", 0)
+
+
+def seconds(text: str) -> int:
+    """A whole number of seconds above 0 (a time limit)."""
+    return _whole(text, "a whole number of seconds above 0", 1)
 
 
 def port(text: str) -> int:
@@ -163,6 +170,23 @@ def writable_file(text: str) -> str:
             f"cannot write {text!r}: folder {str(folder)!r} is read-only"
         )
     return text
+
+
+def writable_folder(text: str) -> Path:
+    """A folder that is, or can be made, and written into (where reports go)."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a folder, got ''")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, expected a folder")
+    folder = path.absolute()
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot make {text!r}: {str(folder)!r} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write in {text!r}: {str(folder)!r} is read-only")
+    return path
 
 
 def plain(check: Callable[[str], Any]) -> Callable[[str], Any]:

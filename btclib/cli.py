@@ -9,6 +9,7 @@ Examples::
 
     python -m btclib soak --duration 30 --seed 7           # random faults, nothing lost?
     python -m btclib runs outputs/stream-data-multi.txt    # the runs a file holds
+    python -m btclib report                                 # every notebook -> outputs/*.pdf
 
 A bad argument ends the program before anything starts, the way argparse
 does: usage, the option and what was wrong with it, exit code 2. Errors while
@@ -130,7 +131,14 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     soak.add_arguments(chaos)
     runs = commands.add_parser("runs", help="list the runs a data file holds")
     runs.add_argument("file", metavar="FILE", help="a data file (its events log sits beside it)")
-    return top, {"record": rec, "simulate": sim, "bench": ben, "soak": chaos, "runs": runs}
+    from . import report
+
+    rep = commands.add_parser(
+        "report", help="run every notebook and export it to outputs/<notebook>.pdf"
+    )
+    report.add_arguments(rep)
+    parsers = {"record": rec, "simulate": sim, "bench": ben, "soak": chaos, "runs": runs}
+    return top, {**parsers, "report": rep}
 
 
 def _plain(check: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
@@ -288,6 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "runs":
         print(format_runs(read_runs(args.file), args.file))
         return 0
+    if args.command == "report":
+        from . import report
+
+        return report.run(args)
     if args.command == "simulate":
         from .simulator.server import main as simulate
 

@@ -29,6 +29,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import arguments
+
 __all__ = [
     "CONFIG",
     "NOTEBOOKS",
@@ -53,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``report``."""
     parser.add_argument(
         "--timeout",
-        type=int,
+        type=arguments.seconds,
         default=int(os.environ.get("BTCLIB_CELL_TIMEOUT", "600")),
         help="per-cell time limit in seconds (env BTCLIB_CELL_TIMEOUT, default 600)",
     )
@@ -66,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--output-dir",
-        type=Path,
+        type=arguments.writable_folder,
         default=Path("outputs"),
         help="where the PDFs go (default: outputs, in the repository)",
     )

@@ -211,6 +211,12 @@ BAD_ARGUMENTS = {
         (["bench", "--json", "{folder}"], "--json", "is a folder"),
         (["bench", "--json", "{file}/b.json"], "--json", "is not a folder"),
     ],
+    "report": [
+        (["report", "--timeout", "0"], "--timeout", "a whole number of seconds above 0"),
+        (["report", "--timeout", "ten"], "--timeout", "got 'ten'"),
+        (["report", "--to", "word"], "--to", "invalid choice: 'word'"),
+        (["report", "--output-dir", "{file}"], "--output-dir", "is a file, expected a folder"),
+    ],
     "soak": [
         (["soak", "--duration", "abc"], "--duration", "'abc' is not a number of seconds"),
         (["soak", "--duration", "0"], "--duration", "must be more than 0 seconds"),
