@@ -266,6 +266,7 @@ async def _record(args: argparse.Namespace) -> RunSummary:
             split=args.split,
             progress="terminal",
             stop=stop,
+            stop_reason="interrupted",  # Ctrl+C or SIGTERM: the handlers set ``stop``
             **_settings(args),
         )
     finally:

@@ -216,6 +216,7 @@ async def record(
     sim_options: dict[str, Any] | None = None,
     options: RecorderOptions | None = None,
     stop: asyncio.Event | None = None,
+    stop_reason: str | None = None,
     announce: Callable[[str], None] = print,
     rotate: str | None = None,
     split: str | None = None,
@@ -301,7 +302,7 @@ async def record(
                     events_path=events_path(path),
                     options=options,
                     stop=stop or own_stop,
-                    stop_reason="stopped" if stop is not None else "interrupted",
+                    stop_reason=stop_reason or ("stopped" if stop is not None else "interrupted"),
                     finish=endpoints.finish,
                     tap=tap,
                     sources=endpoints.sources,
@@ -319,7 +320,7 @@ async def record(
                 if tap is not None:
                     await tap.aclose()
     summary.markets = markets_with_data(feeds, summary.lines)
-    if summary.stopped == "interrupted":
+    if summary.stopped == "interrupted" and stop is None:  # our own handler: a notebook's
         announce(
             f"Interrupted: the recording stopped cleanly; every line received is in {path}, "
             "and the call returned this run's summary."

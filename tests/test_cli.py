@@ -79,7 +79,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_whole_lines(tmp_path: Path):
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
-    assert "stopped: stopped" in stdout or "stopped:" in stdout
+    assert "stopped: interrupted." in stdout
     data = out.read_bytes()
     assert data.endswith(b"\n") and data.count(b"\n") >= 1
 

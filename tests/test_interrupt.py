@@ -133,8 +133,10 @@ def test_kernel_interrupt_stops_the_recording_and_binds_the_summary(tmp_path: Pa
         assert events(out)[-1]["stopped"] == "interrupted"
 
         # The kernel is still usable, and a later interrupt interrupts an ordinary cell again.
-        again = kernel.execute("import time\ntime.sleep(30)")
-        kernel.messages(again, deadline, until="execute_input")
+        again = kernel.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(30)")
+        # Interrupt once the cell's code runs (an interrupt between execute_input and
+        # the code's first line may be lost by the kernel: the test's race, not ours).
+        kernel.messages(again, deadline, until="stream")
         kernel.manager.interrupt_kernel()
         shown = kernel.messages(again, deadline)
         assert [e["ename"] for e in errors_of(shown)] == ["KeyboardInterrupt"]
