@@ -16,6 +16,7 @@ from typing import TextIO
 from .recorder import Progress
 
 __all__ = [
+    "STREAMS_LISTED",
     "NotebookProgress",
     "ProgressFn",
     "TerminalProgress",
@@ -27,10 +28,18 @@ __all__ = [
 ProgressFn = Callable[[Progress], None]
 
 
+STREAMS_LISTED = 8
+"""Above this many streams (``--symbol all``: thousands) the line shows streams with data."""
+
+
 def status_line(p: Progress) -> str:
     """``1,234 lines | 56.3 lines/s | 12.0 s left | btcusdt@trade 80 ...``"""
     left = "" if p.remaining is None else f" | {p.remaining:5.1f} s left"
-    streams = "  ".join(f"{name} {count}" for name, count in p.per_stream.items())
+    if len(p.per_stream) <= STREAMS_LISTED:
+        streams = "  ".join(f"{name} {count}" for name, count in p.per_stream.items())
+    else:  # one short line, not 60 kB a second
+        with_data = sum(1 for count in p.per_stream.values() if count)
+        streams = f"{with_data:,} of {len(p.per_stream):,} streams with data"
     again = f" | reconnects {p.reconnects}" if p.reconnects else ""
     return f"{p.lines:>8,} lines | {p.rate:7.1f} lines/s{left}{again} | {streams}"
 
