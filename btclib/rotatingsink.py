@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .datafile import FileLock
+from .errors import SinkError
 from .rotation import (
     Rotation,
     compress,
@@ -130,9 +131,11 @@ class RotatingSink(LineSink):
         super().open()
         self._handed = self.size
         leftovers = [p for k, p in mine if k and k != key and not p.name.endswith(".gz")]
-        for stale in self.base.parent.glob(f"{self.base.stem}.*.gz.part"):
-            with contextlib.suppress(OSError):
-                stale.unlink()  # an unfinished compression: its original is still there
+        for stale in self.base.parent.glob(f"{self.base.stem}.*{self.base.suffix}.gz.part"):
+            where = file_key(self.base, stale.with_name(stale.name.removesuffix(".gz.part")))
+            if where is not None and where[0] == (self.market or ""):  # not another market's
+                with contextlib.suppress(OSError):
+                    stale.unlink()  # an unfinished compression: its original is still there
         if leftovers:
             self._start(self._compress_all, leftovers)
 
@@ -278,6 +281,9 @@ class SplitSink:
         self._dirty: set[LineSink] = set()
         self._full: LineSink | None = None
         self._open = False
+        self._error: SinkError | None = None
+        self._unopened = 0
+        """Lines of markets whose file could not be opened (the run then stops)."""
 
     @property
     def size(self) -> int:
@@ -290,10 +296,12 @@ class SplitSink:
 
     @property
     def dropped(self) -> int:
-        return sum(sink.dropped for sink in self.sinks.values())
+        return self._unopened + sum(sink.dropped for sink in self.sinks.values())
 
     @property
     def error(self) -> Exception | None:
+        if self._error is not None:
+            return self._error
         return next((s.error for s in self.sinks.values() if s.error is not None), None)
 
     @property
@@ -314,7 +322,8 @@ class SplitSink:
             for sink in list(self.sinks.values()):
                 synced[sink] = sink.sync_if_written(synced.get(sink, 0))
 
-    def _sink(self, line: bytes) -> LineSink:
+    def _sink(self, line: bytes) -> LineSink | None:
+        """The line's market's sink, opened on its first line (None: it cannot be)."""
         key = line[: line.find(b"@")]
         sink = self.sinks.get(key)
         if sink is None:
@@ -323,7 +332,13 @@ class SplitSink:
             sink.failed = self.failed  # one event for the set: any file failing stops the run
             if isinstance(sink, RotatingSink):
                 sink.on_switch, sink.on_compressed = self.on_switch, self.on_compressed
-            sink.open()
+            try:
+                sink.open()
+            except SinkError as exc:  # locked by another recorder, no permission, ...
+                self._error = self._error or exc
+                self._unopened += 1
+                self.failed.set()
+                return None
             self.sinks[key] = sink
             if self.on_open is not None:
                 self.on_open(market, sink)
@@ -331,6 +346,8 @@ class SplitSink:
 
     def append(self, line: bytes) -> bool:
         sink = self._sink(line)
+        if sink is None:
+            return True  # counted in ``dropped``; ``failed`` stops the run
         if not sink.append(line):
             self._full = sink
             return False
@@ -338,7 +355,9 @@ class SplitSink:
         return True
 
     def write(self, line: bytes) -> None:
-        self._sink(line).write(line)
+        sink = self._sink(line)
+        if sink is not None:
+            sink.write(line)
 
     def flush(self) -> None:
         dirty = self._dirty
@@ -357,7 +376,7 @@ class SplitSink:
         self._closing.set()
         if self._syncer is not None:
             await asyncio.to_thread(self._syncer.join)  # before the files close under it
-        errors = []
+        errors: list[OSError] = [self._error] if self._error is not None else []
         for sink in self.sinks.values():
             try:
                 await sink.aclose()

@@ -480,3 +480,16 @@ async def test_a_split_set_of_many_markets_is_synced_by_one_thread(
     assert len(set_files(tmp_path / "s.txt")) == 50
     assert all(file_lines(p) == [b"%s@trade, p:1,q:1\n" % p.name.split(".")[1].encode()]
                for p in set_files(tmp_path / "s.txt"))  # fmt: skip
+
+
+async def test_a_market_file_held_by_another_recorder_stops_the_split_run(tmp_path: Path):
+    async with LineSink(tmp_path / "s.btcusdt.txt"):  # another recorder writes this market
+        sink = open_sink(tmp_path / "s.txt", split="market")
+        sink.open()
+        assert sink.append(b"btckrw@orderbook,[]\n")
+        assert sink.append(b"btcusdt@trade, p:1,q:1\n")  # not written: counted, run stopped
+        assert sink.failed.is_set() and sink.dropped == 1
+        with pytest.raises(SinkError, match=r"s\.btcusdt\.txt.*another btclib recorder"):
+            await sink.aclose()
+    assert file_lines(tmp_path / "s.btckrw.txt") == [b"btckrw@orderbook,[]\n"]
+    assert file_lines(tmp_path / "s.btcusdt.txt") == []
