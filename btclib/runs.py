@@ -229,7 +229,8 @@ def format_runs(runs: list[Run], path: str | Path | None = None) -> str:
     for n, run in enumerate(runs, 1):
         took = f"{run.duration:.1f} s" if run.duration is not None else "no stop event (killed?)"
         total = sum(run.lines.values())
-        where = f"{len(run.files)} files" if run.files else run.line_range
+        count = len(run.files)
+        where = f"{count} file{'s' if count != 1 else ''}" if run.files else run.line_range
         head = f"run {n}: {_when(run.started)}, {took}, {where} ({total} lines)"
         if run.stopped:
             head += f", stopped: {run.stopped}"
