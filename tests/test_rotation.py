@@ -208,15 +208,21 @@ async def test_the_lock_moves_with_the_file(tmp_path: Path):
 
 
 async def test_a_switch_waits_for_the_writer_thread_when_lines_are_queued(tmp_path: Path):
-    """A slow disk moved writing to the thread: the switch happens in its order."""
+    """A slow disk moved writing to the thread, which is still busy with the day's last
+    chunks when midnight comes: it switches files after them, before the next day's."""
+    import threading
+
     base = tmp_path / "s.txt"
     now = [MIDNIGHT - 1]
-    slow = asyncio.Event()
+    held = threading.Event()
+    calls = []
 
     def write(fd: int, data: memoryview) -> int:
-        if not slow.is_set():
-            slow.set()
-            time.sleep(0.01)  # one slow write (the disk): writing moves to the thread
+        calls.append(len(data))
+        if len(calls) == 1:
+            time.sleep(0.01)  # one slow write on the loop: writing moves to the thread
+        else:
+            held.wait(10)  # the thread is busy: chunks queue up meanwhile
         return os.write(fd, data)
 
     sink = RotatingSink(base, Rotation(daily=True), clock=lambda: now[0], write=write)
@@ -224,16 +230,21 @@ async def test_a_switch_waits_for_the_writer_thread_when_lines_are_queued(tmp_pa
     expected = [b"m@%d\n" % i for i in range(20_000)]
     for i, line in enumerate(expected):
         if i == 10_000:
+            await asyncio.sleep(0)  # the day's last lines handed over
             now[0] = MIDNIGHT + 1
         sink.write(line)
         if i % 500 == 0:
             await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert sink._queued_in > sink._queued_out  # the switch is queued behind the writes
+    assert sink.path.name == "s.2026-12-01.txt"  # the writer is still on the old file
+    held.set()
     await sink.aclose()
-    assert sink.slow_writes == 1
+    assert sink.slow_writes == 1 and sink.path.name == "s.2026-12-02.txt"
     assert set_lines(base) == expected
     day1, day2 = set_files(base)
     assert day1.name == "s.2026-12-01.txt.gz" and day2.name == "s.2026-12-02.txt"
-    assert file_lines(day2)[0] in expected[10_000 - 1000 : 10_001]  # switched near the line
+    assert file_lines(day1) == expected[:10_000] and file_lines(day2) == expected[10_000:]
 
 
 # The recorder: against the simulator and a local server.
