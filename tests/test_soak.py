@@ -9,6 +9,7 @@ nothing duplicated, nothing torn, every gap logged and memory bounded.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 from pathlib import Path
@@ -163,7 +164,7 @@ def test_the_slow_disk_is_slow_only_within_its_bursts() -> None:
     assert disk.delay(first.start - 0.01) == (-1, 0.0)
     assert disk.delay((first.start + first.end) / 2) == (0, first.delay)
     assert disk.delay(first.end) == (-1, 0.0)
-    assert all(a.end < b.start for a, b in zip(disk.bursts, disk.bursts[1:], strict=False))
+    assert all(a.end < b.start for a, b in itertools.pairwise(disk.bursts))
     again = soak.SlowDisk(random.Random(3), 60.0)
     assert again.bursts == disk.bursts
 
