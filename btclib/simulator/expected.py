@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 from .link import SentFrame
 
-__all__ = ["expected_line", "message_key"]
+__all__ = ["distinct_messages", "expected_line", "message_key"]
 
 _UNITS = re.compile(rb'"orderbook_units":(\[[^\]]*\])')
 
@@ -62,3 +62,19 @@ def message_key(frame: SentFrame, n: int) -> Hashable:
         seq = data["lastUpdateId"] if "lastUpdateId" in data else data["t"]
         return (frame.exchange, message["stream"], seq)
     return (frame.exchange, frame.conn_id, n)
+
+
+def distinct_messages(sent: Iterable[SentFrame]) -> list[Hashable]:
+    """The messages among data frames sent, by :func:`message_key`, first copy of each.
+
+    What a recorder must write exactly once: during a make-before-break rotation both
+    connections send the same Binance messages, which count once here.
+    """
+    seen: set[Hashable] = set()
+    out = []
+    for n, frame in enumerate(sent):
+        key = message_key(frame, n)
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return out

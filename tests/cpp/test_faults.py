@@ -6,7 +6,6 @@ exchange's refusals end the run fast in its own words."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from btclib.simulator import (
     Simulator,
     Stall,
 )
+from btclib.simulator.expected import distinct_messages
 
 from ..conftest import expected_line
 from .conftest import PREFIX, record_against_sim, start
@@ -84,17 +84,6 @@ async def test_malformed_and_foreign_frames_are_counted_never_written(
     assert sum("bad frame" in line for line in run.stderr) == 3
 
 
-def unique_ids(run) -> list[tuple[str, int]]:
-    seen, out = set(), []
-    for frame in run.sim.sent:
-        data = json.loads(frame.payload)["data"]
-        key = ("t", data["t"]) if "t" in data else ("u", data["lastUpdateId"])
-        if key not in seen:
-            seen.add(key)
-            out.append(key)
-    return out
-
-
 async def test_a_server_shutdown_notice_rotates_make_before_break(tmp_path: Path):
     config = SimConfig(
         seed=13, speedup=20, record_sent=True, binance_lifetime=3.0, binance_shutdown_notice=2.0
@@ -109,7 +98,7 @@ async def test_a_server_shutdown_notice_rotates_make_before_break(tmp_path: Path
     # Each connection gets its notice 1 s after it opened: rotation after rotation.
     assert run.summary["rotations"] >= 2 and run.summary["reconnects"] == 0
     assert run.summary["missed_trades"] == 0
-    assert len(run.lines) == len(unique_ids(run))  # every message once: no gap, no duplicate
+    assert len(run.lines) == len(distinct_messages(run.sim.sent))  # every message once: no gap, no duplicate
     assert set(run.lines) <= set(run.expected("binance"))
     # Copies from the overlap are dropped as duplicates; frames that reach a retired connection
     # during its closing handshake are discarded unread (the replacement delivered them).

@@ -32,6 +32,7 @@ from btclib.simulator import (
     Simulator,
     Stall,
 )
+from btclib.simulator.expected import distinct_messages
 from btclib.sink import SinkError
 
 from ..conftest import FAST, record_against_sim
@@ -88,18 +89,6 @@ async def test_a_silent_book_is_a_dead_connection_even_while_trades_flow(tmp_pat
     assert "stalled" in run.summary.gaps[0]["cause"]
 
 
-def unique_in_order(run) -> list[bytes]:
-    """Sent messages by identity (trade id, update id), first copy of each."""
-    seen, out = set(), []
-    for frame in run.sim.sent:
-        data = json.loads(frame.payload)["data"]
-        key = ("t", data["t"]) if "t" in data else ("u", data["lastUpdateId"])
-        if key not in seen:
-            seen.add(key)
-            out.append(key)
-    return out
-
-
 async def test_server_shutdown_notice_rotates_make_before_break(tmp_path: Path):
     config = SimConfig(
         seed=13, speedup=20, record_sent=True, binance_lifetime=3.0, binance_shutdown_notice=2.0
@@ -111,7 +100,7 @@ async def test_server_shutdown_notice_rotates_make_before_break(tmp_path: Path):
     assert run.summary.rotations == 2 and run.summary.reconnects == 0
     assert run.summary.gaps == [] and run.summary.missed_trades == 0
     assert run.events_of("server_shutdown") and run.events_of("rotated")
-    expected_ids = unique_in_order(run)
+    expected_ids = distinct_messages(run.sim.sent)
     assert len(run.lines) == len(expected_ids)  # every message once: no gap, no duplicate
     sent_lines = set(run.expected("binance"))
     assert all(line in sent_lines for line in run.lines)
@@ -136,7 +125,7 @@ async def test_connection_lifetime_is_rotated_before_the_cut(tmp_path: Path):
     )
     assert run.summary.rotations >= 1 and run.summary.reconnects == 0
     assert run.summary.gaps == []
-    assert len(run.lines) == len(unique_in_order(run))
+    assert len(run.lines) == len(distinct_messages(run.sim.sent))
 
 
 async def test_region_block_451_fails_fast_and_names_the_way_out(tmp_path: Path):
