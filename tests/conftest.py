@@ -24,6 +24,15 @@ from btclib.simulator.expected import expected_line
 from btclib.sink import LineSink
 from btclib.steps import build_feeds
 
+UPBIT_REQUEST_ERRORS = [
+    ('[{"type":"orderbook","codes":["KRW-BTC"]}]', "NO_TICKET"),
+    ('[{"ticket":"t"},{"type":"orderbook"}]', "NO_CODES"),
+    ("hello", "WRONG_FORMAT"),
+    ('[{"ticket":"t"},{"type":"nope","codes":["KRW-BTC"]}]', "INVALID_PARAM"),
+]
+"""Upbit requests the exchange answers with an error, and the error's name (protocols.md 2);
+the Python and the C++ recorder must both stop on each, naming it."""
+
 FAST = RecorderOptions(
     backoff_base=0.05,
     backoff_cap=0.2,

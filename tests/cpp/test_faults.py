@@ -25,7 +25,7 @@ from btclib.simulator import (
 )
 from btclib.simulator.expected import distinct_messages
 
-from ..conftest import expected_line
+from ..conftest import UPBIT_REQUEST_ERRORS, expected_line
 from .conftest import PREFIX, record_against_sim, start
 
 
@@ -131,15 +131,7 @@ async def test_429_is_retried_with_backoff_then_recorded(tmp_path: Path):
     assert sum("HTTP 429" in line for line in run.stderr) == 1
 
 
-@pytest.mark.parametrize(
-    ("request_text", "name"),
-    [
-        ('[{"type":"orderbook","codes":["KRW-BTC"]}]', "NO_TICKET"),
-        ('[{"ticket":"t"},{"type":"orderbook"}]', "NO_CODES"),
-        ("hello", "WRONG_FORMAT"),
-        ('[{"ticket":"t"},{"type":"nope","codes":["KRW-BTC"]}]', "INVALID_PARAM"),
-    ],
-)
+@pytest.mark.parametrize(("request_text", "name"), UPBIT_REQUEST_ERRORS)
 async def test_upbit_request_errors_end_the_run_naming_the_error(
     tmp_path: Path, request_text: str, name: str
 ):

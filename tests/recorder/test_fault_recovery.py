@@ -35,7 +35,7 @@ from btclib.simulator import (
 from btclib.simulator.expected import distinct_messages
 from btclib.sink import SinkError
 
-from ..conftest import FAST, record_against_sim
+from ..conftest import FAST, UPBIT_REQUEST_ERRORS, record_against_sim
 
 
 def trade_ids(sim: Simulator) -> list[int]:
@@ -295,15 +295,7 @@ async def test_an_unwritable_output_path_fails_before_connecting(tmp_path: Path)
         )
 
 
-@pytest.mark.parametrize(
-    ("request_text", "name"),
-    [
-        ('[{"type":"orderbook","codes":["KRW-BTC"]}]', "NO_TICKET"),
-        ('[{"ticket":"t"},{"type":"orderbook"}]', "NO_CODES"),
-        ("hello", "WRONG_FORMAT"),
-        ('[{"ticket":"t"},{"type":"nope","codes":["KRW-BTC"]}]', "INVALID_PARAM"),
-    ],
-)
+@pytest.mark.parametrize(("request_text", "name"), UPBIT_REQUEST_ERRORS)
 async def test_upbit_request_errors_stop_the_run_naming_the_error(
     tmp_path: Path, request_text: str, name: str
 ):
