@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .linereader import Skipped, read_lines
 from .rotation import set_base
 
 __all__ = ["FileSpan", "Run", "count_lines", "events_path", "format_runs", "read_runs"]
@@ -50,26 +51,18 @@ def count_lines(path: str | Path, end: int) -> int:
 
 
 def events(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The events of a log, oldest first; damaged or overlong lines are skipped."""
-    try:
-        f = open(path, "rb")  # noqa: SIM115 (closed below, also when the caller stops early)
-    except FileNotFoundError:
+    """The events of a log, oldest first; damaged or overlong lines are skipped unread."""
+    if not Path(path).exists():
         return
-    with f:
-        while True:
-            line = f.readline(_MAX_EVENT_BYTES + 1)
-            if not line:
-                return
-            if len(line) > _MAX_EVENT_BYTES:  # skip the rest of an overlong line, unread
-                while line and not line.endswith(b"\n"):
-                    line = f.readline(_CHUNK)
-                continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                yield event
+    for line in read_lines(path, _MAX_EVENT_BYTES):
+        if isinstance(line, Skipped):
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
 
 
 def first_line_number(path: Path, offset: int, log: Path | None) -> int:

@@ -32,7 +32,6 @@ import asyncio
 import bisect
 import contextlib
 import hashlib
-import json
 import math
 import os
 import pickle
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .recorder import RecorderOptions, record_feeds
+from .runs import events as read_events
 from .simulator import SentFrame, SimConfig, Simulator
 from .simulator.chaos import Odds, RandomFaults
 from .simulator.expected import expected_line, message_key
@@ -700,7 +700,7 @@ async def run(
     kinds: dict[str, int] = defaultdict(int)
     for name in fired:
         kinds[name] += 1
-    events = _read_events(events_path)
+    events = list(read_events(events_path))
     with out.open("rb") as f:
         verdict = check(spool.frames(), f, events, sim.spans, stop=stop)
     result = SoakResult(
@@ -740,15 +740,6 @@ def _write_timeline(path: Path, sim: Simulator, disk: SlowDisk, stop: float) -> 
 def _failure(task: asyncio.Task[Any]) -> str | None:
     exc = task.exception()
     return None if exc is None else f"{type(exc).__name__}: {exc}"
-
-
-def _read_events(path: Path) -> list[dict[str, Any]]:
-    events = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                events.append(json.loads(line))
-    return events
 
 
 def soak(duration: float, seed: int | None = None, **kwargs: Any) -> SoakResult:

@@ -25,6 +25,7 @@ from .feed import Feed
 from .progress import ProgressFn, make_progress
 from .recorder import RecorderOptions, RunSummary, record_feeds
 from .rotation import check_writable, parse_rotate, parse_split
+from .runs import events_path
 from .sources import live_urls, open_source
 
 __all__ = [
@@ -60,12 +61,6 @@ DEFAULT_FILES = {
 def default_path(step: str, folder: str | Path = "outputs") -> Path:
     """Where a step's lines go by default: ``outputs/stream-data-<...>.txt``."""
     return Path(folder) / DEFAULT_FILES[step]
-
-
-def events_path(path: str | Path) -> Path:
-    """The events log beside a data file: ``stream-data-binance.events.jsonl``."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.events.jsonl")
 
 
 def writable(path: Path) -> None:
