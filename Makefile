@@ -144,7 +144,7 @@ cpp:
 
 # Execute and export in one go, per notebook: outputs/<notebook>.pdf. The notebooks read
 # BTCLIB_DURATION and BTCLIB_SOURCE from the environment (their own defaults when unset).
-# btclib/report.py is the one implementation (`python -m btclib report` on Windows and macOS):
+# btclib/report/build.py is the one implementation (`python -m btclib report` on Windows and macOS):
 # per notebook `jupyter nbconvert --config $(NBCONVERT_CONFIG) --execute --to pdf
 # --ExecutePreprocessor.timeout=$(CELL_TIMEOUT) --output-dir outputs`, or the Chromium route
 # where there is no xelatex.
@@ -157,7 +157,7 @@ report-html: venv
 	@scripts/install-system-deps.sh chromium
 	start=$$(date +%s); shopt -s nullglob; notebooks=(notebooks/step_*.ipynb)
 	if [ "$${#notebooks[@]}" -eq 0 ]; then echo "report-html: no notebooks/step_*.ipynb yet"; exit 0; fi
-	"$(VPY)" -m btclib.nbexport --config "$(NBCONVERT_CONFIG)" --to chromium-pdf --timeout $(CELL_TIMEOUT) --output-dir outputs/html "$${notebooks[@]}"
+	"$(VPY)" -m btclib.report.nbexport --config "$(NBCONVERT_CONFIG)" --to chromium-pdf --timeout $(CELL_TIMEOUT) --output-dir outputs/html "$${notebooks[@]}"
 	echo "report-html: finished in $$(( $$(date +%s) - start )) s"; ls -l outputs/html/ | sed 's/^/  /'
 
 # ---------------------------------------------------------------------------------------------

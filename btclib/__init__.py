@@ -4,14 +4,14 @@ The pieces, each in its own module: :mod:`btclib.exchanges` (one module
 per exchange, found through a small registry: URLs, requests, frame -> line,
 line -> record; pure functions),
 :mod:`btclib.recorder` (connect, keep alive, reconnect, write),
-:mod:`btclib.sink` (one writer per file), :mod:`btclib.sources` (live or
+:mod:`btclib.files.sink` (one writer per file), :mod:`btclib.steps.sources` (live or
 simulator), :mod:`btclib.simulator` (the local exchanges) and
 :mod:`btclib.steps` (the assignment's steps as one call each).
 """
 
 from .errors import BtclibError, CaptureError, ExchangeError, RecordingError, SinkError
 from .recorder import Progress, RecorderOptions, RunSummary
-from .steps import record, record_sync
+from .steps.steps import record, record_sync
 from .version import __version__
 
 __all__ = [

@@ -11,7 +11,7 @@ every data tool reads:
   ``price``, ``size`` and ``side`` (``id``/``side`` when the exchange module reads them).
 
 :meth:`Recording.to_csv` and :meth:`Recording.to_parquet` write them for readers who continue
-in other tools. The preferred input is a capture (:mod:`btclib.capture`): every frame with its
+in other tools. The preferred input is a capture (:mod:`btclib.files.capture`): every frame with its
 receive time, so two venues compare at the same instant; the line files alone have no times,
 and :func:`load_lines` uses the line number as the clock (order only).
 
@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 
 from . import exchanges
-from .capture import read_capture
 from .exchanges import Book, Record, Trade
-from .linereader import read_lines
-from .rotation import set_files
+from .files.capture import read_capture
+from .files.linereader import read_lines
+from .files.rotation import set_files
 
 __all__ = [
     "LEVELS",
@@ -559,7 +559,7 @@ def load_lines(paths: str | Path | Iterable[str | Path], levels: int = LEVELS) -
 
     A path that names a rotated or split set (``rotate``/``split`` in
     :func:`btclib.recorder.record_feeds`) reads the whole set as one recording, its files in
-    order (:func:`btclib.rotation.set_files`: the base file, then by date or number; market
+    order (:func:`btclib.files.rotation.set_files`: the base file, then by date or number; market
     after market when split), compressed ones included.
     """
     items = [paths] if isinstance(paths, str | Path) else list(paths)

@@ -30,12 +30,12 @@ from typing import Any, NoReturn
 from . import arguments, exchanges, simulator
 from .errors import BtclibError
 from .exchanges.options import positive as exchange_positive
-from .interrupts import install_stop_handlers
+from .files.rotation import parse_rotate
+from .files.runs import events_path, format_runs, read_runs
 from .recorder import RunSummary
-from .rotation import parse_rotate
-from .runs import events_path, format_runs, read_runs
-from .sources import SOURCES
-from .steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, build_feeds, record
+from .steps.interrupts import install_stop_handlers
+from .steps.sources import SOURCES
+from .steps.steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, build_feeds, record
 from .version import __version__
 
 __all__ = ["main", "parse_args", "parser"]
@@ -117,13 +117,13 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 
     sim = commands.add_parser("simulate", help="serve the exchange simulator until Ctrl+C")
     simulator.add_arguments(sim)
-    from . import bench
+    from .tools import bench
 
     ben = commands.add_parser(
         "bench", help="throughput, latency and memory against a local flood server"
     )
     bench.add_arguments(ben)
-    from . import soak
+    from .tools import soak
 
     chaos = commands.add_parser(
         "soak", help="record from the simulator under random faults and check nothing was lost"
@@ -131,7 +131,7 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     soak.add_arguments(chaos)
     runs = commands.add_parser("runs", help="list the runs a data file holds")
     runs.add_argument("file", metavar="FILE", help="a data file (its events log sits beside it)")
-    from . import report
+    from .report import build as report
 
     rep = commands.add_parser(
         "report", help="run every notebook and export it to outputs/<notebook>.pdf"
@@ -213,7 +213,7 @@ def _check_record(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> 
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The exchanges' options by keyword, as :func:`btclib.steps.record` takes them."""
+    """The exchanges' options by keyword, as :func:`btclib.steps.steps` takes them."""
     return {option.name: getattr(args, option.name) for option in exchanges.options()}
 
 
@@ -280,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
     )
     if args.command == "bench":
-        from . import bench
+        from .tools import bench
 
         return bench.main(
             args.quick,
@@ -291,14 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             peer_python=getattr(args, "peer_python", None),
         )
     if args.command == "soak":
-        from . import soak
+        from .tools import soak
 
         return soak.main(args)
     if args.command == "runs":
         print(format_runs(read_runs(args.file), args.file))
         return 0
     if args.command == "report":
-        from . import report
+        from .report import build as report
 
         return report.run(args)
     if args.command == "simulate":

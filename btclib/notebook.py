@@ -37,14 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import btcrec as _btcrec
-from .btcrec import Build, BuildError, CppRun
 from .exchanges import binance, upbit
+from .files.sink import LineSink
 from .recorder import FeedRunner, record_feeds
 from .simulator import MarketParams
-from .sink import LineSink
-from .sources import banner as _exchange_banner
-from .steps import build_feeds
+from .steps.sources import banner as _exchange_banner
+from .steps.steps import build_feeds
+from .tools import btcrec as _btcrec
+from .tools.btcrec import Build, BuildError, CppRun
 
 __all__ = [
     "Build",
@@ -444,12 +444,12 @@ def configured_premium(summary: Sourced) -> float | None:
 
 build_cpp = _btcrec.build
 """``make cpp``: build ``cpp/build/btcrec`` (a no-op when nothing changed); see
-:func:`btclib.btcrec.build`. A failed build raises :class:`BuildError`, which says why."""
+:func:`btclib.tools.btcrec.build`. A failed build raises :class:`BuildError`, which says why."""
 
 record_cpp = _btcrec.record
 """``await record_cpp("both", duration=30, source="auto")``: btcrec records a step, live or
 from btclib's simulator (announced as ``btclib.record`` announces it); see
-:func:`btclib.btcrec.record`. Returns a :class:`CppRun`."""
+:func:`btclib.tools.btcrec.record`. Returns a :class:`CppRun`."""
 
 
 def cpp_binary() -> Path:

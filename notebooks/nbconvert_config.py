@@ -1,11 +1,11 @@
 # nbconvert configuration for the btclib report, used by `make report`:
 #   jupyter nbconvert --config notebooks/nbconvert_config.py --execute --to pdf ...
-# and by `python -m btclib.nbexport` (its caller passes --config notebooks/nbconvert_config.py).
+# and by `python -m btclib.report.nbexport` (its caller passes --config notebooks/nbconvert_config.py).
 #
 # - PDF (LaTeX) uses the template notebooks/templates/btclib (long lines wrap everywhere:
 #   code, outputs, tracebacks, URLs; DejaVu Sans Mono for box-drawing and check-mark glyphs).
 # - HTML uses notebooks/templates/btclib_html (CSS pre-wrap, for the Chromium route).
-# - btclib.nbsanitize.SanitizeOutputsPreprocessor runs right after execution (control chars,
+# - btclib.report.nbsanitize.SanitizeOutputsPreprocessor runs right after execution (control chars,
 #   \r progress lines, text fallbacks for HTML-only and widget outputs).
 # - Every cell has a time limit (nbconvert's default is none): BTCLIB_CELL_TIMEOUT, 600 s.
 import os
@@ -21,12 +21,12 @@ c.LatexExporter.template_name = "btclib"  # PDFExporter is a LatexExporter
 c.HTMLExporter.template_name = "btclib_html"
 # Long output lines cut into visual lines (so a page may break inside them) and their marks.
 c.TemplateExporter.filters = {
-    "btclib_visual_lines": "btclib.nbexport.visual_lines",
-    "btclib_marks": "btclib.nbexport.continuation_marks",
+    "btclib_visual_lines": "btclib.report.nbexport.visual_lines",
+    "btclib_marks": "btclib.report.nbexport.continuation_marks",
 }
 
 _defaults = list(Exporter.class_traits()["default_preprocessors"].default())
-_sanitize = "btclib.nbsanitize.SanitizeOutputsPreprocessor"
+_sanitize = "btclib.report.nbsanitize.SanitizeOutputsPreprocessor"
 if _sanitize not in _defaults:
     _defaults.insert(_defaults.index("nbconvert.preprocessors.ExecutePreprocessor") + 1, _sanitize)
 c.Exporter.default_preprocessors = _defaults

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the sample capture shipped in ``tests/data/real-frames.jsonl``.
 
-The capture (format: :mod:`btclib.capture`, version 1) holds the real exchange
+The capture (format: :mod:`btclib.files.capture`, version 1) holds the real exchange
 messages quoted in ``protocols.md`` (sections 1.11 and 2.10, the modern
 DEFAULT-format ones) and in the assignment, with synthetic frames around them:
 
@@ -184,7 +184,7 @@ TIMELINE: list[tuple[int, str, str]] = [
 
 
 def records() -> list[dict[str, object]]:
-    """Header, then events and frames as btclib.capture.CaptureWriter writes them."""
+    """Header, then events and frames as btclib.files.capture.CaptureWriter writes them."""
     header: dict[str, object] = {
         "format": "btclib-capture",
         "version": 1,

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from btclib.feed import Feed
+from btclib.files.sink import LineSink
 from btclib.recorder import Progress, RecorderOptions, RunSummary, record_feeds
 from btclib.simulator import SimConfig, Simulator
 from btclib.simulator.expected import expected_line
-from btclib.sink import LineSink
-from btclib.steps import build_feeds
+from btclib.steps.steps import build_feeds
 
 UPBIT_REQUEST_ERRORS = [
     ('[{"type":"orderbook","codes":["KRW-BTC"]}]', "NO_TICKET"),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from btclib import RunSummary, record, record_sync
-from btclib.steps import events_path
+from btclib.steps.steps import events_path
 
 
 def test_record_sync_from_a_plain_script(tmp_path: Path):

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from btclib import steps
 from btclib.exchanges import binance, upbit
 from btclib.exchanges.markets import ListingError, fetch_listing, split_evenly, wants_all
 from btclib.feed import Data, Notice
 from btclib.simulator import SimConfig, Simulator
 from btclib.simulator.listing import BINANCE_MARKETS, UPBIT_MARKETS, listed_instruments
 from btclib.simulator.market import Market
+from btclib.steps import steps
 
 SYMBOLS = [f"s{n:04d}usdt" for n in range(1500)]
 
@@ -268,7 +268,7 @@ async def test_record_takes_a_list_of_symbols_on_one_connection(tmp_path: Path):
 
 
 def test_bench_scale_records_every_market_and_loses_nothing():
-    from btclib.bench import scale
+    from btclib.tools.bench import scale
 
     result = scale.run(window=3.0, warmup=3.0)["scale"]
     assert set(result) >= {"markets", "frames_per_s", "cpu_percent", "rss_mb", "lines_lost"}

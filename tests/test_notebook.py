@@ -10,7 +10,7 @@ import pytest
 from btclib import RunSummary, notebook
 from btclib.analysis import Recording
 from btclib.exchanges import binance
-from btclib.sink import LineSink
+from btclib.files.sink import LineSink
 
 # -- tail ---------------------------------------------------------------------------------------
 
@@ -75,7 +75,7 @@ def test_listing_of_functions_classes_and_methods() -> None:
     assert str(shown) == text
     assert "# btclib.exchanges.binance.stream_url  (btclib/exchanges/binance.py, line " in text
     assert "# btclib.exchanges.binance.Parser  (btclib/exchanges/binance.py, line " in text
-    assert "# btclib.sink.LineSink.write  (btclib/sink.py, line " in text
+    assert "# btclib.files.sink.LineSink.write  (btclib/files/sink.py, line " in text
     assert "\nclass Parser:\n" in text
     assert "\ndef write(self, line: bytes) -> None:\n" in text  # a method, dedented
     for line in text.splitlines():
@@ -232,7 +232,7 @@ def test_the_names_the_notebooks_show_are_public_and_listable() -> None:
         notebook.LineSink.write_chunk,
     )
     assert repr(shown).count("\n# btclib.") == 10
-    assert "\n# btclib.sink.LineSink.write_chunk  (btclib/sink.py, line " in repr(shown)
+    assert "\n# btclib.files.sink.LineSink.write_chunk  (btclib/files/sink.py, line " in repr(shown)
 
 
 # -- banner, mixed sources, the simulator's premium ------------------------------------------
@@ -337,8 +337,8 @@ def test_notebook_bar_reads_seconds_then_lines_with_one_comma() -> None:
 
     from tqdm.std import tqdm
 
-    from btclib.progress import NotebookProgress
     from btclib.recorder import Progress
+    from btclib.steps.progress import NotebookProgress
 
     out = io.StringIO()
     bar = NotebookProgress("upbit (simulator)")
@@ -355,8 +355,8 @@ def test_notebook_bar_final_line_is_short(capsys: pytest.CaptureFixture[str]) ->
 
     from tqdm.std import tqdm
 
-    from btclib.progress import NotebookProgress
     from btclib.recorder import Progress
+    from btclib.steps.progress import NotebookProgress
 
     bar = NotebookProgress("both (simulator/simulator)")
     bar._tqdm = partial(tqdm, file=io.StringIO())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from btclib import notebook
-from btclib.btcrec import BINARY, explain_build
+from btclib.tools.btcrec import BINARY, explain_build
 
 needs_btcrec = pytest.mark.skipif(
     not BINARY.is_file(), reason="cpp/build/btcrec is not built (make cpp)"

@@ -192,7 +192,7 @@ def test_notebook_reads_its_settings_in_one_place(notebook_source: str) -> None:
 def test_the_checks_catch_what_they_forbid() -> None:
     bad = """%matplotlib inline
 import requests
-import btclib.sink
+import btclib.files.sink
 from btclib import steps, record
 from btclib.recorder import FeedRunner
 from btclib.notebook import _where
@@ -204,7 +204,7 @@ f(_key=1)
     problems = surface_problems(TransformerManager().transform_cell(bad))
     for expected in (
         "line 2: imports requests",
-        "line 3: imports btclib.sink",
+        "line 3: imports btclib.files.sink",
         "line 4: imports steps from btclib, not in its public surface",
         "line 5: imports btclib.recorder",
         "line 6: imports _where from btclib.notebook, not in its public surface",

@@ -30,10 +30,12 @@ from typing import Any, Protocol
 
 import pytest
 
-from btclib import datafile, interrupts, report
+from btclib.files import datafile
+from btclib.files.sink import LineSink, SinkError
 from btclib.recorder.events import EventLog
-from btclib.sink import LineSink, SinkError
-from btclib.steps import events_path
+from btclib.report import build as report
+from btclib.steps import interrupts
+from btclib.steps.steps import events_path
 
 REPO = Path(__file__).resolve().parents[1]
 O_BINARY = 0x8000  # Windows' value
@@ -279,7 +281,7 @@ def test_a_second_process_writing_the_same_file_is_refused(platform: str, tmp_pa
         if sys.argv[1] == "windows":
             from tests.test_platform import ForGood, pretend_windows
             pretend_windows(ForGood())
-        from btclib.sink import LineSink, SinkError
+        from btclib.files.sink import LineSink, SinkError
 
         async def main():
             try:
@@ -385,7 +387,7 @@ def test_the_recorder_stops_on_ctrl_c_and_keeps_lines_whole_as_on_windows(tmp_pa
         import asyncio, sys
         from tests.test_platform import ForGood, pretend_windows
         pretend_windows(ForGood())
-        from btclib.interrupts import install_stop_handlers
+        from btclib.steps.interrupts import install_stop_handlers
         from btclib.steps import record
 
         async def main():
@@ -441,9 +443,9 @@ def test_btclib_imports_and_measures_without_posix_only_modules():
         import math, sys
         for name in ("fcntl", "resource", "termios", "tty", "pty", "pwd", "grp"):
             sys.modules[name] = None
-        import btclib, btclib.cli, btclib.sink, btclib.steps, btclib.capture, btclib.report
-        import btclib.notebook, btclib.simulator.server, btclib.interrupts, btclib.datafile
-        from btclib.bench import client, harness
+        import btclib, btclib.cli, btclib.files.sink, btclib.steps, btclib.files.capture, btclib.report
+        import btclib.notebook, btclib.simulator.server, btclib.steps.interrupts, btclib.files.datafile
+        from btclib.tools.bench import client, harness
         assert client.cpu_seconds() >= 0
         assert math.isnan(client.peak_rss_mb())
         assert client.rss_mb() > 0 or math.isnan(client.rss_mb())
@@ -558,14 +560,14 @@ def test_the_tex_route_runs_what_jupyter_nbconvert_ran(tmp_path: Path):
         "--ExecutePreprocessor.timeout=600", "--output-dir", "outputs", str(nb),
     ]  # fmt: skip
     (cmd,) = report.commands([nb], "chromium-pdf", 60, Path("outputs"), report.CONFIG)
-    assert cmd[:3] == [sys.executable, "-m", "btclib.nbexport"]
+    assert cmd[:3] == [sys.executable, "-m", "btclib.report.nbexport"]
     assert cmd[5:7] == ["--to", "chromium-pdf"] and "60" in cmd
 
 
 def test_the_route_is_tex_where_xelatex_and_pandoc_are_else_chromium(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    import btclib.nbexport as nbexport
+    import btclib.report.nbexport as nbexport
 
     found = {"xelatex": "/x/xelatex", "pandoc": "/x/pandoc"}
     monkeypatch.setattr(report.shutil, "which", found.get)

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from btclib import record
-from btclib.capture import MAX_RECORD_BYTES, Frame, frames, read_capture
+from btclib.files.capture import MAX_RECORD_BYTES, Frame, frames, read_capture
 from btclib.recorder import RunSummary
-from btclib.steps import events_path
+from btclib.steps.steps import events_path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

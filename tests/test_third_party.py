@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from btclib.capture import frames
+from btclib.files.capture import frames
 from btclib.simulator import SimConfig, Simulator
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@
 Everything btclib knows about an exchange sits in its module: where to
 connect, what to ask for, how each frame becomes a line (the recorder's hot
 path), how a line and a frame read back as numbers (analysis), what kind of
-frame a frame is (the simulator's replay). :mod:`btclib.sources`,
+frame a frame is (the simulator's replay). :mod:`btclib.steps.sources`,
 :mod:`btclib.steps` and :mod:`btclib.cli` loop over :data:`EXCHANGES` and name
 no exchange.
 
@@ -12,7 +12,7 @@ Adding an exchange means three things: its module here, with every name of
 URL, ``Parser`` with its fast path, ``feed``/``make_feed``, ``read_line``,
 ``read_frame``, ``classify``); its simulator module (:mod:`btclib.simulator`);
 and one line in :data:`EXCHANGES`. Its ``OPTIONS`` become keywords of
-:func:`btclib.steps.record` and options of ``python -m btclib record``, its
+:func:`btclib.steps.steps` and options of ``python -m btclib record``, its
 URL override the keyword ``<name>_url``, the option ``--<name>-url`` and the
 variable ``URL_ENV``; the steps gain ``<name>`` (the exchange alone) and it
 joins ``both`` (every exchange, one file).

@@ -4,7 +4,7 @@
 market, several, or ``all``. ``all`` is answered by the exchange's own
 listing endpoint (Binance ``GET /api/v3/exchangeInfo``, Upbit ``GET
 /v1/market/all``), fetched from the same place the streams come from: the
-live exchange or the simulator (:mod:`btclib.sources` decides). Each exchange
+live exchange or the simulator (:mod:`btclib.steps.sources` decides). Each exchange
 module parses its listing (``parse_listing``); this module holds what they
 share: telling ``all`` from a list, the HTTP fetch (urllib in a thread, no
 new dependency) and its error in plain words, and the even split of a list

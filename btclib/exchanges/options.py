@@ -1,6 +1,6 @@
 """The settings an exchange module takes, declared once for the library and the command line.
 
-Each exchange module lists its own (``OPTIONS``): :func:`btclib.steps.record`
+Each exchange module lists its own (``OPTIONS``): :func:`btclib.steps.steps`
 takes them as keyword arguments and ``python -m btclib record`` as options,
 so neither names an exchange.
 """
@@ -28,7 +28,7 @@ class Option:
     """One setting of an exchange: its keyword, its command-line spelling and its default."""
 
     name: str
-    """Keyword of :func:`btclib.steps.record` and key in the settings ``make_feed`` gets."""
+    """Keyword of :func:`btclib.steps.steps` and key in the settings ``make_feed`` gets."""
     flag: str
     """Command-line spelling: ``--symbol``."""
     default: Any

@@ -14,7 +14,7 @@ logger = logging.getLogger("btclib")
 
 
 class FrameTap(Protocol):
-    """Receives every frame as it arrived (for captures); see :mod:`btclib.capture`."""
+    """Receives every frame as it arrived (for captures); see :mod:`btclib.files.capture`."""
 
     def frame(self, exchange: str, conn: int, n: int, data: bytes, binary: bool) -> None: ...
 

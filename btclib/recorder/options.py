@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..feed import Feed
-from ..sink import MAX_QUEUED_BYTES
+from ..files.sink import MAX_QUEUED_BYTES
 from .supervisor import (
     Rules,
 )

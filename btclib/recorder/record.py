@@ -2,10 +2,10 @@
 
 :func:`record_feeds` runs any number of :class:`~btclib.feed.Feed` s (one
 WebSocket connection each, two while one is being replaced) into ONE
-:class:`~btclib.sink.LineSink`, for a bounded time or until stopped, reports
+:class:`~btclib.files.sink.LineSink`, for a bounded time or until stopped, reports
 progress, and ends with a summary and an events log (one JSON object a line)
 that name every gap. Each run's ``start`` and ``stop`` events say where its
-lines are in the file (:mod:`btclib.runs`).
+lines are in the file (:mod:`btclib.files.runs`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any
 
 from ..errors import BtclibError, ExchangeError, RecordingError, SinkError
 from ..feed import Feed
-from ..fileevents import FileEvents
-from ..linereader import Skipped
-from ..rotatingsink import SplitSink, open_sink
-from ..runs import first_line_number
-from ..sink import LineSink
+from ..files.fileevents import FileEvents
+from ..files.linereader import Skipped
+from ..files.rotating import SplitSink, open_sink
+from ..files.runs import first_line_number
+from ..files.sink import LineSink
 from .events import EventLog, FrameTap
 from .options import RecorderOptions
 from .runner import FeedRunner
@@ -63,9 +63,9 @@ async def record_feeds(
     when the run ends, it is counted in the summary and logged before ``stop``.
     ``rotate`` (``"daily"``, a size such as ``"500MB"``) and ``split``
     (``"market"``) make ``path`` the base name of a set of files
-    (:mod:`btclib.rotation`); the events log then says which file holds which lines
+    (:mod:`btclib.files.rotation`); the events log then says which file holds which lines
     (``rotate``, ``file`` and ``compressed`` events). A sink made by the caller
-    (:func:`btclib.rotatingsink.open_sink`) carries its own.
+    (:func:`btclib.files.rotating.open_sink`) carries its own.
     Cancelling the call (a timeout around it, a task group) stops it just as
     cleanly and re-raises the cancellation: the file ends with a whole line
     either way. (A notebook interrupt sets ``stop`` instead, through

@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ..errors import ExchangeError
 from ..feed import MAX_FRAME_BYTES, Feed, Notice
-from ..sink import LineSink
+from ..files.sink import LineSink
 from .continuity import Continuity
 from .events import EventLog, FrameTap
 from .failures import describe, failure

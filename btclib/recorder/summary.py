@@ -56,7 +56,7 @@ class RunSummary:
     elapsed: float = 0.0
     stopped: str = ""
     markets: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Per exchange: markets that had data, markets asked (:func:`btclib.steps.record`)."""
+    """Per exchange: markets that had data, markets asked (:func:`btclib.steps.steps`)."""
 
     @property
     def total(self) -> int:

@@ -22,6 +22,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
+from .clock import MarketFeed
 from .config import SimConfig
 from .faults import (
     Drop,
@@ -34,7 +35,6 @@ from .faults import (
     Stall,
     Stalls,
 )
-from .feed import MarketFeed
 from .market import Market, Step
 
 __all__ = [

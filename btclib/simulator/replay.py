@@ -1,6 +1,6 @@
 """Serve a recorded capture instead of the synthetic market.
 
-A capture (format in :mod:`btclib.capture`) holds every frame a recorder
+A capture (format in :mod:`btclib.files.capture`) holds every frame a recorder
 received, with its monotonic time. The replay sends them again, byte for byte
 and with the same opcode, to the clients connected to the matching exchange
 path, in ONE global order across exchanges and with the captured spacing
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Literal
 
 from .. import exchanges
-from ..capture import Frame, frames
-from ..linereader import Skipped
+from ..files.capture import Frame, frames
+from ..files.linereader import Skipped
 from .link import Link
 
 __all__ = ["Replay", "is_market_data"]

@@ -23,9 +23,9 @@ from typing import Any, Literal
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from .clock import MarketFeed
 from .config import SimConfig
 from .faults import Fired, Refuse
-from .feed import MarketFeed
 from .link import ConnectionInfo, ConnectionSpan, SentFrame, SentLog, SimConnection
 from .listing import listed_instruments
 from .market import Market

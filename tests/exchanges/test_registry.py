@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from btclib import cli, exchanges, sources, steps
+from btclib import cli, exchanges
 from btclib.exchanges import Exchange, Option
+from btclib.steps import sources, steps
 
 PROTOCOL_NAMES = sorted(
     {*Exchange.__annotations__}

@@ -20,6 +20,7 @@ import pytest
 
 from btclib.errors import ExchangeError, RecordingError
 from btclib.exchanges import binance, upbit
+from btclib.files.sink import SinkError
 from btclib.recorder import RecorderOptions, record_feeds
 from btclib.simulator import (
     Drop,
@@ -33,7 +34,6 @@ from btclib.simulator import (
     Stall,
 )
 from btclib.simulator.expected import distinct_messages
-from btclib.sink import SinkError
 
 from ..conftest import FAST, UPBIT_REQUEST_ERRORS, record_against_sim
 

@@ -12,7 +12,7 @@ from btclib.errors import ExchangeError
 from btclib.exchanges import binance, upbit
 from btclib.recorder import record_feeds
 from btclib.simulator import SimConfig, Simulator
-from btclib.steps import build_feeds, record
+from btclib.steps.steps import build_feeds, record
 
 from ..conftest import FAST, record_against_sim
 

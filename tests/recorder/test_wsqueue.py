@@ -11,9 +11,9 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.frames import Frame, Opcode
 
 from btclib.feed import Data, Feed
+from btclib.files.sink import LineSink
 from btclib.recorder import record_feeds
 from btclib.recorder.wsqueue import queued_frames
-from btclib.sink import LineSink
 
 N = 3000
 

@@ -34,7 +34,7 @@ BINANCE_PATH = "/stream?streams=btcusdt@depth5/btcusdt@trade"
 
 
 def write_capture(path: Path, frames: list[tuple[str, str, int]]) -> None:
-    """A capture as btclib.capture writes it: header, frame records, an event."""
+    """A capture as btclib.files.capture writes it: header, frame records, an event."""
     header = {"format": "btclib-capture", "version": 1, "btclib": "0.1.0", "exchanges": {}}
     lines = [json.dumps(header)]
     seq: dict[str, int] = {}

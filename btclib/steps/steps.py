@@ -1,0 +1,339 @@
+"""The assignment's three steps as one call each: build the feeds, pick the source, record.
+
+This is the glue a notebook or the command line calls. It knows which
+exchanges a step uses and where its file goes (SPEC section 2), by their
+names in the registry (:data:`btclib.exchanges.EXCHANGES`): a step per
+exchange, and ``both`` for all of them in one file. The recorder below it
+knows no exchange, and the exchange modules know no I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .. import exchanges
+from ..errors import BtclibError, SinkError
+from ..exchanges.markets import ListingError, fetch_listing, wants_all
+from ..feed import Feed
+from ..files.capture import CaptureWriter
+from ..files.rotation import check_writable, parse_rotate, parse_split
+from ..files.runs import events_path
+from ..recorder import RecorderOptions, RunSummary, record_feeds
+from .progress import ProgressFn, make_progress
+from .sources import live_urls, open_source
+
+__all__ = [
+    "DEFAULT_FILES",
+    "DEFAULT_STEP",
+    "STEPS",
+    "build_feeds",
+    "default_path",
+    "events_path",
+    "interrupt_stops",
+    "markets_with_data",
+    "record",
+    "record_sync",
+    "resolve_markets",
+    "writable",
+]
+
+STEPS: dict[str, tuple[str, ...]] = {
+    **{name: (name,) for name in exchanges.EXCHANGES},
+    "both": tuple(exchanges.EXCHANGES),
+}
+"""Step A, B and C (``binance``, ``upbit``, ``both``): the exchanges each one records."""
+
+DEFAULT_STEP = next(iter(STEPS))
+"""Step A: the first exchange of the registry alone."""
+
+DEFAULT_FILES = {
+    **{name: f"stream-data-{name}.txt" for name in exchanges.EXCHANGES},
+    "both": "stream-data-multi.txt",
+}
+
+
+def default_path(step: str, folder: str | Path = "outputs") -> Path:
+    """Where a step's lines go by default: ``outputs/stream-data-<...>.txt``."""
+    return Path(folder) / DEFAULT_FILES[step]
+
+
+def writable(path: Path) -> None:
+    """Raise :class:`~btclib.files.sink.SinkError` naming ``path`` unless it can be appended to."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise SinkError(exc.errno, f"cannot write {path}: {exc.strerror}") from exc
+
+
+def build_feeds(
+    step: str,
+    urls: Mapping[str, str] | None = None,
+    *,
+    stall_after: float | None = None,
+    **settings: Any,
+) -> list[Feed]:
+    """The feeds of a step, one WebSocket connection each.
+
+    ``urls``: exchange name -> endpoint (live by default; a simulator's
+    ``Simulator.urls``). ``settings``: the exchanges' options by name
+    (``symbol``, ``codes``, ...; see each module's ``OPTIONS``); an option
+    not given, or given as ``None``, takes its default. Many markets make
+    several feeds per exchange (``make_feeds``: as few connections as the
+    exchange's rules allow); ``all`` is resolved first (:func:`resolve_markets`),
+    unresolved it stands for the default market.
+    """
+    if step not in STEPS:
+        raise ValueError(f"unknown step {step!r}: expected one of {', '.join(STEPS)}")
+    known = {option.name for module in exchanges.EXCHANGES.values() for option in module.OPTIONS}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(
+            f"unknown exchange setting(s) {', '.join(unknown)}: "
+            f"expected one of {', '.join(sorted(known))}"
+        )
+    feeds = []
+    for name in STEPS[step]:
+        module = exchanges.get(name)
+        values = {option.name: option.value(settings) for option in module.OPTIONS}
+        url = (urls or {}).get(name) or module.LIVE_URL
+        feeds.extend(module.make_feeds(url, values, stall_after))
+    return feeds
+
+
+async def resolve_markets(
+    names: tuple[str, ...],
+    settings: Mapping[str, Any],
+    listings: Mapping[str, str],
+    announce: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """``settings`` with every ``all`` replaced by the exchange's listed markets.
+
+    ``listings``: per exchange, the listing URL of the source chosen for its
+    streams (:attr:`btclib.steps.sources.Endpoints.listings`), so the markets and
+    their data come from the same place. Markets named beside ``all`` are
+    kept after the listed ones. A listing that cannot be fetched or read
+    raises :class:`~btclib.exchanges.markets.ListingError` saying why.
+    """
+    resolved = dict(settings)
+    for name in names:
+        module = exchanges.get(name)
+        value = settings.get(module.MARKETS_OPTION)
+        if not wants_all(value):
+            continue
+        url = listings.get(name) or module.LISTING_URL
+        listed = module.parse_listing(await fetch_listing(url, module.TITLE))
+        if not listed:
+            raise ListingError(f"{module.TITLE}'s listing at {url} names no market to record")
+        extra = [v for v in ([value] if isinstance(value, str) else value) if not wants_all(v)]
+        resolved[module.MARKETS_OPTION] = [*listed, *extra]
+        announce(f"{module.TITLE}: {len(listed)} markets listed by {url}")
+    return resolved
+
+
+def markets_with_data(feeds: list[Feed], lines: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+    """Per exchange: how many of its markets wrote at least one line, of how many asked.
+
+    A market is a line key's part before ``@`` (``btcusdt@trade``, ``btckrw@orderbook``).
+    """
+    out: dict[str, tuple[int, int]] = {}
+    for name in dict.fromkeys(feed.exchange for feed in feeds):
+        asked: dict[str, bool] = {}
+        for feed in feeds:
+            if feed.exchange == name:
+                for stream in feed.streams:
+                    market = stream.partition("@")[0]
+                    asked[market] = asked.get(market, False) or lines.get(stream, 0) > 0
+        out[name] = (sum(asked.values()), len(asked))
+    return out
+
+
+@contextlib.contextmanager
+def interrupt_stops(stop: asyncio.Event) -> Iterator[None]:
+    """While the block runs, the first SIGINT sets ``stop`` instead of cancelling.
+
+    SIGINT is Ctrl+C in a terminal and Kernel > Interrupt in JupyterLab:
+    ipykernel's own handler cancels the cell's task, which ends a recording
+    with a ``CancelledError`` traceback and no summary. Taken here, it stops
+    the recording the way the command line's Ctrl+C does. A second SIGINT
+    goes to the handler that was there before (the user insists: a stuck
+    stop can still be broken). Signals can only be handled on the main
+    thread; elsewhere, or when SIGINT is ignored, nothing changes.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or previous is None  # installed outside Python: it could not be put back
+        or previous == signal.SIG_IGN
+    ):
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    presses = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            loop.call_soon_threadsafe(stop.set)  # wakes the loop; safe at any point
+        elif callable(previous):
+            previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        # A handler installed since (ipykernel's, at a cell's end) stays.
+        if signal.getsignal(signal.SIGINT) is handler:
+            signal.signal(signal.SIGINT, previous)
+
+
+async def record(
+    step: str = DEFAULT_STEP,
+    *,
+    duration: float | None = 30.0,
+    source: str | None = None,
+    out: str | Path | None = None,
+    progress: str | ProgressFn | None = "auto",
+    capture: str | Path | None = None,
+    replay: str | Path | None = None,
+    speed: float | str = "max",
+    seed: int | None = None,
+    sim_options: dict[str, Any] | None = None,
+    options: RecorderOptions | None = None,
+    stop: asyncio.Event | None = None,
+    stop_reason: str | None = None,
+    announce: Callable[[str], None] = print,
+    rotate: str | None = None,
+    split: str | None = None,
+    **settings: Any,
+) -> RunSummary:
+    """Record one step for ``duration`` seconds (``None``: until stopped) and summarise.
+
+    ``step`` is ``binance`` (Step A), ``upbit`` (Step B) or ``both`` (Step C,
+    two connections, one file). ``source`` is ``auto`` (default, or the
+    ``BTCLIB_SOURCE`` variable), ``live`` or ``sim``. Works with ``await`` in a
+    notebook; see :func:`record_sync` for scripts. ``capture`` keeps every
+    frame as received in a capture file (:mod:`btclib.files.capture`); ``replay``
+    serves such a file through the simulator instead of a live exchange.
+
+    ``settings`` are the exchanges' options (Binance: ``symbol``,
+    ``depth_speed``; Upbit: ``codes``, ``keepalive``) and their URL
+    overrides, ``<exchange>_url`` (``binance_url``: a base URL;
+    ``upbit_url``), else the ``BTCLIB_<EXCHANGE>_URL`` variables. ``symbol``
+    and ``codes`` take one market, a list, or ``"all"``: every market the
+    exchange lists (:func:`resolve_markets`, from the same source as the
+    streams), spread over as few connections as the exchange allows; the
+    summary's ``markets`` says how many had data.
+
+    ``rotate`` (``"daily"``: a file per UTC day; ``"500MB"``: files up to that size)
+    and ``split`` (``"market"``: a file per market) make ``out`` the base name of a
+    set of files (:mod:`btclib.files.rotation`), closed ones gzipped; readers take the base.
+
+    The simulator's market gets a fresh ``seed`` per run unless one is given;
+    the summary and the events log name it, and passing it reproduces the run.
+    A replay whose capture holds damaged records skips them and says how many
+    and where (summary and events log).
+
+    Stopping: unless the caller passes its own ``stop`` event (the command
+    line does, set on SIGINT and SIGTERM), an interrupt (SIGINT: Ctrl+C, or
+    Kernel > Interrupt in a notebook) stops the run cleanly: pending lines
+    written, files flushed, the summary returned with ``stopped:
+    interrupted`` (so ``summary = await record(...)`` is bound and the next
+    cells work). A second interrupt falls through to the previous handler.
+    Cancelling the call is different and stays a cancellation: the recorder
+    still closes its files cleanly, but ``CancelledError`` propagates, because
+    whoever cancelled relies on it (``asyncio.wait_for`` and
+    ``asyncio.timeout`` turn it into ``TimeoutError``, a ``TaskGroup`` or a
+    caller's ``task.cancel()`` expect the task to end cancelled); swallowing
+    it would make a timeout look like a finished recording.
+    """
+    overrides = {name: settings.pop(exchanges.url_keyword(name), None) for name in STEPS["both"]}
+    build_feeds(step, **settings)  # check every argument before touching the network
+    path = Path(out) if out is not None else default_path(step)
+    parse_rotate(rotate), parse_split(split)  # a wrong value fails before the network too
+    (writable if rotate is None and split is None else check_writable)(path)
+    # ``auto`` tries the exact URLs the recorder will open (overrides and
+    # environment included): a bare base such as "/" may well answer 404.
+    live = build_feeds(step, live_urls(overrides), **settings)
+    probes = {feed.exchange: feed.url for feed in live}
+    own_stop = asyncio.Event()
+    interrupt = contextlib.nullcontext() if stop is not None else interrupt_stops(own_stop)
+    with interrupt:
+        async with open_source(
+            STEPS[step],
+            source,
+            urls=overrides,
+            probe_urls=probes,
+            replay=replay,
+            speed=speed,
+            seed=seed,
+            sim_options=sim_options,
+            announce=announce,
+        ) as endpoints:
+            settings = await resolve_markets(STEPS[step], settings, endpoints.listings, announce)
+            feeds = build_feeds(step, endpoints.urls, **settings)
+            tap = None
+            if capture is not None:
+                tap = CaptureWriter(capture)
+                tap.open(feeds, endpoints.sources)
+            try:
+                summary = await record_feeds(
+                    feeds,
+                    path,
+                    duration=duration,
+                    progress=make_progress(
+                        progress, f"{step} ({'/'.join(endpoints.sources.values())})"
+                    ),
+                    events_path=events_path(path),
+                    options=options,
+                    stop=stop or own_stop,
+                    stop_reason=stop_reason or ("stopped" if stop is not None else "interrupted"),
+                    finish=endpoints.finish,
+                    tap=tap,
+                    sources=endpoints.sources,
+                    reasons=endpoints.reasons,
+                    seed=endpoints.seed,
+                    skipped=endpoints.skipped,
+                    rotate=rotate,
+                    split=split,
+                )
+            except BtclibError as exc:
+                if exc.summary is not None:
+                    exc.summary.markets = markets_with_data(feeds, exc.summary.lines)
+                raise
+            finally:
+                if tap is not None:
+                    await tap.aclose()
+    summary.markets = markets_with_data(feeds, summary.lines)
+    if summary.stopped == "interrupted" and stop is None:  # our own handler: a notebook's
+        announce(
+            f"Interrupted: the recording stopped cleanly; every line received is in {path}, "
+            "and the call returned this run's summary."
+        )
+    return summary
+
+
+def record_sync(step: str = DEFAULT_STEP, **kwargs: Any) -> RunSummary:
+    """:func:`record` for plain scripts; also works inside a running loop (Jupyter).
+
+    Inside a running event loop it needs ``nest_asyncio``, which patches
+    asyncio globally: notebooks should prefer ``await record(...)``.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(record(step, **kwargs))
+    import nest_asyncio
+
+    nest_asyncio.apply()
+    return asyncio.get_event_loop().run_until_complete(record(step, **kwargs))
