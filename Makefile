@@ -99,19 +99,15 @@ test: venv sysdeps peers cpp
 	echo "test: ruff check btclib tests (tests/data holds deliberately long-lined fixtures)"
 	"$(VENV)/bin/ruff" check btclib tests
 	echo "test: pytest tests (BTCLIB_DURATION=$$BTCLIB_DURATION BTCLIB_SOURCE=$$BTCLIB_SOURCE)"
-	rc=0; "$(VENV)/bin/pytest" tests || rc=$$?
-	if [ "$$rc" -eq 5 ]; then echo "test: pytest collected no tests in tests/ (nothing to run yet)";
-	elif [ "$$rc" -ne 0 ]; then exit "$$rc"; fi
+	PYTEST="$(VENV)/bin/pytest" scripts/pytest-must-collect.sh tests
 	if compgen -G 'notebooks/*.ipynb' >/dev/null; then
 	  # The notebooks write their data files into BTCLIB_OUTPUTS: a scratch folder here, so the
 	  # tests never append simulated lines to the user's outputs/.
 	  export BTCLIB_OUTPUTS=$$(mktemp -d -t btclib-nbmake.XXXXXX); trap 'rm -rf "$$BTCLIB_OUTPUTS"' EXIT
 	  echo "test: pytest --nbmake notebooks/ (per-cell timeout $(TEST_CELL_TIMEOUT) s, data into $$BTCLIB_OUTPUTS)"
-	  rc=0; "$(VENV)/bin/pytest" --nbmake --nbmake-timeout=$(TEST_CELL_TIMEOUT) -p no:cacheprovider notebooks/ || rc=$$?
-	  if [ "$$rc" -eq 5 ]; then echo "test: nbmake collected no notebooks";
-	  elif [ "$$rc" -ne 0 ]; then exit "$$rc"; fi
+	  PYTEST="$(VENV)/bin/pytest" scripts/pytest-must-collect.sh --nbmake --nbmake-timeout=$(TEST_CELL_TIMEOUT) -p no:cacheprovider notebooks/
 	else
-	  echo "test: no notebooks/*.ipynb yet: skipping pytest --nbmake notebooks/"
+	  echo "test: no notebooks/*.ipynb: the report's notebooks are missing" >&2; exit 1
 	fi
 	echo "test: all passed"
 
