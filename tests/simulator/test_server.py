@@ -284,7 +284,9 @@ async def test_upbit_request_error_then_close_1000() -> None:
         == '{"error":{"name":"NO_TICKET","message":"티켓이 존재하지 않거나, 유효하지 않습니다."}}'.encode()
     )
     assert info.value.rcvd is not None and info.value.rcvd.code == 1000
-    assert 0.1 < waited < 1.0
+    # The server waits ~150 ms before it closes, as Upbit does (protocols.md 2.7). Only the lower
+    # bound is the behaviour: an upper one measures how busy the machine is.
+    assert waited > 0.1
     assert sim.sent == []  # errors are not market data
 
 
