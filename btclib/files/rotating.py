@@ -28,14 +28,15 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import SinkError
 from .datafile import FileLock
 from .rotation import (
+    Compressed,
     Rotation,
+    Switch,
     compress,
     due,
     file_key,
@@ -46,28 +47,6 @@ from .rotation import (
 from .sink import LineSink
 
 __all__ = ["Compressed", "RotatingSink", "SplitSink", "Switch", "open_sink"]
-
-
-@dataclass(frozen=True)
-class Switch:
-    """Lines stopped going to ``closed`` at byte ``end_offset`` (this run wrote ``lines``
-    lines into it) and go on in ``opened`` from byte ``offset``."""
-
-    closed: Path
-    end_offset: int
-    lines: int
-    opened: Path
-    offset: int
-    market: str | None = None
-
-
-@dataclass(frozen=True)
-class Compressed:
-    """Closed file ``path`` became ``gz`` (``None`` and ``error``: it stays as it was)."""
-
-    path: Path
-    gz: Path | None
-    error: str | None = None
 
 
 class RotatingSink(LineSink):

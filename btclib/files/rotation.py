@@ -40,7 +40,9 @@ from ..errors import SinkError
 
 __all__ = [
     "DAILY",
+    "Compressed",
     "Rotation",
+    "Switch",
     "check_writable",
     "compress",
     "due",
@@ -94,6 +96,28 @@ class Rotation:
             return float("inf")
         day = dt.date.fromisoformat(key) + dt.timedelta(days=1)
         return float(calendar.timegm(day.timetuple()))
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Lines stopped going to ``closed`` at byte ``end_offset`` (this run wrote ``lines``
+    lines into it) and go on in ``opened`` from byte ``offset``."""
+
+    closed: Path
+    end_offset: int
+    lines: int
+    opened: Path
+    offset: int
+    market: str | None = None
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """Closed file ``path`` became ``gz`` (``None`` and ``error``: it stays as it was)."""
+
+    path: Path
+    gz: Path | None
+    error: str | None = None
 
 
 def due(now: float, until: float, size: int, adding: int, max_bytes: int | None) -> bool:

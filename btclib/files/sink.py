@@ -33,11 +33,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 from ..errors import SinkError
 from .datafile import FileLock, open_append, platform_lock
+from .rotation import Compressed, Switch
 
-__all__ = ["LineSink", "SinkError"]
+__all__ = ["FileReport", "LineSink", "Sink", "SinkError"]
 
 FLUSH_BYTES = 64 * 1024
 """Hand a chunk to the writer at this size even if the loop is still busy."""
@@ -51,8 +53,160 @@ WRITER_BATCH_BYTES = 16 * 1024 * 1024
 MAX_QUEUED_BYTES = 64 * 1024 * 1024
 """Bound of the loop-to-writer queue: about half an hour of data at the live rates."""
 
+INLINE_AGAIN_AFTER = 5.0
+"""Seconds without a slow write (and the thread caught up) before the loop writes again."""
+
 _NEXT = object()
 """What :meth:`LineSink._more` met after its batch: nothing (take the next item)."""
+
+
+class FileReport(Protocol):
+    """What a sink tells the events log about its files (implemented by
+    :class:`btclib.files.eventlog.FileEvents`, which writes the records).
+
+    A sink calls it on the event loop thread only: from :meth:`Sink.start_fields`, from
+    :meth:`Sink.stop_fields`, and from the hooks it installed in ``start_fields`` (a
+    rotating sink's switch, a split sink's new market file, a finished compression). Line
+    numbers are 1-based and, like byte offsets, positions in the file named beside them.
+    """
+
+    def started(self, path: Path, offset: int) -> int:
+        """This run's lines begin in ``path`` at byte ``offset``: their first line number
+        (the previous run's ``stop`` event says it when the file has not changed since,
+        otherwise the file is counted)."""
+        ...
+
+    def opened(self, market: str, path: Path, offset: int) -> None:
+        """A split set opened ``market``'s file ``path``, its lines going on from byte
+        ``offset`` (logged as a ``file`` event)."""
+        ...
+
+    def switched(self, switch: Switch) -> None:
+        """A rotating sink switched files between two whole lines (a ``rotate`` event)."""
+        ...
+
+    def compressed(self, outcome: Compressed) -> None:
+        """A closed file was gzipped, or failed to be (``compressed``/``compress_failed``)."""
+        ...
+
+    def end_line(self, path: Path, lines: int) -> int:
+        """The number of the last line in ``path``, given that this run wrote ``lines``
+        lines into it since it began there (:meth:`started`, :meth:`opened` or a switch)."""
+        ...
+
+
+class Sink(Protocol):
+    """What the recorder needs of the place its lines go: the whole contract.
+
+    :class:`LineSink` (one file), :class:`~btclib.files.rotating.RotatingSink` (a set of
+    files switched daily or by size) and :class:`~btclib.files.rotating.SplitSink` (a file
+    per market) implement it; so may a sink that wraps one of them (a tee that also
+    publishes each line to a broker delegates everything below to the file sink it wraps,
+    and adds its own work to :meth:`append`/:meth:`write`/:meth:`flush`/:meth:`aclose`).
+    The recorder (:mod:`btclib.recorder`) depends on this protocol alone: it never asks
+    which class it holds.
+
+    Threads: every method and attribute here is used from the event loop thread that
+    called :meth:`open` (a sink may run threads of its own behind it: LineSink's writer
+    and fsync threads). Lines are ``bytes``, each one whole, ending in ``\\n``, handed
+    over in the order they must appear; a sink writes each either whole or not at all.
+
+    The life of a sink in a run (:func:`btclib.recorder.record_feeds`):
+
+    1. made by the caller, not yet open (:func:`btclib.files.rotating.open_sink`);
+    2. :meth:`open`, then at once :meth:`start_fields` (before any line);
+    3. the hot loop, once per frame: ``if not append(line): await room(); write(line)``,
+       and :meth:`flush` before every ``await`` of the socket; :attr:`waiting` and
+       :attr:`failed` are read by the supervision around it;
+    4. ``await`` :meth:`aclose`, then :meth:`stop_fields`; :attr:`dropped` goes into the
+       summary.
+    """
+
+    base: Path
+    """The name the caller gave: the data file, or the base of a set of files
+    (:mod:`btclib.files.rotation`); the summary and the ``start`` event name it."""
+
+    failed: asyncio.Event
+    """Set (from any thread, through the loop) when the sink can no longer write: the
+    recorder then stops the run (``stopped: sink failed``) and raises :attr:`error`."""
+
+    @property
+    def error(self) -> BaseException | None:
+        """The first error (a :class:`~btclib.errors.SinkError` naming the file), or None."""
+        ...
+
+    @property
+    def lines(self) -> int:
+        """Lines handed to the OS (or the writer thread) so far."""
+        ...
+
+    @property
+    def dropped(self) -> int:
+        """Lines refused and lost: the queue to a slow disk was full when :meth:`write`
+        was called, or (split) a market's file could not be opened. Never silent: the
+        recorder logs ``lines_dropped`` and the summary says it."""
+        ...
+
+    @property
+    def size(self) -> int:
+        """Bytes in the file being written: where the next line will start once
+        everything is written (0 for a split set, which has no single file)."""
+        ...
+
+    @property
+    def waiting(self) -> bool:
+        """A reader is waiting in :meth:`room`: not reading on purpose, so the supervisor
+        must not take the silence for a stalled stream."""
+        ...
+
+    def open(self) -> None:
+        """Open the file(s) and start the sink's threads; raises
+        :class:`~btclib.errors.SinkError` naming the file when it cannot."""
+        ...
+
+    async def aclose(self) -> None:
+        """Write everything pending, sync, close; raise the first error, if any (a
+        :class:`~btclib.errors.SinkError`). Idempotent after the first call."""
+        ...
+
+    def append(self, line: bytes) -> bool:
+        """The hot path: queue ``line`` without scheduling anything; the caller calls
+        :meth:`flush` before it next awaits. False, and nothing queued, when the queue to
+        a slow disk is full (then ``await room()`` and :meth:`write` it). Must cost a few
+        attribute reads: it runs once per frame."""
+        ...
+
+    def flush(self) -> None:
+        """Hand every appended line to the OS (or the writer thread) now."""
+        ...
+
+    def write(self, line: bytes) -> None:
+        """Queue ``line`` and have it flushed once the loop idles; when the queue is full
+        it is dropped and counted in :attr:`dropped` instead (never blocks)."""
+        ...
+
+    async def room(self) -> None:
+        """Return once the queue has room again (or the sink failed)."""
+        ...
+
+    def start_fields(self, files: FileReport) -> dict[str, Any]:
+        """Called once, right after :meth:`open`, before any line: say where this run's
+        lines start (``files.started(...)`` for a single file), hook later switches,
+        market files and compressions to ``files``, and return the ``start`` event's
+        fields about the files, in this order: ``offset`` and ``line`` (both None for a
+        split set), then ``file`` and ``rotate`` (rotating) or ``split`` and ``rotate``
+        (split). A plain file gives only ``offset`` and ``line``. The recorder takes the
+        summary's ``first_line`` from ``line``.
+        """
+        ...
+
+    def stop_fields(self, files: FileReport, lines: int) -> dict[str, Any]:
+        """Called once after :meth:`aclose`: the ``stop`` event's fields about the files:
+        ``end_offset`` and ``end_line`` of the last file (plain: from ``lines``, the lines
+        the recorder handed over this run), plus ``file`` (rotating), or ``files`` (split:
+        each file written -> its ``end_offset`` and ``end_line``, the two others None).
+        """
+        ...
 
 
 class LineSink:
@@ -65,7 +219,8 @@ class LineSink:
     the writer thread before the file is closed. A text file that someone
     left ending in half a line gets a ``\\n`` first (``end_torn_line``) so
     our lines stay whole; compressed files must not. ``failed`` is set when the writer hit an error;
-    ``error`` then holds a :class:`SinkError` naming the path.
+    ``error`` then holds a :class:`SinkError` naming the path. ``clock`` (seconds, any origin)
+    times the loop's own writes against :data:`INLINE_BUDGET` and :data:`INLINE_AGAIN_AFTER`.
     """
 
     def __init__(
@@ -78,8 +233,10 @@ class LineSink:
         on_written: Callable[[int], None] | None = None,
         on_close: Callable[[int], None] | None = None,
         end_torn_line: bool = True,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.path = Path(path)
+        self._clock = clock  # times inline writes (tests make a write slow without sleeping)
         self.max_queued_bytes = max_queued_bytes
         self.fsync_interval = fsync_interval
         self.lines = 0
@@ -254,22 +411,23 @@ class LineSink:
         self.flush()  # counts the room anew
 
     def _write_inline(self, chunk: bytes) -> None:
-        started = time.perf_counter()
+        started = self._clock()
         try:
             self.write_chunk(chunk)
         except OSError as exc:
             self._fail(exc)
             return
-        if time.perf_counter() - started > INLINE_BUDGET:
+        finished = self._clock()
+        if finished - started > INLINE_BUDGET:
             self._inline = False
             self.slow_writes += 1
-            self._slow_since = time.monotonic()
+            self._slow_since = finished
 
     def _may_go_inline(self) -> bool:
         """Back to writing on the loop: the thread caught up, no slow write for 5 s."""
         if self._queued_in != self._queued_out or self.error is not None:
             return False
-        self._inline = time.monotonic() - self._slow_since > 5.0
+        self._inline = self._clock() - self._slow_since > INLINE_AGAIN_AFTER
         return self._inline
 
     async def aclose(self) -> None:
