@@ -124,19 +124,41 @@ async def test_a_second_writer_to_the_same_file_is_refused_naming_it(tmp_path: P
     assert path.read_bytes() == b"still mine\nnext run\n"
 
 
+class DiskClock:
+    """The sink's clock, moved on by the disk: a write is as slow as the test says, whatever
+    else the machine is doing (a real write on a busy machine can take over 2 ms)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_production_write_policy_is_pinned():
+    """The numbers the README promises; changing one must be a decision, not an accident."""
+    from btclib.files import sink as module
+
+    assert module.INLINE_BUDGET == 0.002  # a loop write slower than 2 ms moves writing
+    assert module.INLINE_AGAIN_AFTER == 5.0  # back on the loop after 5 s of fast writes
+    assert module.FLUSH_BYTES == 64 * 1024
+    assert module.MAX_QUEUED_BYTES == 64 * 1024 * 1024
+    assert LineSink("x").fsync_interval == 1.0
+
+
 async def test_a_slow_write_moves_writing_off_the_event_loop(tmp_path: Path):
     import threading
-    import time
 
     writers: list[str] = []
+    clock = DiskClock()
 
     def disk(fd: int, data: memoryview) -> int:
         writers.append(threading.current_thread().name)
         if len(writers) == 2:
-            time.sleep(0.01)  # the disk gets slow once
+            clock.now += 0.01  # the disk gets slow once
         return os.write(fd, data)
 
-    async with LineSink(tmp_path / "data.txt", write=disk) as sink:
+    async with LineSink(tmp_path / "data.txt", write=disk, clock=clock) as sink:
         for i in range(4):
             sink.write(b"line %d\n" % i)
             await asyncio.sleep(0)  # let the loop go idle: one chunk per line
@@ -144,6 +166,37 @@ async def test_a_slow_write_moves_writing_off_the_event_loop(tmp_path: Path):
     assert writers[:2] == [threading.main_thread().name] * 2  # fast disk: the loop writes
     assert all(name.startswith("btclib-writer") for name in writers[2:])
     assert (tmp_path / "data.txt").read_bytes() == b"line 0\nline 1\nline 2\nline 3\n"
+
+
+async def test_writing_returns_to_the_loop_after_five_seconds_of_fast_writes(tmp_path: Path):
+    import threading
+
+    writers: list[str] = []
+    clock = DiskClock()
+
+    def disk(fd: int, data: memoryview) -> int:
+        writers.append(threading.current_thread().name)
+        if len(writers) == 1:
+            clock.now += 0.01  # one slow write: the thread takes over
+        return os.write(fd, data)
+
+    async def line(sink: LineSink, text: bytes) -> None:
+        sink.write(text)
+        await asyncio.sleep(0)  # the loop goes idle: the line is handed on
+        await asyncio.to_thread(lambda: None)  # ... and the thread has had its turn
+
+    async with LineSink(tmp_path / "data.txt", write=disk, clock=clock) as sink:
+        await line(sink, b"slow\n")
+        clock.now += 4.9  # fast writes, but not yet for 5 s: still the thread
+        await line(sink, b"thread\n")
+        while sink._queued_out != sink._queued_in:  # until the writer thread has caught up
+            await asyncio.to_thread(lambda: None)
+        clock.now += 0.2  # 5.1 s since the slow write
+        await line(sink, b"loop again\n")
+    main = threading.main_thread().name
+    assert writers[0] == main and writers[1].startswith("btclib-writer")
+    assert writers[2] == main  # the loop writes again
+    assert (tmp_path / "data.txt").read_bytes() == b"slow\nthread\nloop again\n"
 
 
 async def test_a_writer_thread_that_fell_behind_catches_up_in_batches_in_order(tmp_path: Path):
