@@ -22,6 +22,7 @@ __all__ = [
     "CaptureError",
     "ExchangeError",
     "RecordingError",
+    "SelfCheckError",
     "SinkError",
 ]
 
@@ -59,3 +60,8 @@ class SinkError(BtclibError, OSError):
 
 class CaptureError(BtclibError, ValueError):
     """A capture file is not one btclib can read (wrong format, damaged)."""
+
+
+class SelfCheckError(BtclibError, AssertionError):
+    """A notebook's self-check found that what it printed does not hold (the counts of a run
+    disagree with its file, say): raised so that nbmake and ``make report`` fail on it."""
