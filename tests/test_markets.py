@@ -65,15 +65,17 @@ def test_all_binance_symbols_take_as_few_connections_as_1024_streams_allow():
     assert [len(f.streams) for f in feeds] == [1000, 1000, 1000]
     every = [s for f in feeds for s in f.streams]
     assert len(every) == len(set(every)) == 3000
-    assert all(len(f.streams) <= binance.MAX_STREAMS for f in feeds)
+    assert all(len(f.streams) <= binance.LIMITS.streams_per_connection for f in feeds)
     assert len(binance.feeds(SYMBOLS[:512], base="wss://x")) == 1
     assert len(binance.feeds(SYMBOLS[:513], base="wss://x")) == 2
 
 
 def test_each_connection_asks_for_its_streams_once_in_url_and_few_subscribe_messages():
     for feed in binance.feeds(SYMBOLS, base="wss://x"):
-        assert len(feed.requests) <= binance.MAX_REQUESTS < 5  # under 5 messages a second
-        assert len(feed.url) <= len("wss://x/stream?streams=") + binance.URL_BUDGET
+        assert (
+            len(feed.requests) <= binance.LIMITS.subscribe_budget < 5
+        )  # under 5 messages a second
+        assert len(feed.url) <= len("wss://x/stream?streams=") + (binance.LIMITS.url_budget or 0)
         in_url = feed.url.split("streams=", 1)[1].split("/")
         messages = [json.loads(r) for r in feed.requests]
         assert all(m["method"] == "SUBSCRIBE" for m in messages)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import ExchangeError
-from ..feed import Data, Feed, Line, Notice, Parsed, excerpt, load_object
+from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_object
 from .markets import ListingError, chosen, load_listing, split_evenly
 from .options import Option
 from .rawjson import member_spans
@@ -27,12 +27,12 @@ from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, lev
 __all__ = [
     "DEFAULT_MARKETS",
     "DEPTH_SPEEDS",
+    "DEPTH_STALL_AFTER",
+    "LIMITS",
     "LISTING_PATH",
     "LISTING_URL",
     "LIVE_URL",
     "MARKETS_OPTION",
-    "MAX_REQUESTS",
-    "MAX_STREAMS",
     "NAME",
     "OPTIONS",
     "STATUS_HINTS",
@@ -92,23 +92,34 @@ OPTIONS = (
 )
 """What :func:`make_feeds` takes besides the URL: the symbols, the book's update speed."""
 
-MAX_STREAMS = 1024
-"""Streams one connection may carry (protocols.md 1.8)."""
-MAX_REQUESTS = 4
-"""SUBSCRIBE messages sent on one connection, all at once after connecting: Binance
-counts every client message (pongs too) against 5 a second, so four leave room for a
-pong and need no pacing."""
-URL_BUDGET = 2000
-"""Characters of stream names put in the URL (``/stream?streams=a/b``); the rest go in
-SUBSCRIBE messages. A combined URL of 1,024 streams is ~20 kB: more than servers take
-in a request line (websockets: 8 kB)."""
+DEPTH_STALL_AFTER = {"1000ms": 5.0, "100ms": 3.0}
+"""Seconds without a book after which its connection is dead, per update speed: five
+periods, but at least 3 s (trades may pause, so they have no stall limit)."""
+
+LIMITS = Limits(
+    connect_budget=300,
+    connect_window=300.0,
+    streams_per_connection=1024,
+    subscribe_budget=4,
+    url_budget=2000,
+    lifetime=24 * 3600.0,
+    first_data_within=5.0,
+    stall_after=DEPTH_STALL_AFTER["1000ms"],
+    keepalive=None,
+)
+"""What Binance allows and does (protocols.md 1.7, 1.8): 300 connection attempts per 5
+minutes per IP; 1,024 streams a connection; SUBSCRIBE messages sent all at once after
+connecting, at most four (Binance counts every client message, pongs too, against 5 a
+second: four leave room for a pong and need no pacing); stream names up to 2,000
+characters in the URL (``/stream?streams=a/b``; the rest go in SUBSCRIBE messages: a
+combined URL of 1,024 streams is ~20 kB, more than servers take in a request line,
+websockets 8 kB); every connection cut at 24 h; the first book within 5 s; the server
+pings every 20 s and the client only answers."""
 
 _QUOTES = ("FDUSD", "USDT", "USDC", "TUSD", "BUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
 """Quote currencies a spot symbol may end with, longest match first where they overlap."""
 
 _SYMBOL = re.compile(r"[a-z0-9]{2,20}")
-_PING_EVERY = 20.0  # the server pings; we only answer (protocols.md 1.7)
-_LIFETIME = 24 * 3600.0  # the server cuts every connection at 24 h (protocols.md 1.8)
 
 STATUS_HINTS = {
     451: (
@@ -213,22 +224,23 @@ def connection_plan(
 ) -> tuple[str, tuple[str, ...]]:
     """The URL and SUBSCRIBE messages of one connection carrying ``chosen``'s streams.
 
-    Streams go in the combined URL while it stays within :data:`URL_BUDGET`
-    characters; the rest in at most :data:`MAX_REQUESTS` SUBSCRIBE messages of
-    equal size. One symbol gives today's URL and no message.
+    Streams go in the combined URL while it stays within ``LIMITS.url_budget``
+    characters; the rest in at most ``LIMITS.subscribe_budget`` SUBSCRIBE messages
+    of equal size. One symbol gives today's URL and no message.
     """
     names = [name for s in chosen for name in stream_names(s, depth_speed)]
-    if len(names) > MAX_STREAMS:
-        raise ValueError(f"{len(names)} streams on one connection: Binance allows {MAX_STREAMS}")
+    most, url_budget = LIMITS.streams_per_connection, LIMITS.url_budget or 0
+    if len(names) > most:
+        raise ValueError(f"{len(names)} streams on one connection: Binance allows {most}")
     in_url, used = [], 0
     for name in names:
-        if in_url and used + len(name) + 1 > URL_BUDGET:
+        if in_url and used + len(name) + 1 > url_budget:
             break
         in_url.append(name)
         used += len(name) + 1
     url = f"{base.rstrip('/')}/stream?streams={'/'.join(in_url)}"
     rest = names[len(in_url) :]
-    per_message = math.ceil(len(rest) / MAX_REQUESTS) if rest else 1
+    per_message = math.ceil(len(rest) / LIMITS.subscribe_budget) if rest else 1
     requests = tuple(
         json.dumps({"method": "SUBSCRIBE", "params": part, "id": n}, separators=(",", ":"))
         for n, part in enumerate(split_evenly(rest, per_message), 1)
@@ -465,7 +477,7 @@ def feed(
     """One connection of depth5 + trade per symbol (Step A: one symbol).
 
     The client sends nothing but pongs (and, for more streams than a URL
-    holds, up to :data:`MAX_REQUESTS` SUBSCRIBE messages): Binance counts every
+    holds, up to ``LIMITS.subscribe_budget`` SUBSCRIBE messages): Binance counts every
     client frame (pings and pongs too) against 5 per second and pings us every
     20 s. Each depth stream must tick every period; silence for several
     periods means the connection is dead even if trades still flow. Trades may
@@ -476,7 +488,6 @@ def feed(
     chosen = symbols(symbol)
     parsers = [Parser(s, depth_speed) for s in chosen]
     url, requests = connection_plan(chosen, depth_speed, base)
-    period = 0.1 if depth_speed == "100ms" else 1.0
     names = [name for s in chosen for name in stream_names(s, depth_speed)]
     shown = " and ".join(names) if len(names) <= 4 else f"{len(names)} streams ({names[0]}, ...)"
     what = (
@@ -491,17 +502,18 @@ def feed(
         requests=requests,
         parser=_naming_subscriptions(parse, requests) if requests else parse,
         streams=tuple(key for p in parsers for key in (p.depth_key, p.trade_key)),
-        stall_after={p.depth_key: stall_after or max(5 * period, 3.0) for p in parsers},
+        stall_after={p.depth_key: stall_after or DEPTH_STALL_AFTER[depth_speed] for p in parsers},
         contiguous=frozenset(p.trade_key for p in parsers),
-        ping_interval=None,
-        lifetime=_LIFETIME,
-        connect_limit=(max(1, 300 // connections), 300.0),
-        first_data_within=max(5 * period, 5.0),
+        ping_interval=LIMITS.keepalive,
+        lifetime=LIMITS.lifetime,
+        connect_limit=LIMITS.connect_limit(connections),
+        first_data_within=LIMITS.first_data_within,
         silence_hint=(
             f"Binance sent nothing on {shown}: {what} Binance answers unknown stream "
             "names with silence, not an error"
         ),
         status_hints=STATUS_HINTS,
+        title=TITLE,
     )
 
 
@@ -546,12 +558,12 @@ def feeds(
 ) -> list[Feed]:
     """Every symbol's depth5 + trade over as few connections as Binance allows.
 
-    Two streams a symbol, at most :data:`MAX_STREAMS` a connection, the symbols
+    Two streams a symbol, at most ``LIMITS.streams_per_connection`` a connection, the symbols
     split evenly (1,500 symbols: three connections of 500). Each connection is
     a :class:`Feed` of its own, supervised on its own (stalls, rotation, gaps).
     """
     chosen = symbols(symbol)
-    groups = split_evenly(chosen, MAX_STREAMS // 2)
+    groups = split_evenly(chosen, LIMITS.streams_per_connection // 2)
     return [
         feed(group, depth_speed, base, stall_after, connections=len(groups)) for group in groups
     ]

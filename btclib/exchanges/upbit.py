@@ -19,20 +19,21 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..arguments import positive
 from ..errors import ExchangeError
-from ..feed import Data, Feed, Line, Notice, Parsed, excerpt, load_object
+from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_object
 from .markets import ListingError, chosen, load_listing, split_evenly
-from .options import Option, positive
+from .options import Option
 from .rawjson import member_spans
 from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, value
 
 __all__ = [
     "DEFAULT_MARKETS",
+    "LIMITS",
     "LISTING_PATH",
     "LISTING_URL",
     "LIVE_URL",
     "MARKETS_OPTION",
-    "MAX_CODES",
     "NAME",
     "OPTIONS",
     "STATUS_HINTS",
@@ -75,9 +76,24 @@ LISTED_QUOTE = "KRW-"
 DEFAULT_MARKETS = ("KRW-BTC",)
 MARKETS_OPTION = "codes"
 """The option that names the markets (``all``: every KRW market of :data:`LISTING_URL`)."""
-MAX_CODES = 800
-"""Codes on one connection. Upbit documents no limit; 855 in one request worked
-(protocols.md 2.8), so 200 KRW markets take one connection and one request."""
+LIMITS = Limits(
+    connect_budget=5,
+    connect_window=1.0,
+    streams_per_connection=800,
+    subscribe_budget=1,
+    url_budget=None,
+    lifetime=None,
+    first_data_within=10.0,
+    stall_after=60.0,
+    keepalive=20.0,
+)
+"""What Upbit allows and does (protocols.md section 2): 5 connection attempts a second
+per IP; 800 codes a connection (Upbit documents no limit; 855 in one request worked,
+protocols.md 2.8, so 200 KRW markets take one connection); one request, since a new one
+replaces the subscription; the URL names nothing; no lifetime; the snapshot comes right
+after the request (10 s); a socket silent for 60 s is closed (docs say 120 s; 60 s was
+observed), so a book silent that long means a dead connection and the client pings every
+20 s (at most half the idle limit)."""
 WATCHED_CODES = 5
 """Up to this many codes, each is watched for a stall; with more, only the first
 (Upbit sends nothing for a quiet book, and among hundreds some are always quiet)."""
@@ -92,8 +108,8 @@ OPTIONS = (
     Option(
         "keepalive",
         "--keepalive",
-        20.0,
-        "client ping interval in seconds for Upbit (default 20)",
+        LIMITS.keepalive,
+        f"client ping interval in seconds for Upbit (default {LIMITS.keepalive:g})",
         type=positive,
     ),
 )
@@ -107,7 +123,6 @@ _UNIT_KEYS = {
 }
 
 _CODE = re.compile(r"([A-Z]{2,10})-([A-Z0-9]{1,15})")
-_IDLE_LIMIT = 60.0  # docs say 120 s of silence closes the socket; 60 s was observed
 
 STATUS_HINTS = {
     429: "Upbit says too many connections or requests from this IP (HTTP 429).",
@@ -309,7 +324,7 @@ class Parser:
 def feed(
     codes: str | Sequence[str] = ("KRW-BTC",),
     url: str = LIVE_URL,
-    keepalive: float = 20.0,
+    keepalive: float | None = None,
     stall_after: float | None = None,
     *,
     connections: int = 1,
@@ -317,7 +332,8 @@ def feed(
     """Step B as the recorder runs it: one connection, one request, orderbook frames.
 
     Upbit sends no pings and closes a socket after ~60-120 s without traffic,
-    so the client pings every ``keepalive`` seconds (<= 30 s). A quiet book
+    so the client pings every ``keepalive`` seconds (``None``: ``LIMITS.keepalive``;
+    at most half ``LIMITS.stall_after``: 30 s). A quiet book
     sends nothing, so silence is tolerated for a minute before the connection
     is replaced; with more than :data:`WATCHED_CODES` codes only the first is
     watched (the pings tell a dead connection). ``connections``: how many
@@ -325,8 +341,12 @@ def feed(
     """
     parser = Parser(_codes(codes))
     keys = tuple(parser._keys.values())
-    if keepalive <= 0 or keepalive > _IDLE_LIMIT / 2:
-        raise ValueError(f"keepalive {keepalive} s: must be above 0 and at most 30 s for Upbit")
+    keepalive = LIMITS.keepalive if keepalive is None else keepalive
+    most = LIMITS.stall_after / 2
+    if keepalive is None or keepalive <= 0 or keepalive > most:
+        raise ValueError(
+            f"keepalive {keepalive} s: must be above 0 and at most {most:g} s for Upbit"
+        )
     watched = keys if len(keys) <= WATCHED_CODES else keys[:1]
     shown = ", ".join(parser.codes) if len(keys) <= 8 else f"{len(keys)} codes"
     return Feed(
@@ -335,15 +355,17 @@ def feed(
         requests=(subscription(parser.codes),),
         parser=parser.parse,
         streams=keys,
-        stall_after={key: stall_after or _IDLE_LIMIT for key in watched},
+        stall_after={key: stall_after or LIMITS.stall_after for key in watched},
         ping_interval=keepalive,
-        connect_limit=(max(1, 5 // connections), 1.0),
-        first_data_within=10.0,  # the snapshot comes right after the request
+        lifetime=LIMITS.lifetime,
+        connect_limit=LIMITS.connect_limit(connections),
+        first_data_within=LIMITS.first_data_within,
         silence_hint=(
             f"Upbit sent nothing for {shown}: is each a listed market "
             "code? Upbit ignores unknown codes silently"
         ),
         status_hints=STATUS_HINTS,
+        title=TITLE,
     )
 
 
@@ -353,11 +375,12 @@ _codes = codes
 def feeds(
     codes: str | Sequence[str] = ("KRW-BTC",),
     url: str = LIVE_URL,
-    keepalive: float = 20.0,
+    keepalive: float | None = None,
     stall_after: float | None = None,
 ) -> list[Feed]:
-    """Every code on one connection (one request), or on as few as :data:`MAX_CODES` allows."""
-    groups = split_evenly(_codes(codes), MAX_CODES)
+    """Every code on one connection (one request), or on as few as
+    ``LIMITS.streams_per_connection`` allows."""
+    groups = split_evenly(_codes(codes), LIMITS.streams_per_connection)
     return [feed(group, url, keepalive, stall_after, connections=len(groups)) for group in groups]
 
 

@@ -11,11 +11,14 @@ connection, open a replacement (:class:`Rotate`), :class:`Retire` the old one,
 :class:`Log` on the way. It reads no clock, never sleeps and touches no
 socket, so every rule is tested on a fake clock.
 
-The rules (defaults in :class:`~btclib.recorder.runner.RecorderOptions`, the
-exchange's own limits in its :class:`~btclib.feed.Feed`):
+The rules (:class:`~btclib.recorder.options.Rules`: the recorder's timings,
+:class:`~btclib.recorder.options.RecorderOptions`, with the exchange's own
+limits, carried by its :class:`~btclib.feed.Feed` from the module's
+:class:`~btclib.feed.Limits`):
 
-- connect within the exchange's budget (Binance 300 attempts per 5 minutes,
-  Upbit 5 per second) with full-jitter exponential backoff; HTTP 5xx and
+- connect within the exchange's budget (``connect_limit``: Binance 300
+  attempts per 5 minutes, Upbit 5 per second) with full-jitter exponential
+  backoff; HTTP 5xx and
   network errors are retried, 418/429 a few times with a long backoff, other
   refusals and invalid URLs stop the run with the exchange's explanation;
 - a connection that sends no data at all within ``first_data_within`` is
@@ -39,12 +42,13 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import RecordingError
 from .backoff import Backoff, ConnectBudget
 from .continuity import Continuity
 from .gaps import GapBook
+from .options import Rules
 
 __all__ = [
     "ANOMALIES_LOGGED",
@@ -53,19 +57,22 @@ __all__ = [
     "Action",
     "Done",
     "Failure",
+    "FailureKind",
     "GapFound",
     "Log",
     "Reconnect",
     "Retire",
     "Retry",
     "Rotate",
-    "Rules",
     "Stop",
     "Supervisor",
 ]
 
 
 # -- What the supervisor is told ---------------------------------------------------------------
+
+FailureKind = Literal["status", "invalid_url", "tls", "transient", "fatal"]
+"""What a failed connect attempt was (see :class:`Failure`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +85,7 @@ class Failure:
     (anything else); ``text`` says it in plain words.
     """
 
-    kind: str
+    kind: FailureKind
     text: str
     status: int | None = None
 
@@ -167,40 +174,7 @@ ANOMALIES_LOGGED = 20
 _RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 _THROTTLE_STATUSES = frozenset({418, 429})
 _THROTTLE_BACKOFF_ATTEMPT = 6
-"""After a 418/429, backoff continues from this attempt (0.5 s * 2**6 = 32 s, capped)."""
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The timings and limits one feed is supervised by."""
-
-    exchange: str
-    url: str
-    streams: tuple[str, ...]
-    stall_after: Mapping[str, float] = field(default_factory=dict)
-    contiguous: frozenset[str] = frozenset()
-    lifetime: float | None = None
-    first_data_within: float | None = None
-    connect_limit: tuple[int, float] = (300, 300.0)
-    silence_hint: str = ""
-    status_hints: Mapping[int, str] = field(default_factory=dict)
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    rotate_before: float = 600.0
-    overlap_max: float = 10.0
-    rotation_retry: float = 30.0
-    max_refusals: int = 5
-    max_silent: int = 3
-
-    @property
-    def title(self) -> str:
-        return self.exchange.capitalize()
-
-    def rotation_due(self, opened: float) -> float | None:
-        """When a connection opened at ``opened`` should be replaced (``None``: never)."""
-        if self.lifetime is None:
-            return None
-        return opened + self.lifetime - min(self.rotate_before, self.lifetime / 2)
+"""After a 418/429, backoff continues from this attempt (0.5 s * 2**6 = 32 s: the cap)."""
 
 
 @dataclass(slots=True)
@@ -234,10 +208,14 @@ class Supervisor:
         rng: random.Random | None = None,
     ) -> None:
         self.rules = rules
-        self.backoff = Backoff(rules.backoff_base, rules.backoff_cap, rng)
-        self.budget = ConnectBudget(*rules.connect_limit)
+        self.feed = feed = rules.feed
+        self.timings = timings = rules.timings
+        self.backoff = Backoff(timings.backoff_base, timings.backoff_cap, rng)
+        limit = feed.connect_limit
+        self.budget = ConnectBudget(*limit) if limit is not None else None
+        """At most so many attempts per window (``None``: the feed has no limit)."""
         self.continuity = continuity
-        self.gaps = GapBook(rules.exchange, continuity, rules.contiguous, wall_offset)
+        self.gaps = GapBook(feed.exchange, continuity, feed.contiguous, wall_offset)
         self._anomalies_seen = dict.fromkeys(continuity, 0)
         self.current: _Conn | None = None
         self.replacement: _Conn | None = None
@@ -257,6 +235,8 @@ class Supervisor:
 
     def connect_wait(self, now: float) -> float:
         """Seconds to wait before the next attempt; 0 spends one attempt of the budget now."""
+        if self.budget is None:
+            return 0.0
         wait = self.budget.wait_time(now)
         if wait <= 0:
             self.budget.spend(now)
@@ -268,39 +248,35 @@ class Supervisor:
         if isinstance(decision, Stop):
             return [Log("error", 0, {"error": str(decision.error)}), decision]
         retry_in = round(decision.delay, 3)
-        fields = {"url": self.rules.url, "error": failure.text, "retry_in": retry_in}
+        fields = {"url": self.feed.url, "error": failure.text, "retry_in": retry_in}
         return [Log("connect_failed", 0, fields), decision]
 
     def _retry_or_stop(self, failure: Failure) -> Retry | Stop:
-        rules = self.rules
+        title, url = self.rules.title, self.feed.url
         if failure.kind == "status":
             status = failure.status
             retry = status in _RETRIED_STATUSES
-            if status in _THROTTLE_STATUSES and self._refusals < rules.max_refusals:
+            if status in _THROTTLE_STATUSES and self._refusals < self.timings.max_refusals:
                 self._refusals += 1
                 self.backoff.attempt = max(self.backoff.attempt, _THROTTLE_BACKOFF_ATTEMPT)
                 retry = True
             if not retry:
-                hint = rules.status_hints.get(status or 0, "")
+                hint = self.feed.status_hints.get(status or 0, "")
                 return Stop(
                     RecordingError(
-                        f"{rules.title} refused the connection to {rules.url}: "
-                        f"{failure.text}. {hint}".strip()
+                        f"{title} refused the connection to {url}: {failure.text}. {hint}".strip()
                     )
                 )
         elif failure.kind == "tls":
             return Stop(
                 RecordingError(
-                    f"{rules.title}: TLS failure connecting to {rules.url}: {failure.text}. "
-                    f"{TLS_HINT}"
+                    f"{title}: TLS failure connecting to {url}: {failure.text}. {TLS_HINT}"
                 )
             )
         elif failure.kind == "invalid_url":
-            return Stop(RecordingError(f"{rules.title}: invalid URL {rules.url!r}: {failure.text}"))
+            return Stop(RecordingError(f"{title}: invalid URL {url!r}: {failure.text}"))
         elif failure.kind != "transient":
-            return Stop(
-                RecordingError(f"{rules.title}: cannot connect to {rules.url}: {failure.text}")
-            )
+            return Stop(RecordingError(f"{title}: cannot connect to {url}: {failure.text}"))
         return Retry(self.backoff.next_delay())
 
     def opened(self, conn: int, now: float, counts: Mapping[str, int]) -> None:
@@ -337,7 +313,7 @@ class Supervisor:
             # The replacement died before taking over: keep the old one, try again later.
             self.replacement = None
             if self.current is not None:
-                self.current.rotate_at = now + self.rules.rotation_retry
+                self.current.rotate_at = now + self.timings.rotation_retry
                 self.current.shutdown_notice = False
             return [Log("rotate_failed", conn, {"cause": cause})]
         state = self.current
@@ -362,12 +338,9 @@ class Supervisor:
             self._silent = 0
             return None
         self._silent += 1
-        if self._silent >= self.rules.max_silent and self.rules.silence_hint:
-            return Stop(
-                RecordingError(
-                    f"{self.rules.silence_hint} ({self._silent} connections, no data at all)"
-                )
-            )
+        hint = self.feed.silence_hint
+        if self._silent >= self.timings.max_silent and hint:
+            return Stop(RecordingError(f"{hint} ({self._silent} connections, no data at all)"))
         return None
 
     # Watching.
@@ -400,7 +373,7 @@ class Supervisor:
 
     def _dead(self, state: _Conn, now: float, reader_waiting: bool) -> list[Action]:
         """Abort a connection that never spoke, or one of whose streams stalled."""
-        within = self.rules.first_data_within
+        within = self.feed.first_data_within
         if state.first_data is None and within is not None and now - state.opened > within:
             return [
                 Log("silent", state.id, {"seconds": within}),
@@ -408,7 +381,7 @@ class Supervisor:
             ]
         if reader_waiting:  # not reading while the disk catches up: our own silence
             state.last_change = dict.fromkeys(state.last_change, now)
-        for stream, limit in self.rules.stall_after.items():
+        for stream, limit in self.feed.stall_after.items():
             count = state.counts[stream]
             if count != state.last_count[stream]:
                 state.last_count[stream], state.last_change[stream] = count, now
@@ -423,11 +396,11 @@ class Supervisor:
         """Retire the old connection once the new one delivers what the old one did."""
         old, new = self.current, self.replacement
         assert old is not None and new is not None
-        ticking = self.rules.stall_after
+        ticking = self.feed.stall_after
         ready = all(new.counts[s] for s in ticking) and all(
-            new.counts[s] or not old.counts[s] for s in self.rules.streams
+            new.counts[s] or not old.counts[s] for s in self.feed.streams
         )
-        if not ready and now < new.opened + self.rules.overlap_max:
+        if not ready and now < new.opened + self.timings.overlap_max:
             return []
         return self._take_over(now)
 
@@ -472,5 +445,5 @@ class Supervisor:
 
     def _watch_from(self, state: _Conn, now: float) -> None:
         """Stall timers of ``state`` start at ``now`` (when it became the one watched)."""
-        state.last_count = {s: state.counts[s] for s in self.rules.stall_after}
-        state.last_change = dict.fromkeys(self.rules.stall_after, now)
+        state.last_count = {s: state.counts[s] for s in self.feed.stall_after}
+        state.last_change = dict.fromkeys(self.feed.stall_after, now)

@@ -13,7 +13,9 @@ from dataclasses import replace
 
 import pytest
 
+from btclib.feed import Feed, Notice
 from btclib.recorder.continuity import Continuity
+from btclib.recorder.options import TIMINGS, Rules
 from btclib.recorder.supervisor import (
     Abort,
     Done,
@@ -24,16 +26,17 @@ from btclib.recorder.supervisor import (
     Retire,
     Retry,
     Rotate,
-    Rules,
     Stop,
     Supervisor,
 )
 
 DEPTH, TRADE = "btcusdt@orderbook", "btcusdt@trade"
 
-RULES = Rules(
+FEED = Feed(
     exchange="binance",
     url="wss://stream.example/stream?streams=btcusdt@depth5/btcusdt@trade",
+    requests=(),
+    parser=lambda frame: Notice("malformed", "not parsed here"),
     streams=(DEPTH, TRADE),
     stall_after={DEPTH: 5.0},
     contiguous=frozenset({TRADE}),
@@ -42,11 +45,21 @@ RULES = Rules(
     connect_limit=(300, 300.0),
     silence_hint="Binance sent nothing on btcxyz@depth5 and btcxyz@trade",
     status_hints={451: "Use --binance-url wss://data-stream.binance.vision."},
+    title="Binance",
 )
+RULES = Rules(FEED, TIMINGS)
+
+
+def rules(**changes: object) -> Rules:
+    """:data:`RULES` with some of the feed's fields and some timings changed."""
+    feed = {k: v for k, v in changes.items() if hasattr(FEED, k)}
+    timings = {k: v for k, v in changes.items() if k not in feed}
+    return Rules(replace(FEED, **feed), replace(TIMINGS, **timings))  # type: ignore[arg-type]
 
 
 def supervisor(rules: Rules = RULES, wall_offset: float = 0.0) -> tuple[Supervisor, dict]:
-    continuity = {s: Continuity(contiguous=s in rules.contiguous) for s in rules.streams}
+    feed = rules.feed
+    continuity = {s: Continuity(contiguous=s in feed.contiguous) for s in feed.streams}
     return Supervisor(rules, continuity, wall_offset=wall_offset, rng=random.Random(7)), continuity
 
 
@@ -60,7 +73,7 @@ def logged(actions: list) -> list[str]:
 
 def connect(sup: Supervisor, conn: int, now: float, *, data: bool = True) -> dict[str, int]:
     """Open connection ``conn`` at ``now``; with ``data``, both streams deliver at once."""
-    counts = dict.fromkeys(RULES.streams, 0)
+    counts = dict.fromkeys(FEED.streams, 0)
     sup.opened(conn, now, counts)
     if data:
         counts[DEPTH] = counts[TRADE] = 1
@@ -135,7 +148,7 @@ def test_three_silent_connections_in_a_row_stop_the_run_naming_the_symbol():
     now += 5.5
     sup.tick(now)
     [stop] = [a for a in sup.closed(3, now, "no data") if isinstance(a, Stop)]
-    assert str(stop.error) == f"{RULES.silence_hint} (3 connections, no data at all)"
+    assert str(stop.error) == f"{FEED.silence_hint} (3 connections, no data at all)"
 
 
 def test_silence_after_data_ever_came_is_a_drop_not_an_unknown_symbol():
@@ -151,14 +164,14 @@ def test_silence_after_data_ever_came_is_a_drop_not_an_unknown_symbol():
 
 
 def test_the_connect_budget_spreads_attempts_over_the_exchanges_window():
-    sup, _ = supervisor(replace(RULES, connect_limit=(5, 1.0)))
+    sup, _ = supervisor(rules(connect_limit=(5, 1.0)))
     assert [sup.connect_wait(0.0) for _ in range(5)] == [0.0] * 5
     assert sup.connect_wait(0.2) == pytest.approx(0.8)
     assert sup.connect_wait(1.0) == 0.0
 
 
 def test_backoff_grows_with_full_jitter_under_its_cap_and_resets_on_data():
-    sup, _ = supervisor(replace(RULES, backoff_base=0.5, backoff_cap=4.0))
+    sup, _ = supervisor(rules(backoff_base=0.5, backoff_cap=4.0))
     transient = Failure("transient", "Connection refused")
     delays = []
     for _ in range(8):
@@ -178,7 +191,7 @@ def test_a_failed_attempt_is_logged_with_the_url_the_error_and_the_delay():
     log, retry = sup.connect_failed(Failure("transient", "Name or service not known"))
     assert log.event == "connect_failed"
     assert log.fields == {
-        "url": RULES.url,
+        "url": FEED.url,
         "error": "Name or service not known",
         "retry_in": round(retry.delay, 3),
     }
@@ -189,7 +202,7 @@ def test_a_region_block_stops_at_once_with_the_exchanges_hint():
     log, stop = sup.connect_failed(Failure("status", "HTTP 451 Unavailable", 451))
     assert isinstance(stop, Stop)
     assert str(stop.error) == (
-        f"Binance refused the connection to {RULES.url}: HTTP 451 Unavailable. "
+        f"Binance refused the connection to {FEED.url}: HTTP 451 Unavailable. "
         "Use --binance-url wss://data-stream.binance.vision."
     )
     assert log == Log("error", 0, {"error": str(stop.error)})
@@ -202,7 +215,7 @@ def test_server_errors_are_retried(status: int):
 
 
 def test_throttling_is_retried_with_a_long_backoff_a_few_times_then_stops():
-    sup, _ = supervisor(replace(RULES, max_refusals=3))
+    sup, _ = supervisor(rules(max_refusals=3))
     throttled = Failure("status", "HTTP 429 Too Many Requests", 429)
     for _ in range(3):
         *_, retry = sup.connect_failed(throttled)
@@ -213,7 +226,7 @@ def test_throttling_is_retried_with_a_long_backoff_a_few_times_then_stops():
 
 
 def test_a_successful_connection_forgives_earlier_throttling():
-    sup, _ = supervisor(replace(RULES, max_refusals=1))
+    sup, _ = supervisor(rules(max_refusals=1))
     throttled = Failure("status", "HTTP 429", 429)
     assert kinds(sup.connect_failed(throttled)) == [Retry]
     connect(sup, 1, now=0.0)
@@ -239,7 +252,7 @@ def test_what_retrying_cannot_heal_stops_the_run(failure: Failure, message: str)
 
 
 def test_rotation_starts_rotate_before_the_lifetime_ends():
-    sup, _ = supervisor(replace(RULES, lifetime=3600.0, rotate_before=600.0, stall_after={}))
+    sup, _ = supervisor(rules(lifetime=3600.0, rotate_before=600.0, stall_after={}))
     connect(sup, 1, now=100.0)
     assert sup.tick(100.0 + 3000.0) == []
     assert sup.tick(100.0 + 3000.5) == [
@@ -249,7 +262,7 @@ def test_rotation_starts_rotate_before_the_lifetime_ends():
 
 
 def test_a_short_lifetime_rotates_at_half_of_it():
-    sup, _ = supervisor(replace(RULES, lifetime=10.0, rotate_before=600.0, stall_after={}))
+    sup, _ = supervisor(rules(lifetime=10.0, rotate_before=600.0, stall_after={}))
     connect(sup, 1, now=0.0)
     assert sup.tick(4.9) == []
     assert kinds(sup.tick(5.1)) == [Rotate]
@@ -283,7 +296,7 @@ def test_the_old_connection_is_retired_once_the_new_one_delivers_every_stream_it
 
 
 def test_the_old_connection_is_retired_at_overlap_max_even_if_a_stream_stays_quiet():
-    sup, _ = supervisor(replace(RULES, overlap_max=10.0))
+    sup, _ = supervisor(rules(overlap_max=10.0))
     connect(sup, 1, now=0.0)
     sup.shutdown_notice(1)
     sup.tick(1.0)
@@ -294,7 +307,7 @@ def test_the_old_connection_is_retired_at_overlap_max_even_if_a_stream_stays_qui
 
 
 def test_a_failed_replacement_keeps_the_old_connection_and_tries_again_later():
-    sup, _ = supervisor(replace(RULES, rotation_retry=30.0))
+    sup, _ = supervisor(rules(rotation_retry=30.0))
     counts = connect(sup, 1, now=0.0)
     sup.shutdown_notice(1)
     sup.tick(1.0)
@@ -394,7 +407,7 @@ def test_a_tls_failure_stops_with_the_certificate_problem_and_the_way_out():
     sup, _ = supervisor()
     *_, stop = sup.connect_failed(Failure("tls", "certificate not trusted (self-signed)"))
     assert isinstance(stop, Stop)
-    assert str(stop.error).startswith(f"Binance: TLS failure connecting to {RULES.url}: ")
+    assert str(stop.error).startswith(f"Binance: TLS failure connecting to {FEED.url}: ")
     assert "certificate not trusted (self-signed)" in str(stop.error)
     assert "SSL_CERT_FILE" in str(stop.error)
 

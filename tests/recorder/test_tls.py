@@ -48,7 +48,12 @@ async def record_from_tls_server(cert: Path, key: Path, out: Path) -> RecordingE
     async with serve(handler, "127.0.0.1", 0, ssl=context) as server:
         port = server.sockets[0].getsockname()[1]
         feed = Feed(
-            "binance", f"wss://127.0.0.1:{port}/", (), lambda f: Data("s", None, f), ("s",)
+            "binance",
+            f"wss://127.0.0.1:{port}/",
+            (),
+            lambda f: Data("s", None, f),
+            ("s",),
+            title="Binance",
         )
         with pytest.raises(RecordingError) as info:
             await asyncio.wait_for(record_feeds([feed], out, options=FAST, duration=10), 10)
