@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import ssl
+from urllib.parse import urlsplit
 
 from websockets.client import process_exception
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
@@ -11,7 +14,7 @@ from .supervisor import (
     Failure,
 )
 
-__all__ = ["describe", "failure", "tls_problem"]
+__all__ = ["describe", "explain", "failure", "tls_problem"]
 
 
 def describe(exc: BaseException) -> str:
@@ -33,6 +36,33 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def explain(exc: BaseException, url: str, timeout: float | None = None) -> str:
+    """Why connecting to ``url`` failed, in words a reader understands (the host named).
+
+    The same words for the ``auto`` probe's banner, the progress line and the
+    summary: ``DNS lookup of stream.binance.com failed (...): no internet access?``.
+    """
+    host = urlsplit(url).hostname or url
+    if isinstance(exc, socket.gaierror):
+        return f"DNS lookup of {host} failed ({exc.strerror}): no internet access?"
+    if isinstance(exc, ConnectionRefusedError):
+        port = urlsplit(url).port
+        return f"connection to {host}" + (f" port {port}" if port else "") + " refused"
+    if isinstance(exc, TimeoutError):
+        within = f"within {timeout:g} s" if timeout is not None else "in time"
+        return f"{host} did not answer {within}"
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        if status == 451:
+            return f"{host} refused with HTTP 451: the exchange blocks this region"
+        return f"{host} refused the WebSocket handshake with HTTP {status}"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return f"network unreachable for {host}: no internet access?"
+    if isinstance(exc, ssl.SSLError):
+        return f"{host}: {tls_problem(exc)}"
+    return f"{host}: {describe(exc)}"
 
 
 def tls_problem(exc: ssl.SSLError) -> str:

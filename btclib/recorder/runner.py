@@ -28,7 +28,7 @@ from ..feed import MAX_FRAME_BYTES, Feed, Notice
 from ..files.sink import LineSink
 from .continuity import Continuity
 from .events import EventLog, FrameTap
-from .failures import describe, failure
+from .failures import describe, explain, failure
 from .options import RecorderOptions
 from .summary import RunSummary
 from .supervisor import (
@@ -110,6 +110,7 @@ class FeedRunner:
 
     async def _connect(self) -> ClientConnection:
         supervisor = self.supervisor
+        link = self.summary.link(self.feed.exchange)
         while True:
             if self.finishing:
                 raise _Finished
@@ -118,6 +119,7 @@ class FeedRunner:
                 self.log("connect_budget", self.feed.exchange, wait=round(wait, 3))
                 await asyncio.sleep(wait)
                 continue
+            link.trying()
             try:
                 return await connect(
                     self.feed.url,
@@ -129,13 +131,17 @@ class FeedRunner:
                     max_queue=64,
                 )
             except Exception as exc:
-                await self._perform(supervisor.connect_failed(failure(exc)), cause=exc)
+                actions = supervisor.connect_failed(failure(exc))
+                retry = next((a.delay for a in actions if isinstance(a, Retry)), None)
+                link.attempt_failed(explain(exc, self.feed.url), retry, self.loop.time())
+                await self._perform(actions, cause=exc)
 
     async def _open(self) -> Session:
         ws = await self._connect()
         session = Session(self._next_id(), ws, dict.fromkeys(self.feed.streams, 0))
         self.supervisor.opened(session.id, self.loop.time(), session.frames)
         self.summary.connections += 1
+        self.summary.link(self.feed.exchange).opened()
         self.log("connected", self.feed.exchange, session.id, url=self.feed.url)
         self.sessions[session.id] = session
         session.task = asyncio.create_task(
@@ -271,6 +277,7 @@ class FeedRunner:
                 await self._retire(action)
             elif isinstance(action, Reconnect):
                 self.summary.reconnects += 1
+                self.summary.link(exchange).ended()
                 await asyncio.sleep(action.delay)
                 await self._open()
             elif isinstance(action, Retry):

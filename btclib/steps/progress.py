@@ -41,7 +41,10 @@ def status_line(p: Progress) -> str:
         with_data = sum(1 for count in p.per_stream.values() if count)
         streams = f"{with_data:,} of {len(p.per_stream):,} streams with data"
     again = f" | reconnects {p.reconnects}" if p.reconnects else ""
-    return f"{p.lines:>8,} lines | {p.rate:7.1f} lines/s{left}{again} | {streams}"
+    # An exchange that is not connected says why (attempt, last error, retry in):
+    # a silent "0 lines" hid four failed DNS lookups.
+    links = "".join(f" | {link.status()}" for link in p.connecting)
+    return f"{p.lines:>8,} lines | {p.rate:7.1f} lines/s{left}{again}{links} | {streams}"
 
 
 class TerminalProgress:
@@ -81,7 +84,8 @@ class NotebookProgress:
                 total=total, desc=self.description, unit="s", bar_format=_BAR, leave=True
             )
         self._bar.n = round(min(p.elapsed, p.duration or p.elapsed), 1)
-        self._bar.set_postfix_str(f"{p.lines} lines, {p.rate:.1f}/s", refresh=True)
+        links = "".join(f", {link.status()}" for link in p.connecting)
+        self._bar.set_postfix_str(f"{p.lines} lines, {p.rate:.1f}/s{links}", refresh=True)
         if p.done:
             self._bar.close()
             # Short enough not to wrap in JupyterLab (which breaks printed text inside words);

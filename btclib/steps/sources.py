@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
-import socket
 import textwrap
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from ..exchanges import EXCHANGES
 from ..files.linereader import Skipped
+from ..recorder import failures
 
 __all__ = [
     "SOURCES",
@@ -85,21 +82,7 @@ def live_urls(overrides: Mapping[str, str | None] | None = None) -> dict[str, st
 
 def explain(exc: BaseException, url: str, timeout: float) -> str:
     """Why a live endpoint did not answer, in words a reader understands."""
-    host = urlsplit(url).hostname or url
-    if isinstance(exc, socket.gaierror):
-        return f"DNS lookup of {host} failed ({exc.strerror}): no internet access?"
-    if isinstance(exc, ConnectionRefusedError):
-        return f"connection to {host} refused"
-    if isinstance(exc, TimeoutError):
-        return f"{host} did not answer within {timeout:g} s"
-    if isinstance(exc, InvalidStatus):
-        status = exc.response.status_code
-        if status == 451:
-            return f"{host} refused with HTTP 451: the exchange blocks this region"
-        return f"{host} refused the WebSocket handshake with HTTP {status}"
-    if isinstance(exc, OSError) and exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return f"network unreachable for {host}: no internet access?"
-    return f"{host}: {type(exc).__name__}: {exc}"
+    return failures.explain(exc, url, timeout)
 
 
 async def probe(url: str, timeout: float) -> str | None:
