@@ -3,9 +3,11 @@
 Tests and the fault soak compare the recorder's data file with what the
 simulator sent; if the expected line came from the recorder's own parsers, a
 parser bug would hide behind itself. So it is computed here from the SPEC
-line format alone: with ``json`` for Binance (whose numbers are strings) and
-a regular expression on the raw text for Upbit (whose numbers must keep
-their exact spelling).
+line format alone, by a small scanner of its own that slices each value out of
+the frame's bytes (any valid JSON layout: key order, whitespace, escapes), so
+arrays and numbers keep the exchange's spelling. It gives every record of the
+real-frames corpus (``shared/realframes/frames.jsonl``) its expected line
+(``tests/simulator/test_expected.py``).
 
 :func:`message_key` says which frames carry the same message: during a
 make-before-break rotation two Binance connections send the same trade (same
@@ -16,38 +18,145 @@ once. Upbit messages carry no id, so each frame is its own message.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
 
 from .link import SentFrame
 
-__all__ = ["distinct_messages", "expected_line", "message_key"]
+__all__ = ["distinct_messages", "expected_line", "line_for", "message_key"]
 
-_UNITS = re.compile(rb'"orderbook_units":(\[[^\]]*\])')
-
-
-def _dump(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_WS = b" \t\r\n"
 
 
-def _payload(frame: SentFrame) -> bytes:
-    return frame.payload if isinstance(frame.payload, bytes) else frame.payload.encode()
+def _skip_ws(buf: bytes, i: int) -> int:
+    while i < len(buf) and buf[i] in _WS:
+        i += 1
+    return i
+
+
+def _value_end(buf: bytes, i: int) -> int:
+    """The index after the JSON value at ``buf[i]`` (strings with escapes, nesting)."""
+    depth, in_string, escaped = 0, False, False
+    for j in range(i, len(buf)):
+        c = buf[j]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == 0x5C:  # backslash
+                escaped = True
+            elif c == 0x22:
+                in_string = False
+                if depth == 0:
+                    return j + 1
+        elif c == 0x22:
+            in_string = True
+        elif c in b"[{":
+            depth += 1
+        elif c in b"]}":
+            if depth == 0:
+                return j
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        elif depth == 0 and c in b", \t\r\n":
+            return j
+    return len(buf)
+
+
+def _members(buf: bytes, start: int = 0) -> dict[str, bytes]:
+    """Each key of the object at ``buf[start]`` and its value's bytes exactly as sent."""
+    i = _skip_ws(buf, start)
+    if buf[i : i + 1] != b"{":
+        return {}
+    out: dict[str, bytes] = {}
+    i = _skip_ws(buf, i + 1)
+    while buf[i : i + 1] == b'"':
+        key_end = _value_end(buf, i)
+        key = json.loads(buf[i:key_end])
+        i = _skip_ws(buf, _skip_ws(buf, key_end) + 1)  # past the colon
+        end = _value_end(buf, i)
+        out[key] = buf[i:end]
+        i = _skip_ws(buf, end)
+        if buf[i : i + 1] != b",":
+            break
+        i = _skip_ws(buf, i + 1)
+    return out
+
+
+def _text(value: bytes | None) -> str | None:
+    """A JSON string member's text (escapes decoded), None when absent or not a string."""
+    if value is None or not value.startswith(b'"'):
+        return None
+    text = json.loads(value)
+    return text if isinstance(text, str) else None
+
+
+def _binance(payload: bytes, symbol: str | None, depth_speed: str | None) -> bytes | None:
+    top = _members(payload)
+    stream = _text(top.get("stream"))
+    if stream is not None and "data" in top:
+        data = _members(top["data"])
+        named, _, kind = stream.partition("@")
+        depth = "depth5@100ms" if depth_speed == "100ms" else "depth5"
+        if symbol is not None and (named != symbol or kind not in (depth, "trade")):
+            return None  # a stream this subscription never asked for
+        symbol = named
+    elif symbol is not None:  # a raw /ws/<stream> frame: the subscription names the symbol
+        data, kind = top, ""
+    else:
+        return None
+    if kind.split("@")[0] in ("depth5", "") and {"lastUpdateId", "bids", "asks"} <= set(data):
+        return b"%s@orderbook,bids:%s,asks:%s\n" % (symbol.encode(), data["bids"], data["asks"])
+    if kind in ("trade", "") and _text(data.get("e")) == "trade":
+        price, quantity = _text(data.get("p")), _text(data.get("q"))
+        if price is not None and quantity is not None:
+            return f"{symbol}@trade, p:{price},q:{quantity}\n".encode()
+    return None
+
+
+def _upbit(payload: bytes, codes: Iterable[str] | None) -> bytes | None:
+    top = _members(payload)
+    kind = _text(top.get("type", top.get("ty")))
+    code = _text(top.get("code", top.get("cd")))
+    units = top.get("orderbook_units", top.get("obu"))
+    if kind != "orderbook" or code is None or units is None or "-" not in code:
+        return None
+    if codes is not None and code not in {c.split(".")[0] for c in codes}:
+        return None  # a market this subscription never asked for
+    quote, base = code.lower().split("-", 1)
+    return (base + quote).encode() + b"@orderbook," + units + b"\n"
+
+
+def line_for(
+    exchange: str, payload: bytes | str, subscribed: Mapping[str, Any] | None = None
+) -> bytes | None:
+    """The SPEC line a frame must give, or None when it is not market data for this
+    subscription (or not market data at all).
+
+    Any valid JSON layout (key order, whitespace, escapes): values are sliced out of the
+    frame's own bytes, so arrays and numbers keep their spelling. ``subscribed`` says what
+    was asked for, as the real-frames corpus does: Binance ``{"symbol", "depth_speed"}``
+    (a raw ``/ws/<stream>`` frame has no wrapper to name its symbol), Upbit ``{"codes"}``;
+    None accepts any market the frame names.
+    """
+    raw = payload if isinstance(payload, bytes) else payload.encode()
+    asked = subscribed or {}
+    if exchange == "upbit":
+        return _upbit(raw, asked.get("codes"))
+    if exchange == "binance":
+        return _binance(raw, asked.get("symbol"), asked.get("depth_speed"))
+    raise ValueError(f"no expected-line rule for exchange {exchange!r}")
 
 
 def expected_line(frame: SentFrame) -> bytes:
     """The SPEC line for one data frame the simulator sent (Binance combined streams, Upbit)."""
-    payload = _payload(frame)
-    message = json.loads(payload)
-    if frame.exchange == "upbit":
-        quote, base = message["code"].lower().split("-")
-        units = _UNITS.search(payload)
-        assert units is not None, "an Upbit orderbook without units"
-        return (base + quote).encode() + b"@orderbook," + units.group(1) + b"\n"
-    symbol, data = message["stream"].split("@")[0], message["data"]
-    if "lastUpdateId" in data:
-        bids, asks = _dump(data["bids"]), _dump(data["asks"])
-        return f"{symbol}@orderbook,bids:{bids},asks:{asks}\n".encode()
-    return f"{symbol}@trade, p:{data['p']},q:{data['q']}\n".encode()
+    line = line_for(frame.exchange, frame.payload)
+    assert line is not None, f"not a data frame: {frame.payload!r:.200}"
+    return line
+
+
+def _payload(frame: SentFrame) -> bytes:
+    return frame.payload if isinstance(frame.payload, bytes) else frame.payload.encode()
 
 
 def message_key(frame: SentFrame, n: int) -> Hashable:
