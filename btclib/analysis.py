@@ -479,9 +479,15 @@ class Recording:
         return paths
 
 
-def _binance_symbols(header: dict[str, Any]) -> set[str]:
-    streams = header.get("exchanges", {}).get("binance", {}).get("streams", [])
-    return {str(s).partition("@")[0].upper() for s in streams}
+def _header_markets(header: dict[str, Any]) -> dict[str, set[str]]:
+    """Per exchange, the markets a capture header's streams name (``btcusdt@trade`` ->
+    ``BTCUSDT``): what a frame that does not name its market (Binance's raw depth payload)
+    must belong to when its exchange recorded one market alone."""
+    return {
+        str(name): {str(s).partition("@")[0].upper() for s in info.get("streams", [])}
+        for name, info in header.get("exchanges", {}).items()
+        if isinstance(info, dict)
+    }
 
 
 def _runs(path: Path, run: int | None) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -517,7 +523,7 @@ def load_capture(path: str | Path, levels: int = LEVELS, *, run: int | None = No
     last = records[-1][0]
     wanted = last if run == -1 else run
     sources: dict[str, str] = {}
-    binance_symbols: set[str] = set()
+    named: dict[str, set[str]] = {}
     rows = _Rows()
     wall0: int | None = None
     run_t0 = last_t = 0.0  # time of the first frame of the current run; of the last frame
@@ -528,15 +534,16 @@ def load_capture(path: str | Path, levels: int = LEVELS, *, run: int | None = No
         if "format" in r:
             for exchange, info in r.get("exchanges", {}).items():
                 sources[exchange] = str(info.get("source", "live"))
-            binance_symbols.update(_binance_symbols(r))
+            for exchange, markets in _header_markets(r).items():
+                named.setdefault(exchange, set()).update(markets)
             run_mono0 = None
             continue
         data = r["f"].encode("utf-8") if "f" in r else bytes.fromhex(r["fx"])
         event = parse_frame(str(r.get("x", "")), data, levels)
         if event is None:
             continue
-        if event.venue == "binance" and not event.symbol and len(binance_symbols) == 1:
-            event = replace(event, symbol=next(iter(binance_symbols)))
+        if not event.symbol and len(named.get(event.venue, ())) == 1:
+            event = replace(event, symbol=next(iter(named[event.venue])))
         wall, mono = int(r["t"]), int(r["m"])
         if wall0 is None:
             wall0 = wall

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..files.runs import events as read_events
+from ..files.eventlog import events as read_events
 from ..files.sink import LineSink
 from ..recorder import RecorderOptions, record_feeds
 from ..simulator import SentFrame, SimConfig, Simulator
@@ -65,6 +65,7 @@ __all__ = [
     "Verdict",
     "add_arguments",
     "check",
+    "compare",
     "main",
     "run",
     "soak",
@@ -406,11 +407,22 @@ def _breaks(
 
 
 def _trade_holes(keys: Iterable[Hashable]) -> dict[str, int]:
-    """Per Binance trade stream, the ids never sent between the first and last sent."""
+    """Per trade stream keyed by trade id, the ids never sent between the first and last sent.
+
+    A message key ``(exchange, "<market>@trade", id)`` (:func:`~btclib.simulator.expected.
+    message_key`) names a trade stream whose ids grow by one (Binance's); an exchange
+    whose trades carry no such id keys them by connection and position, and has no holes.
+    """
     ids: dict[str, set[int]] = defaultdict(set)
     for key in keys:
-        if isinstance(key, tuple) and key[0] == "binance" and key[1].endswith("@trade"):
-            ids[key[1].split("@")[0] + "@trade"].add(key[2])
+        if (
+            isinstance(key, tuple)
+            and len(key) == 3
+            and isinstance(key[1], str)
+            and key[1].endswith("@trade")
+            and isinstance(key[2], int)
+        ):
+            ids[key[1]].add(key[2])
     return {s: max(i) - min(i) + 1 - len(i) for s, i in ids.items()}
 
 
@@ -528,6 +540,15 @@ def check(
     if v.missed_sent != v.missed_logged:
         v.note(f"trades missed: {v.missed_sent} in what was sent, {v.missed_logged} in the log")
     return v
+
+
+def compare(sent: Iterable[SentFrame], data: bytes | Iterable[bytes]) -> Verdict:
+    """:func:`check` for a run whose every frame sent was meant to be read (a fault test's
+    ``Simulator.sent``, no send times): each data message is in ``data`` exactly once, byte
+    for byte, in its connection's order; a message both connections of a make-before-break
+    rotation sent counts once. The behaviour suite (tests/behaviour) judges both recorders
+    with it."""
+    return check(((float(n), frame) for n, frame in enumerate(sent)), data, [])
 
 
 def _lines(data: bytes | Iterable[bytes]) -> Iterator[bytes]:
