@@ -35,7 +35,7 @@ from .files.runs import events_path, format_runs, read_runs
 from .recorder import RunSummary
 from .steps.interrupts import install_stop_handlers
 from .steps.sources import SOURCES
-from .steps.steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, build_feeds, record
+from .steps.steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, build_feeds, record, step_exchanges
 from .version import __version__
 
 __all__ = ["main", "parse_args", "parser"]
@@ -55,7 +55,11 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
 
     rec = commands.add_parser("record", help="record a step into its data file")
     steps = ", ".join(f"{step} ({chr(ord('A') + i)})" for i, step in enumerate(STEPS))
-    rec.add_argument("step", choices=list(STEPS), help=steps)
+    rec.add_argument(
+        "step",
+        type=_step,
+        help=f"{steps}, or exchanges joined by commas ({','.join(exchanges.EXCHANGES)})",
+    )
     rec.add_argument(
         "--duration",
         type=arguments.positive,
@@ -139,6 +143,18 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     report.add_arguments(rep)
     parsers = {"record": rec, "simulate": sim, "bench": ben, "soak": chaos, "runs": runs}
     return top, {**parsers, "report": rep}
+
+
+def _step(text: str) -> str:
+    """A step of :data:`STEPS` or exchanges joined by commas; a usage error otherwise."""
+    try:
+        step_exchanges(text)
+    except ValueError:
+        choices = ", ".join(STEPS)
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {choices}, or exchanges joined by commas)"
+        ) from None
+    return text
 
 
 def _plain(check: Callable[[str], Any] | None) -> Callable[[str], Any] | None:

@@ -29,7 +29,9 @@ from .options import Option
 from .records import Book, FrameKind, Number, Record, Trade
 
 __all__ = [
+    "ASSIGNMENT",
     "EXCHANGES",
+    "PREFIX",
     "Book",
     "Exchange",
     "FrameKind",
@@ -122,6 +124,15 @@ class Exchange(Protocol):
 EXCHANGES: Mapping[str, Exchange] = {module.NAME: module for module in (binance, upbit)}
 """Every exchange by name, in the order steps, files and summaries use."""
 
+ASSIGNMENT: tuple[str, ...] = (binance.NAME, upbit.NAME)
+"""The exchanges the assignment names: its Step C (``both``) records them, no more.
+An exchange added later gets its own step and joins a run of several only when named
+(``binance,upbit,<name>``); its lines carry its name (SPEC section 1b)."""
+
+PREFIX = ":"
+"""What ends the exchange name at the head of a line of an exchange beyond the
+assignment's (``bithumb:btckrw@orderbook,...``, SPEC section 1b)."""
+
 
 def get(name: str) -> Exchange:
     """The module of exchange ``name``; ``ValueError`` names the known ones."""
@@ -150,8 +161,18 @@ def options() -> Iterator[Option]:
 
 
 def read_line(line: bytes | str, number: Number = float) -> Record | None:
-    """A line of any exchange read back, or ``None`` if no exchange writes such a line."""
-    for module in EXCHANGES.values():
+    """A line of any exchange read back, or ``None`` if no exchange writes such a line.
+
+    A line headed ``<name>:`` belongs to that exchange alone (SPEC section 1b: two
+    venues' ``btckrw@orderbook`` must never be mixed up); an unprefixed line is asked
+    of the assignment's exchanges, whose lines carry no prefix.
+    """
+    head = bytes(line[:32]).decode("utf-8", "replace") if not isinstance(line, str) else line[:32]
+    name, sep, _ = head.partition(PREFIX)
+    module = EXCHANGES.get(name) if sep and "@" not in name else None
+    if module is not None:
+        return module.read_line(line, number)
+    for module in (EXCHANGES[name] for name in ASSIGNMENT):
         record = module.read_line(line, number)
         if record is not None:
             return record

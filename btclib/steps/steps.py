@@ -31,6 +31,7 @@ from .sources import live_urls, open_source
 __all__ = [
     "DEFAULT_FILES",
     "DEFAULT_STEP",
+    "JOIN",
     "STEPS",
     "build_feeds",
     "default_path",
@@ -40,14 +41,20 @@ __all__ = [
     "record",
     "record_sync",
     "resolve_markets",
+    "step_exchanges",
     "writable",
 ]
 
 STEPS: dict[str, tuple[str, ...]] = {
-    **{name: (name,) for name in exchanges.EXCHANGES},
-    "both": tuple(exchanges.EXCHANGES),
+    **{name: (name,) for name in exchanges.ASSIGNMENT},
+    "both": exchanges.ASSIGNMENT,
+    **{name: (name,) for name in exchanges.EXCHANGES if name not in exchanges.ASSIGNMENT},
 }
-"""Step A, B and C (``binance``, ``upbit``, ``both``): the exchanges each one records."""
+"""Step A, B and C (``binance``, ``upbit``, ``both``: the assignment's exchanges), then a
+step for each exchange added since: the exchanges each one records."""
+
+JOIN = ","
+"""Exchanges named together make a Step C-style step of them (``binance,upbit,bithumb``)."""
 
 DEFAULT_STEP = next(iter(STEPS))
 """Step A: the first exchange of the registry alone."""
@@ -58,9 +65,26 @@ DEFAULT_FILES = {
 }
 
 
+def step_exchanges(step: str) -> tuple[str, ...]:
+    """The exchanges ``step`` records: a step of :data:`STEPS`, or two or more registry
+    names joined by :data:`JOIN` (one connection each, one file, as Step C);
+    ``ValueError`` naming the choices otherwise."""
+    if step in STEPS:
+        return STEPS[step]
+    names = tuple(dict.fromkeys(name.strip() for name in step.split(JOIN)))
+    if len(names) < 2 or any(name not in exchanges.EXCHANGES for name in names):
+        raise ValueError(
+            f"unknown step {step!r}: expected one of {', '.join(STEPS)}, "
+            f"or exchanges joined by {JOIN!r} ({JOIN.join(exchanges.EXCHANGES)})"
+        )
+    return names
+
+
 def default_path(step: str, folder: str | Path = "outputs") -> Path:
-    """Where a step's lines go by default: ``outputs/stream-data-<...>.txt``."""
-    return Path(folder) / DEFAULT_FILES[step]
+    """Where a step's lines go by default: ``outputs/stream-data-<...>.txt`` (exchanges
+    named together: ``stream-data-binance-upbit-bithumb.txt``)."""
+    name = DEFAULT_FILES.get(step) or f"stream-data-{'-'.join(step_exchanges(step))}.txt"
+    return Path(folder) / name
 
 
 def writable(path: Path) -> None:
@@ -90,8 +114,7 @@ def build_feeds(
     exchange's rules allow); ``all`` is resolved first (:func:`resolve_markets`),
     unresolved it stands for the default market.
     """
-    if step not in STEPS:
-        raise ValueError(f"unknown step {step!r}: expected one of {', '.join(STEPS)}")
+    names = step_exchanges(step)
     known = {option.name for module in exchanges.EXCHANGES.values() for option in module.OPTIONS}
     unknown = sorted(set(settings) - known)
     if unknown:
@@ -100,7 +123,7 @@ def build_feeds(
             f"expected one of {', '.join(sorted(known))}"
         )
     feeds = []
-    for name in STEPS[step]:
+    for name in names:
         module = exchanges.get(name)
         values = {option.name: option.value(settings) for option in module.OPTIONS}
         url = (urls or {}).get(name) or module.LIVE_URL
@@ -220,9 +243,10 @@ async def record(
     """Record one step for ``duration`` seconds (``None``: until stopped) and summarise.
 
     ``step`` is ``binance`` (Step A), ``upbit`` (Step B) or ``both`` (Step C,
-    two connections, one file). ``source`` is ``auto`` (default, or the
-    ``BTCLIB_SOURCE`` variable), ``live`` or ``sim``. Works with ``await`` in a
-    notebook; see :func:`record_sync` for scripts. ``capture`` keeps every
+    two connections, one file), another exchange's name, or exchanges joined by
+    commas (``"binance,upbit,bithumb"``: Step C with those, :func:`step_exchanges`).
+    ``source`` is ``auto`` (default, or the ``BTCLIB_SOURCE`` variable), ``live`` or ``sim``.
+    Works with ``await`` in a notebook; see :func:`record_sync` for scripts. ``capture`` keeps every
     frame as received in a capture file (:mod:`btclib.files.capture`); ``replay``
     serves such a file through the simulator instead of a live exchange.
 
@@ -257,7 +281,9 @@ async def record(
     caller's ``task.cancel()`` expect the task to end cancelled); swallowing
     it would make a timeout look like a finished recording.
     """
-    overrides = {name: settings.pop(exchanges.url_keyword(name), None) for name in STEPS["both"]}
+    overrides = {
+        name: settings.pop(exchanges.url_keyword(name), None) for name in exchanges.EXCHANGES
+    }
     build_feeds(step, **settings)  # check every argument before touching the network
     path = Path(out) if out is not None else default_path(step)
     parse_rotate(rotate), parse_split(split)  # a wrong value fails before the network too
@@ -270,7 +296,7 @@ async def record(
     interrupt = contextlib.nullcontext() if stop is not None else interrupt_stops(own_stop)
     with interrupt:
         async with open_source(
-            STEPS[step],
+            step_exchanges(step),
             source,
             urls=overrides,
             probe_urls=probes,
@@ -280,7 +306,9 @@ async def record(
             sim_options=sim_options,
             announce=announce,
         ) as endpoints:
-            settings = await resolve_markets(STEPS[step], settings, endpoints.listings, announce)
+            settings = await resolve_markets(
+                step_exchanges(step), settings, endpoints.listings, announce
+            )
             feeds = build_feeds(step, endpoints.urls, **settings)
             tap = None
             if capture is not None:

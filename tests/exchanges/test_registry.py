@@ -43,17 +43,38 @@ def test_every_exchange_module_has_the_whole_shape(name: str):
 
 
 def test_the_registry_keeps_the_steps_order():
-    assert list(exchanges.EXCHANGES) == ["binance", "upbit"]
+    """The assignment's steps A, B, C stay exactly Binance, Upbit and both of them; an
+    exchange added later gets a step of its own after them and never joins ``both``."""
+    assert list(exchanges.ASSIGNMENT) == ["binance", "upbit"]
+    assert list(exchanges.EXCHANGES)[:2] == ["binance", "upbit"]
+    added = [name for name in exchanges.EXCHANGES if name not in exchanges.ASSIGNMENT]
     assert steps.STEPS == {
         "binance": ("binance",),
         "upbit": ("upbit",),
         "both": ("binance", "upbit"),
+        **{name: (name,) for name in added},
     }
+    assert list(steps.STEPS)[:3] == ["binance", "upbit", "both"]
     assert steps.DEFAULT_FILES == {
         "binance": "stream-data-binance.txt",
         "upbit": "stream-data-upbit.txt",
+        **{name: f"stream-data-{name}.txt" for name in added},
         "both": "stream-data-multi.txt",
     }
+
+
+def test_exchanges_joined_by_commas_make_a_step_of_their_own():
+    assert steps.step_exchanges("upbit,binance") == ("upbit", "binance")
+    assert steps.step_exchanges("both") == ("binance", "upbit")
+    assert steps.default_path("upbit,binance").name == "stream-data-upbit-binance.txt"
+    assert steps.default_path("both").name == "stream-data-multi.txt"
+    for wrong in ("binance,kraken", "binance", "binance,binance", ""):
+        if wrong in steps.STEPS:
+            continue
+        with pytest.raises(ValueError, match="unknown step .*joined by ','"):
+            steps.step_exchanges(wrong)
+    feeds = steps.build_feeds("upbit,binance", {"binance": "ws://127.0.0.1:9"})
+    assert [feed.exchange for feed in feeds] == ["upbit", "binance"]
 
 
 def test_get_of_an_unknown_exchange_names_the_known_ones():
