@@ -22,7 +22,18 @@ from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_objec
 from .markets import ListingError, chosen, load_listing, split_evenly
 from .options import Option
 from .rawjson import member_spans
-from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, levels, value
+from .records import (
+    UNREADABLE,
+    Book,
+    FrameFacts,
+    FrameKind,
+    Number,
+    Trade,
+    epoch_seconds,
+    frame_kind,
+    levels,
+    value,
+)
 
 __all__ = [
     "DEFAULT_MARKETS",
@@ -50,6 +61,7 @@ __all__ = [
     "feeds",
     "format_depth",
     "format_trade",
+    "frame_facts",
     "make_feed",
     "make_feeds",
     "parse_listing",
@@ -657,3 +669,28 @@ def classify(frame: bytes) -> FrameKind:
     """What a frame is (data of any stream, reply, shutdown, error, malformed), by the
     parser's own rules, so a replay and the recorder never disagree."""
     return frame_kind(_ANY_STREAM.parse, frame)
+
+
+def frame_facts(frame: bytes | str) -> FrameFacts | None:
+    """A combined-stream data frame's line key, id and event time (``E``), or ``None``.
+
+    Depth5 snapshots carry ``lastUpdateId`` and no time; trades their id ``t`` and
+    ``E``. Bare payloads (``/ws/<name>``) give ``None``: a bare book names no symbol.
+    """
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
+        return None
+    name, data = message.get("stream"), message["data"]
+    if not isinstance(name, str):
+        return None
+    symbol, _, stream = name.partition("@")
+    if stream.startswith("depth") and "lastUpdateId" in data:
+        seq = data["lastUpdateId"]
+        return FrameFacts(f"{symbol}@orderbook", seq if isinstance(seq, int) else None, None)
+    if stream == "trade" and "t" in data:
+        seq = data["t"]
+        return FrameFacts(name, seq if isinstance(seq, int) else None, epoch_seconds(data.get("E")))
+    return None

@@ -21,10 +21,12 @@ from ..feed import Line, Notice
 __all__ = [
     "UNREADABLE",
     "Book",
+    "FrameFacts",
     "FrameKind",
     "Number",
     "Record",
     "Trade",
+    "epoch_seconds",
     "frame_kind",
     "levels",
     "value",
@@ -67,6 +69,32 @@ class Trade(Generic[N]):
 
 
 Record = Book[Any] | Trade[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFacts:
+    """What a data frame says about itself, for the quality check (:mod:`btclib.quality`).
+
+    ``stream`` is the key its line starts with (``btcusdt@trade``); ``seq`` the
+    number that identifies it in its stream (Binance trade id or ``lastUpdateId``;
+    ``None`` where none is sent); ``sent`` the exchange's own time of the message,
+    seconds since the epoch (``None`` where the frame carries none: Binance depth5).
+    """
+
+    stream: str
+    seq: int | None
+    sent: float | None
+
+
+def epoch_seconds(stamp: object) -> float | None:
+    """An exchange time stamp in milliseconds or microseconds, as seconds since the epoch.
+
+    Both exchanges send milliseconds; microseconds (Binance's ``timeUnit``, Upbit on
+    some markets in 2023) are told apart by size: after 2001, 13 digits vs 16.
+    """
+    if not isinstance(stamp, int) or isinstance(stamp, bool) or stamp <= 0:
+        return None
+    return stamp / 1e6 if stamp >= 10**14 else stamp / 1e3
 
 UNREADABLE = (ValueError, TypeError, IndexError, KeyError, AttributeError, ArithmeticError)
 """What reading a line or frame of the wrong shape may raise (``decimal.InvalidOperation``

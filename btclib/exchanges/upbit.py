@@ -25,7 +25,17 @@ from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_objec
 from .markets import ListingError, chosen, load_listing, split_evenly
 from .options import Option
 from .rawjson import member_spans
-from .records import UNREADABLE, Book, FrameKind, Number, Trade, frame_kind, value
+from .records import (
+    UNREADABLE,
+    Book,
+    FrameFacts,
+    FrameKind,
+    Number,
+    Trade,
+    epoch_seconds,
+    frame_kind,
+    value,
+)
 
 __all__ = [
     "DEFAULT_MARKETS",
@@ -50,6 +60,7 @@ __all__ = [
     "feed",
     "feeds",
     "format_orderbook",
+    "frame_facts",
     "line_key",
     "make_feed",
     "make_feeds",
@@ -482,3 +493,24 @@ def classify(frame: bytes) -> FrameKind:
     """What a frame is (data of any code, status, reply, error, malformed), by the
     parser's own rules, so a replay and the recorder never disagree."""
     return frame_kind(_ANY_CODE.parse, frame)
+
+
+def frame_facts(frame: bytes | str) -> FrameFacts | None:
+    """An orderbook frame's line key and ``timestamp`` (Upbit numbers no book: ``seq`` is
+    ``None``), or ``None`` for anything else."""
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        return None
+    if isinstance(message, list) and len(message) == 1:
+        message = message[0]
+    if not isinstance(message, dict):
+        return None
+    code = message.get("code", message.get("cd"))
+    if message.get("type", message.get("ty")) != "orderbook" or not isinstance(code, str):
+        return None
+    try:
+        key = line_key(code)
+    except ValueError:
+        return None
+    return FrameFacts(key, None, epoch_seconds(message.get("timestamp", message.get("tms"))))
