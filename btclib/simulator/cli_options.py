@@ -98,7 +98,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for exchange in EXCHANGES.values():
         for option in exchange.OPTIONS:
-            option.add_to(faults)
+            faults.add_argument(
+                option.flag,
+                dest=option.field,
+                type=option.type,
+                metavar=option.metavar,
+                help=option.help,
+            )
 
 
 def _malformed(spec: str) -> Malformed:
@@ -143,7 +149,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         fields["faults"] = Faults.of(*rules)
     for exchange in EXCHANGES.values():
         for option in exchange.OPTIONS:
-            value = getattr(args, option.name)
+            value = getattr(args, option.field)
             if value is not None:
-                fields[option.name] = value
+                fields[option.field] = value
     return fields

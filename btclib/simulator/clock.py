@@ -42,8 +42,10 @@ class MarketFeed:
         speedup: float,
         clock: Callable[[], float],
         listed: Iterable[Instrument] = (),
+        added: Iterable[Instrument] = (),
     ) -> None:
-        """``listed``: markets served once a client subscribes to them (:meth:`Market.watch`)."""
+        """``listed``: markets served once a client subscribes to them (:meth:`Market.watch`);
+        ``added``: books exchange packages add to the default ones (stepped with them)."""
         if speedup <= 0:
             raise ValueError("speedup must be positive")
         self.params = params
@@ -51,6 +53,7 @@ class MarketFeed:
         self.speedup = speedup
         self.clock = clock
         self.listed = tuple(listed)
+        self.added = tuple(added)
         self.market: Market | None = None
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
@@ -62,7 +65,11 @@ class MarketFeed:
             # Upbit 100 ms) fall on round timestamps, as on the real exchanges.
             start_ms = int(self.clock()) * 1000
             self.market = Market(
-                self.params, seed=self.seed, start_us=start_ms * 1000, listed=self.listed
+                self.params,
+                seed=self.seed,
+                start_us=start_ms * 1000,
+                listed=self.listed,
+                added=self.added,
             )
             self._task = asyncio.get_running_loop().create_task(self._run())
         return self.market

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .faults import Faults
 from .market import MarketParams
@@ -68,6 +68,11 @@ class SimConfig:
     upbit_error_close_delay: float = 0.15
     #: Grid of REALTIME orderbook frames, in market milliseconds.
     upbit_publish_ms: int = 100
+
+    #: Settings of an exchange package that has no field above, by the names its package
+    #: documents (``bithumb_idle_timeout``...): each package reads its own and falls back
+    #: to what its exchange documents.
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
     # Replay of a capture instead of the synthetic market
     replay: Path | None = None

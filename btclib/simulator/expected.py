@@ -145,7 +145,9 @@ def line_for(
         return _upbit(raw, asked.get("codes"))
     if exchange == "binance":
         return _binance(raw, asked.get("symbol"), asked.get("depth_speed"))
-    raise ValueError(f"no expected-line rule for exchange {exchange!r}")
+    from .registry import expected_line as packaged  # the registry imports the packages
+
+    return packaged(exchange, raw, asked)
 
 
 def expected_line(frame: SentFrame) -> bytes:

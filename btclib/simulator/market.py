@@ -26,7 +26,6 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 __all__ = [
     "SIZE_SCALE",
@@ -40,7 +39,8 @@ __all__ = [
     "Venue",
 ]
 
-Venue = Literal["binance", "upbit"]
+Venue = str
+"""A simulated exchange's registry name (:data:`btclib.simulator.registry.EXCHANGES`)."""
 
 #: Sizes are integers in units of 1 / SIZE_SCALE of the base asset (8 decimals).
 SIZE_SCALE = 100_000_000
@@ -284,9 +284,13 @@ class Market:
         start_us: int = 1_790_000_000_000_000,
         instruments: Iterable[Instrument] | None = None,
         listed: Iterable[Instrument] = (),
+        added: Iterable[Instrument] = (),
     ) -> None:
         """``instruments`` are stepped on every step (default: :func:`default_instruments`);
-        ``listed`` ones with their own walk are served once watched (:meth:`watch`)."""
+        ``listed`` ones with their own walk are served once watched (:meth:`watch`);
+        ``added`` books (an exchange package's own, :func:`~.registry.added_books`) are
+        stepped with the defaults on the shared walk, their venue noise drawn from their
+        own random stream, so adding one leaves every other book's numbers as they were."""
         self.params = params if params is not None else MarketParams()
         self.seed = seed
         self.start_us = start_us
@@ -310,6 +314,11 @@ class Market:
         self._next_trade_id: dict[str, int] = {}
         for inst in instruments if instruments is not None else default_instruments(self.params):
             self._add(inst)
+        self._own_noise: set[str] = set()
+        for inst in added:
+            if inst.key not in self.instruments:
+                self._add(inst)
+                self._own_noise.add(inst.key)
         self.listed: dict[str, Instrument] = {
             i.key: i for i in listed if i.own_walk and i.key not in self.instruments
         }
@@ -528,7 +537,8 @@ class Market:
         phi = 0.95
         scale = p.venue_noise * math.sqrt(1 - phi**2)
         for key in self._noise:
-            self._noise[key] = phi * self._noise[key] + scale * self._rng.gauss(0.0, 1.0)
+            rng = self._rngs[key] if key in self._own_noise else self._rng
+            self._noise[key] = phi * self._noise[key] + scale * rng.gauss(0.0, 1.0)
 
     def _follow(self, book: Book, rng: random.Random) -> bool:
         """Keep the book around the fair price: drop crossed levels, join the touch.

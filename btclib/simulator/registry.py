@@ -10,13 +10,14 @@ exchange to the simulator means one package beside :mod:`.binance` and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
-from ..arguments import Option
 from . import binance, upbit
 from .link import Link
+from .market import Instrument, MarketParams
+from .option import SimOption
 
-__all__ = ["EXCHANGES", "SimExchange"]
+__all__ = ["EXCHANGES", "SimExchange", "added_books", "connect_limit", "expected_line"]
 
 
 class SimExchange(Protocol):
@@ -29,7 +30,7 @@ class SimExchange(Protocol):
     #: The link class opened for each connection routed here.
     Link: type[Link]
     #: Its settings on the ``simulate`` command line (SimConfig fields).
-    OPTIONS: tuple[Option, ...]
+    OPTIONS: tuple[SimOption, ...]
     #: Path of its market listing, answered as plain HTTP on the simulator's port.
     LISTING_PATH: str
 
@@ -50,9 +51,49 @@ class SimExchange(Protocol):
         """How to connect with wscat, for humans."""
         ...
 
+    # Optional, for an exchange beyond the default market's (see the functions below):
+    # ``books(params)``, the books it adds to the shared market; ``connect_limit(settings)``,
+    # the handshakes it accepts per window before answering 429; ``expected_line(payload,
+    # subscribed)``, the line a recorder must write for one of its frames, computed
+    # without btclib's parsers.
+
 
 #: Name -> simulated exchange, in routing order.
 EXCHANGES: dict[str, SimExchange] = {
     binance.NAME: binance,
     upbit.NAME: upbit,
 }
+
+
+def added_books(params: MarketParams) -> tuple[Instrument, ...]:
+    """The books exchange packages add to the default market (their ``books(params)``),
+    stepped with the default books on the same underlying walk: a second KRW venue shows
+    the premium the first does, each with its own noise."""
+    return tuple(
+        book
+        for exchange in EXCHANGES.values()
+        if hasattr(exchange, "books")
+        for book in exchange.books(params)
+    )
+
+
+def connect_limit(name: str, settings: Mapping[str, Any]) -> tuple[int, float] | None:
+    """At most how many handshakes exchange ``name`` accepts per window ``(count, seconds)``
+    before refusing with 429 (its package's ``connect_limit(settings)``); None when none
+    is simulated. ``settings``: :attr:`~btclib.simulator.SimConfig.settings`."""
+    exchange = EXCHANGES[name]
+    if not hasattr(exchange, "connect_limit"):
+        return None
+    limit: tuple[int, float] | None = exchange.connect_limit(settings)
+    return limit
+
+
+def expected_line(name: str, payload: bytes, subscribed: Mapping[str, Any]) -> bytes | None:
+    """The line exchange ``name``'s package says one of its frames must give (its
+    ``expected_line``: None for a frame that is not market data); ``ValueError`` when the
+    package has no such rule."""
+    exchange = EXCHANGES.get(name)
+    if exchange is None or not hasattr(exchange, "expected_line"):
+        raise ValueError(f"no expected-line rule for exchange {name!r}")
+    line: bytes | None = exchange.expected_line(payload, subscribed)
+    return line

@@ -11,6 +11,7 @@ a capture is served by :class:`~.replay.Replay`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import http
 import itertools
@@ -29,7 +30,7 @@ from .faults import Fired, Refuse
 from .link import ConnectionInfo, ConnectionSpan, SentFrame, SentLog, SimConnection
 from .listing import listed_instruments
 from .market import Market
-from .registry import EXCHANGES, SimExchange
+from .registry import EXCHANGES, SimExchange, added_books, connect_limit
 from .replay import Replay
 
 __all__ = [
@@ -61,14 +62,17 @@ class Simulator:
         self.config = config if config is not None else SimConfig()
         #: The exchanges served, name -> simulated exchange, in routing order.
         self.exchanges: dict[str, SimExchange] = dict(EXCHANGES)
-        #: Every market listed and served: the default five, then the generated ones.
-        self.instruments = listed_instruments(self.config.market)
+        added = added_books(self.config.market)
+        #: Every market listed and served: the default five, the generated ones, then the
+        #: books exchange packages add (:func:`~.registry.added_books`).
+        self.instruments = (*listed_instruments(self.config.market), *added)
         self.feed = MarketFeed(
             self.config.market,
             seed=self.config.seed,
             speedup=self.config.speedup,
             clock=self.config.clock,
             listed=self.instruments,
+            added=added,
         )
         #: Every market data frame sent, in send order (when ``record_sent``).
         self.sent: list[SentFrame] | SentLog = [] if sent is None else sent
@@ -87,6 +91,12 @@ class Simulator:
         )
         self._server: Server | None = None
         self._attempts: dict[str, int] = dict.fromkeys(self.exchanges, 0)
+        #: Per exchange with a simulated connection limit, when its recent handshakes came.
+        self._handshakes = {
+            name: (limit, collections.deque[float]())
+            for name in self.exchanges
+            if (limit := connect_limit(name, self.config.settings)) is not None
+        }
         self._ids = itertools.count(1)
         self._accepted = asyncio.Condition()
         self._symbols = {
@@ -206,12 +216,27 @@ class Simulator:
         self._attempts[name] += 1
         faults = self.config.faults.matching(name, index)
         refuse = next((f for f in faults if isinstance(f, Refuse)), None)
+        if refuse is None and self._over_limit(name):
+            refuse = Refuse(429)
         if refuse is not None:
             self.fired.append(Fired(time.time(), name, index, refuse))
             return self._refusal(connection, name, refuse)
         info = ConnectionInfo(next(self._ids), name, index, request.path)
         connection.link = self.exchanges[name].Link(self, connection, info, faults)
         return None
+
+    def _over_limit(self, name: str) -> bool:
+        """Whether this handshake is beyond the exchange's connection limit: more than
+        ``count`` requests in the last ``window`` seconds, refused ones included (the
+        exchange counts a client's requests, not its successes)."""
+        if name not in self._handshakes:
+            return False
+        (count, window), times = self._handshakes[name]
+        now = time.monotonic()
+        while times and times[0] <= now - window:
+            times.popleft()
+        times.append(now)
+        return len(times) > count
 
     def _listing(self, connection: SimConnection, path: str) -> Response | None:
         """An exchange's market listing (plain HTTP GET, JSON), or None for another path."""

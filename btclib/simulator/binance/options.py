@@ -2,37 +2,35 @@
 
 from __future__ import annotations
 
-from ...arguments import Option, non_negative, positive
+from ...arguments import non_negative
+from ..option import SimOption
 
 __all__ = ["OPTIONS"]
 
 OPTIONS = (
-    Option(
+    SimOption(
         "binance_ping_interval",
         "--ping-interval",
-        metavar="P",
-        type=positive,
-        help="Binance: ping every P seconds (default 20)",
+        "P",
+        "Binance: ping every P seconds (default 20)",
     ),
-    Option(
+    SimOption(
         "binance_ping_timeout",
         "--pong-timeout",
-        metavar="Q",
-        type=positive,
-        help="Binance: close if no pong within Q seconds (default 60)",
+        "Q",
+        "Binance: close if no pong within Q seconds (default 60)",
     ),
-    Option(
+    SimOption(
         "binance_lifetime",
         "--lifetime",
-        metavar="L",
-        type=positive,
-        help="Binance: cut connections after L seconds (default 24 h)",
+        "L",
+        "Binance: cut connections after L seconds (default 24 h)",
     ),
-    Option(
+    SimOption(
         "binance_shutdown_notice",
         "--shutdown-notice",
-        metavar="S",
-        type=non_negative,
-        help="Binance: send serverShutdown S seconds before the cut",
+        "S",
+        "Binance: send serverShutdown S seconds before the cut",
+        non_negative,
     ),
 )

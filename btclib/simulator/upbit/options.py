@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from ...arguments import Option, positive
+from ..option import SimOption
 
 __all__ = ["OPTIONS"]
 
 OPTIONS = (
-    Option(
+    SimOption(
         "upbit_idle_timeout",
         "--upbit-idle",
-        metavar="I",
-        type=positive,
-        help="Upbit: abort after I seconds without client traffic (default 120)",
+        "I",
+        "Upbit: abort after I seconds without client traffic (default 120)",
     ),
 )
