@@ -1,4 +1,12 @@
-"""Argument types of the command line: text in, a value out, or a message in plain words.
+"""The command line's settings and argument types: text in, a value out, or a message in
+plain words.
+
+An :class:`Option` declares one setting once, where it belongs: an exchange
+module's (``OPTIONS``: ``--symbol``, ``--keepalive``), a simulated exchange's
+(``--ping-interval``), and from that one declaration come the keyword of
+:func:`btclib.steps.steps`, the argparse option (:meth:`Option.add_to`) and its
+default. Its ``type`` is one of the types below, so a bad value reads the same
+whichever module declared it.
 
 argparse calls a ``type`` with the option's text. A ``ValueError`` from it
 becomes ``invalid positive value: 'abc'`` (the function's name), and any other
@@ -15,12 +23,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 __all__ = [
+    "Option",
     "count",
     "existing_file",
     "http_error_status",
@@ -223,3 +233,49 @@ _PLAIN: set[Callable[[str], Any]] = {
     websocket_url,
     writable_file,
 }
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting, declared once: its name, its command-line spelling, its default and type.
+
+    Exchange modules list theirs (``OPTIONS``: keywords of :func:`btclib.steps.steps`
+    and keys of the settings ``make_feed`` gets), simulated exchanges theirs
+    (:class:`~btclib.simulator.SimConfig` fields), and the command line adds
+    each with :meth:`add_to`; neither names an exchange.
+    """
+
+    name: str
+    """The keyword, settings key or config field it sets (argparse's ``dest``)."""
+    flag: str
+    """Command-line spelling: ``--symbol``."""
+    default: Any = None
+    """The value when not given (``None``: the consumer's own default, e.g. SimConfig's)."""
+    help: str | None = None
+    choices: tuple[str, ...] | None = None
+    type: Callable[[str], Any] | None = None
+    """Converts the command line's text: a type of this module (:func:`positive`, or
+    :func:`plain` around a library check), so its error reads like every other's;
+    ``None``: the text as given."""
+    repeatable: bool = False
+    """Given once per value on the command line (``--code A --code B``): a list."""
+    metavar: str | None = None
+
+    def value(self, settings: Mapping[str, Any]) -> Any:
+        """This option's value in ``settings``; its default when absent or ``None``."""
+        given = settings.get(self.name)
+        return self.default if given is None else given
+
+    def add_to(self, parser: argparse._ActionsContainer) -> None:
+        """Add it to ``parser`` (or an argument group); a repeatable one starts empty
+        (``None``), so that a list given replaces the default rather than extending it."""
+        parser.add_argument(
+            self.flag,
+            dest=self.name,
+            default=None if self.repeatable else self.default,
+            action="append" if self.repeatable else "store",
+            type=self.type,
+            choices=self.choices,
+            metavar=self.metavar,
+            help=self.help,
+        )

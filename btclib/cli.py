@@ -29,7 +29,6 @@ from typing import Any, NoReturn
 
 from . import arguments, exchanges, simulator
 from .errors import BtclibError
-from .exchanges.options import positive as exchange_positive
 from .files.rotation import parse_rotate
 from .files.runs import events_path, format_runs, read_runs
 from .recorder import RunSummary
@@ -91,17 +90,8 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         default=None,
         help="a file per market; --out names the set",
     )
-    urls = {exchanges.url_keyword(name) for name in exchanges.EXCHANGES}
     for option in exchanges.options():  # each exchange's own settings and URL override
-        rec.add_argument(
-            option.flag,
-            dest=option.name,
-            default=None if option.repeatable else option.default,
-            action="append" if option.repeatable else "store",
-            type=arguments.websocket_url if option.name in urls else _plain(option.type),
-            choices=option.choices,
-            help=option.help,
-        )
+        option.add_to(rec)
     rec.add_argument(
         "--capture",
         type=arguments.writable_file,
@@ -155,20 +145,6 @@ def _step(text: str) -> str:
             f"invalid choice: {text!r} (choose from {choices}, or exchanges joined by commas)"
         ) from None
     return text
-
-
-def _plain(check: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
-    """An exchange option's converter, its errors in the words of :mod:`btclib.arguments`."""
-    if check is None:
-        return None
-    return arguments.plain(_PLAIN_TYPES.get(check, check))
-
-
-_PLAIN_TYPES: dict[Callable[[str], Any], Callable[[str], Any]] = {
-    exchange_positive: arguments.positive,
-    float: arguments.number,
-    int: arguments.integer,
-}
 
 
 def _check_writable(flag: str, given: str | None, fail: Callable[[str], NoReturn]) -> None:

@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+from ..arguments import Option, websocket_url
 from ..feed import Feed
 from . import binance, markets, upbit
-from .options import Option
 from .records import Book, FrameKind, Number, Record, Trade
 
 __all__ = [
@@ -157,6 +157,7 @@ def options() -> Iterator[Option]:
             f"--{name}-url",
             None,
             f"{module.URL_HELP} (env {module.URL_ENV})",
+            type=websocket_url,
         )
 
 

@@ -17,10 +17,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..arguments import Option
 from ..errors import ExchangeError
 from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_object
 from .markets import ListingError, chosen, load_listing, split_evenly
-from .options import Option
 from .rawjson import member_spans
 from .records import (
     UNREADABLE,

@@ -19,11 +19,10 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..arguments import positive
+from ..arguments import Option, positive
 from ..errors import ExchangeError
 from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_object
 from .markets import ListingError, chosen, load_listing, split_evenly
-from .options import Option
 from .rawjson import member_spans
 from .records import (
     UNREADABLE,

@@ -98,13 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for exchange in EXCHANGES.values():
         for option in exchange.OPTIONS:
-            faults.add_argument(
-                option.flag,
-                dest=option.field,
-                type=option.type,
-                metavar=option.metavar,
-                help=option.help,
-            )
+            option.add_to(faults)
 
 
 def _malformed(spec: str) -> Malformed:
@@ -149,7 +143,7 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
         fields["faults"] = Faults.of(*rules)
     for exchange in EXCHANGES.values():
         for option in exchange.OPTIONS:
-            value = getattr(args, option.field)
+            value = getattr(args, option.name)
             if value is not None:
-                fields[option.field] = value
+                fields[option.name] = value
     return fields

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ..arguments import Option
 from . import binance, upbit
 from .link import Link
 from .market import Instrument, MarketParams
-from .option import SimOption
 
 __all__ = ["EXCHANGES", "SimExchange", "added_books", "connect_limit", "expected_line"]
 
@@ -30,7 +30,7 @@ class SimExchange(Protocol):
     #: The link class opened for each connection routed here.
     Link: type[Link]
     #: Its settings on the ``simulate`` command line (SimConfig fields).
-    OPTIONS: tuple[SimOption, ...]
+    OPTIONS: tuple[Option, ...]
     #: Path of its market listing, answered as plain HTTP on the simulator's port.
     LISTING_PATH: str
 

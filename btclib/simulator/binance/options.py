@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-from ...arguments import non_negative
-from ..option import SimOption
+from ...arguments import Option, non_negative, positive
 
 __all__ = ["OPTIONS"]
 
 OPTIONS = (
-    SimOption(
+    Option(
         "binance_ping_interval",
         "--ping-interval",
-        "P",
-        "Binance: ping every P seconds (default 20)",
+        metavar="P",
+        type=positive,
+        help="Binance: ping every P seconds (default 20)",
     ),
-    SimOption(
+    Option(
         "binance_ping_timeout",
         "--pong-timeout",
-        "Q",
-        "Binance: close if no pong within Q seconds (default 60)",
+        metavar="Q",
+        type=positive,
+        help="Binance: close if no pong within Q seconds (default 60)",
     ),
-    SimOption(
+    Option(
         "binance_lifetime",
         "--lifetime",
-        "L",
-        "Binance: cut connections after L seconds (default 24 h)",
+        metavar="L",
+        type=positive,
+        help="Binance: cut connections after L seconds (default 24 h)",
     ),
-    SimOption(
+    Option(
         "binance_shutdown_notice",
         "--shutdown-notice",
-        "S",
-        "Binance: send serverShutdown S seconds before the cut",
-        non_negative,
+        metavar="S",
+        type=non_negative,
+        help="Binance: send serverShutdown S seconds before the cut",
     ),
 )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from ..option import SimOption
+from ...arguments import Option, positive
 
 __all__ = ["OPTIONS"]
 
 OPTIONS = (
-    SimOption(
+    Option(
         "upbit_idle_timeout",
         "--upbit-idle",
-        "I",
-        "Upbit: abort after I seconds without client traffic (default 120)",
+        metavar="I",
+        type=positive,
+        help="Upbit: abort after I seconds without client traffic (default 120)",
     ),
 )
