@@ -10,6 +10,7 @@ simulator), :mod:`btclib.simulator` (the local exchanges) and
 """
 
 from .errors import BtclibError, CaptureError, ExchangeError, RecordingError, SinkError
+from .quality import check
 from .recorder import Progress, RecorderOptions, RunSummary
 from .steps.steps import record, record_sync
 from .version import __version__
@@ -24,6 +25,7 @@ __all__ = [
     "RunSummary",
     "SinkError",
     "__version__",
+    "check",
     "record",
     "record_sync",
 ]

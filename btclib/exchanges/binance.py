@@ -692,5 +692,6 @@ def frame_facts(frame: bytes | str) -> FrameFacts | None:
         return FrameFacts(f"{symbol}@orderbook", seq if isinstance(seq, int) else None, None)
     if stream == "trade" and "t" in data:
         seq = data["t"]
-        return FrameFacts(name, seq if isinstance(seq, int) else None, epoch_seconds(data.get("E")))
+        seq = seq if isinstance(seq, int) else None
+        return FrameFacts(name, seq, epoch_seconds(data.get("E")), contiguous=True)
     return None

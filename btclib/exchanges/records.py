@@ -84,6 +84,8 @@ class FrameFacts:
     stream: str
     seq: int | None
     sent: float | None
+    contiguous: bool = False
+    """Each ``seq`` is the one before plus one (trade ids): a jump is a hole."""
 
 
 def epoch_seconds(stamp: object) -> float | None:
