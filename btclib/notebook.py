@@ -32,11 +32,13 @@ import os
 import re
 import sys
 import textwrap
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .errors import SelfCheckError
 from .exchanges import binance, upbit
 from .files.sink import LineSink
 from .recorder import FeedRunner, record_feeds
@@ -55,6 +57,8 @@ __all__ = [
     "LineSink",
     "Listing",
     "Parameters",
+    "RunCheck",
+    "SelfCheckError",
     "Sourced",
     "Tail",
     "TextView",
@@ -62,6 +66,7 @@ __all__ = [
     "binance",
     "build_cpp",
     "build_feeds",
+    "check_run",
     "configured_premium",
     "cpp_binary",
     "cpp_listing",
@@ -438,6 +443,107 @@ def configured_premium(summary: Sourced) -> float | None:
     if not sources or any(s != "simulator" for s in sources.values()):
         return None
     return MarketParams().premium * 100
+
+
+# -- the self-check: what a run printed holds in its file ----------------------------------------
+
+
+_RUN_MIME = "application/vnd.btclib.run+json"  # btclib.report.provenance.RUN_MIME
+
+
+class RunCheck:
+    """What :func:`check_run` found: readable text, and the run's facts for the colophon.
+
+    Its output carries the facts as JSON (``application/vnd.btclib.run+json``), which the
+    report reads back from the executed notebook to write the colophon and the manifest.
+    """
+
+    def __init__(self, text: str, facts: dict[str, Any]) -> None:
+        self.text, self.facts = text, facts
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/plain": self.text, _RUN_MIME: self.facts}
+
+
+def _receive_times(recording: Any) -> tuple[int | None, int | None]:
+    """First and last receive time (epoch ns) of a loaded capture, or (None, None)."""
+    start = getattr(recording, "start_wall_ns", None)
+    if start is None:
+        return None, None
+    last = 0.0
+    for frame in (getattr(recording, "levels", None), getattr(recording, "prints", None)):
+        if frame is not None and len(frame) and "t" in frame:
+            last = max(last, float(frame["t"].max()))
+    return int(start), int(start + last * 1e9)
+
+
+def _jsonable(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in (settings or {}).items()}
+
+
+def check_run(
+    run: Any,
+    *,
+    recording: Any = None,
+    what: str = "",
+    step: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> RunCheck:
+    """Check that a run's summary holds in its data file; raise :class:`SelfCheckError` if not.
+
+    ``run`` is a :class:`btclib.RunSummary` or a :class:`CppRun`. The run's lines are the last
+    ``run.total`` lines of ``run.path`` (the file is appended to): each must be whole and of one
+    of the run's streams, and their count per stream must equal the summary's. ``recording``
+    (the run's loaded capture) gives the first and last receive time. ``step`` and ``settings``
+    (what was passed to ``btclib.record``: symbol, codes, depth_speed) let ``python -m btclib
+    report --verify --rerun`` re-record a simulated run from its seed. The result prints what
+    was checked; its output also states the run's facts for the report's colophon.
+    """
+    path = Path(run.path)
+    data = path.read_bytes() if path.is_file() else b""
+    total = int(run.total)
+    file_lines = data.count(b"\n")
+    mine = tail(path, total).splitlines() if total and data else []
+    counted = Counter(line.split(",", 1)[0] for line in mine)
+    expected = {stream: n for stream, n in run.lines.items() if n}
+    problems = []
+    if not data.endswith(b"\n") and data:
+        problems.append(f"{path} does not end with a whole line")
+    if total > file_lines:
+        problems.append(f"the summary counts {total} lines, the file holds only {file_lines}")
+    elif dict(counted) != expected:
+        problems.append(f"per stream the summary says {expected}, the file's last {total} "
+                        f"lines say {dict(counted)}")  # fmt: skip
+    first_line = getattr(run, "first_line", None) or (file_lines - total + 1 if total else None)
+    first, last = _receive_times(recording)
+    facts = {
+        "what": what or f"a recording into {path.name}",
+        "path": str(path.resolve()),
+        "lines": total,
+        "per_stream": expected,
+        "first_line": first_line,
+        "last_line": (first_line + total - 1) if first_line and total else None,
+        "sources": dict(run.sources),
+        "seed": run.seed,
+        "step": step,
+        "settings": _jsonable(settings),
+        "stopped": run.stopped,
+        "elapsed": round(float(run.elapsed), 3),
+        "first_receive_ns": first,
+        "last_receive_ns": last,
+    }
+    if problems:
+        raise SelfCheckError("self-check failed: " + "; ".join(problems))
+    streams = ", ".join(f"{stream} {n}" for stream, n in expected.items()) or "no lines"
+    text = (
+        f"Self-check passed: the last {total} lines of {path.name} are this run's, every one "
+        f"whole and of a stream the run recorded, and per stream they agree with the summary "
+        f"({streams})."
+    )
+    return RunCheck(text, facts)
 
 
 # -- Step E: the C++ twin -----------------------------------------------------------------------

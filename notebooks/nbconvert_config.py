@@ -34,6 +34,11 @@ c.SanitizeOutputsPreprocessor.enabled = True
 
 c.ExecutePreprocessor.timeout = int(os.environ.get("BTCLIB_CELL_TIMEOUT", "600"))
 c.ExecutePreprocessor.kernel_name = os.environ.get("BTCLIB_KERNEL", "python3")
+# ipykernel warns once per notebook that it "is running over TCP without encryption": true of
+# every local kernel (its ports are bound to 127.0.0.1) and noise in make report's output. Its
+# log level is raised to ERROR for the report's kernels only. (IPC transport would avoid the
+# warning but the kernel then did not answer nbclient within its 60 s start-up limit here.)
+c.ExecutePreprocessor.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
 
 # Two xelatex passes are enough (no bibliography, no cross-references; the second pass settles
 # hyperref's page labels); nbconvert's default of three costs ~2 s more per notebook.

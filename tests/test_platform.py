@@ -32,7 +32,7 @@ import pytest
 
 from btclib.files import datafile
 from btclib.files.sink import LineSink, SinkError
-from btclib.recorder.events import EventLog
+from btclib.files.eventlog import EventLog
 from btclib.report import build as report
 from btclib.steps import interrupts
 from btclib.steps.steps import events_path
@@ -551,17 +551,18 @@ def test_make_report_and_python_m_btclib_report_are_one_route():
     assert "nbconvert" not in recipe.replace("# ", "")  # no second way of running it
 
 
-def test_the_tex_route_runs_what_jupyter_nbconvert_ran(tmp_path: Path):
+def test_the_report_executes_each_notebook_with_jupyter_nbconvert(tmp_path: Path):
     nb = Path("notebooks/step_a_binance.ipynb")
-    (cmd,) = report.commands([nb], "pdf", 600, Path("outputs"), report.CONFIG)
-    assert cmd[:3] == [sys.executable, "-m", "nbconvert"]
-    assert cmd[3:] == [
-        "--config", str(report.CONFIG), "--execute", "--to", "pdf",
-        "--ExecutePreprocessor.timeout=600", "--output-dir", "outputs", str(nb),
-    ]  # fmt: skip
-    (cmd,) = report.commands([nb], "chromium-pdf", 60, Path("outputs"), report.CONFIG)
-    assert cmd[:3] == [sys.executable, "-m", "btclib.report.nbexport"]
-    assert cmd[5:7] == ["--to", "chromium-pdf"] and "60" in cmd
+    for to in ("pdf", "chromium-pdf"):  # executed the same way; exported per route after
+        (cmd,) = report.commands([nb], to, 600, Path("outputs"), report.CONFIG)
+        assert cmd[:3] == [sys.executable, "-m", "nbconvert"]
+        assert cmd[3:] == [
+            "--config", str(report.CONFIG), "--execute", "--to", "notebook",
+            "--ExecutePreprocessor.timeout=600", "--output-dir", str(Path("outputs/executed")),
+            str(nb),
+        ]  # fmt: skip
+    with pytest.raises(ValueError, match="unknown route"):
+        report.commands([nb], "docx", 60, Path("outputs"), report.CONFIG)
 
 
 def test_the_route_is_tex_where_xelatex_and_pandoc_are_else_chromium(
