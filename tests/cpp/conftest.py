@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ FAST = [
     "--overlap-max", "2",
 ]  # fmt: skip
 """The Python tests' FAST recorder options, in btcrec's words."""
+
+_SAID = re.compile(r"^btcrec: (?P<exchange>\w+) #(?P<conn>\d+): (?P<text>.*)$")
+_REPLACES = re.compile(r"^rotated: #\d+ replaces #(?P<old>\d+)")
 
 
 def btcrec_path() -> Path:
@@ -80,6 +84,40 @@ class Process:
 
         await asyncio.wait_for(wait(), timeout)
 
+    async def event(self, timeout: float) -> None:
+        """Return at btcrec's next stderr line, or after ``timeout`` seconds."""
+        self._said.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._said.wait(), timeout)
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition`` holds (checked at each stderr line and every 50 ms: the
+        data file grows without a word); fails after ``timeout`` s or if btcrec ends first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            ended = self.proc.returncode is not None and self._reader and self._reader.done()
+            assert not ended, f"btcrec ended first: {self.stderr}"
+            assert loop.time() < deadline, f"not within {timeout} s: {self.stderr[-10:]}"
+            await self.event(0.05)
+
+    def open_connections(self) -> set[tuple[str, int]]:
+        """(exchange, connection) btcrec said it opened and has not said it closed or
+        replaced (``connected to``, ``closed:``, ``rotated: #n replaces #m``)."""
+        open_: set[tuple[str, int]] = set()
+        for line in self.stderr:
+            said = _SAID.match(line)
+            if said is None:
+                continue
+            exchange, conn, text = said["exchange"], int(said["conn"]), said["text"]
+            if text.startswith("connected to"):
+                open_.add((exchange, conn))
+            elif text.startswith("closed:"):
+                open_.discard((exchange, conn))
+            elif replaced := _REPLACES.match(text):
+                open_.discard((exchange, int(replaced["old"])))
+        return open_
+
     def lines(self) -> list[bytes]:
         return self.out.read_bytes().splitlines(keepends=True) if self.out.exists() else []
 
@@ -97,17 +135,29 @@ class Process:
 
 
 async def start(
-    tmp_path: Path, step: str, sim: Simulator, *args: str, fast: bool = True, name: str = "data"
+    tmp_path: Path,
+    step: str,
+    sim: Simulator,
+    *args: str,
+    fast: bool = True,
+    name: str = "data",
+    out: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Process:
-    """Start ``btcrec record step`` against ``sim``; data into ``tmp_path/<name>.txt``."""
-    out, summary = tmp_path / f"{name}.txt", tmp_path / f"{name}.summary.json"
+    """Start ``btcrec record step`` against ``sim``; data into ``out`` (default
+    ``tmp_path/<name>.txt``); ``env``: more environment variables."""
+    out = out or tmp_path / f"{name}.txt"
+    summary = tmp_path / f"{name}.summary.json"
     command = [
         str(btcrec_path()), "record", step, "--out", str(out), "--summary-json", str(summary),
         "--binance-url", sim.urls["binance"], "--upbit-url", sim.urls["upbit"],
         *(FAST if fast else []), *args,
     ]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env} if env else None,
     )
     process = Process(proc, out, summary)
     process._reader = asyncio.create_task(process._read())

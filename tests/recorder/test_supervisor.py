@@ -3,7 +3,7 @@
 A :class:`Supervisor` is told what happened and what time it is; these tests
 play the network's part by hand (``counts`` are the hot loop's counters) and
 check the actions it answers with. The end-to-end proof against the simulator
-in wall time is tests/recorder/test_fault_recovery.py.
+in wall time is tests/behaviour/ (both recorders).
 """
 
 from __future__ import annotations

@@ -221,3 +221,21 @@ def test_a_30_second_soak_with_a_fixed_seed_loses_nothing(
         f"soak: {result.faults} faults, {v.sent} data messages sent while connected, "
         f"{v.written} written, 0 lost, 0 duplicated, 0 torn"
     )
+
+
+def test_compare_fails_a_rotation_file_with_one_trade_twice_and_another_lost() -> None:
+    # Connections 1 and 3 overlap (make before break): trades 11-12 come on both.
+    sent = [trade(1, 10), trade(1, 11), trade(3, 11), trade(1, 12), trade(3, 12), trade(3, 13)]
+    good = [trade(1, 10), trade(1, 11), trade(1, 12), trade(3, 13)]
+    v = soak.compare(sent, file_of(good))
+    assert (v.sent, v.written, v.lost, v.duplicated, v.torn) == (4, 4, 0, 0, 0) and v.ok
+    planted = [trade(1, 10), trade(1, 11), trade(3, 11), trade(3, 13)]  # 11 twice, 12 lost
+    lines = file_of(planted).splitlines(keepends=True)
+    # What the rotation tests used to check passes: as many lines as messages, each one
+    # some line that was sent...
+    sent_lines = {expected_line(f) for f in sent}
+    assert len(lines) == len(good) and all(line in sent_lines for line in lines)
+    # ...the message-by-message comparison does not.
+    v = soak.compare(sent, file_of(planted))
+    assert (v.lost, v.duplicated) == (1, 1) and not v.ok
+    assert any("duplicated" in p for p in v.problems) and any("lost" in p for p in v.problems)
