@@ -3,7 +3,23 @@
 Catch :class:`BtclibError` to handle them all (the command line does: one
 line, ``btclib: error: ...``, exit 1). Each subclass names a place where a run
 can end for a reason retrying will not heal, and its message names what was
-wrong and, where there is one, the way out.
+wrong and, where there is one, the way out. The whole tree (each class is
+defined here, except the two exchange modules' own, which add the exchange's
+words to :class:`ExchangeError`)::
+
+    BtclibError
+    |-- RecordingError           a refusal, an invalid URL, silence, too many 429s
+    |   `-- ListingError         the exchange's market listing (``all``) unreadable
+    |-- ExchangeError            the exchange answered our request with an error
+    |   |-- BinanceError         (btclib.exchanges.binance)
+    |   `-- UpbitError           (btclib.exchanges.upbit)
+    |-- SinkError (OSError)      a data, events or capture file cannot be written
+    |-- CaptureError (ValueError)  a capture file btclib cannot read
+    |-- SelfCheckError (AssertionError)  a notebook's self-check does not hold
+    `-- BuildError (RuntimeError)  the C++ twin btcrec cannot be built
+
+Each also derives from the built-in exception in brackets, so code that
+catches that one keeps working.
 
 A run that ends on an error has still written whole lines: the error's
 ``summary`` holds what was recorded until then (``None`` when the error
@@ -19,8 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BtclibError",
+    "BuildError",
     "CaptureError",
     "ExchangeError",
+    "ListingError",
     "RecordingError",
     "SelfCheckError",
     "SinkError",
@@ -39,6 +57,13 @@ class RecordingError(BtclibError):
 
     Refused handshakes (HTTP 451, 4xx), invalid URLs, connection after
     connection that never sent data (an unknown symbol), too many refusals.
+    """
+
+
+class ListingError(RecordingError):
+    """The exchange's market listing could not be fetched or read; the message says why.
+
+    Raised by :mod:`btclib.exchanges.markets` when ``all`` markets are asked for.
     """
 
 
@@ -65,3 +90,8 @@ class CaptureError(BtclibError, ValueError):
 class SelfCheckError(BtclibError, AssertionError):
     """A notebook's self-check found that what it printed does not hold (the counts of a run
     disagree with its file, say): raised so that nbmake and ``make report`` fail on it."""
+
+
+class BuildError(BtclibError, RuntimeError):
+    """btcrec (the C++ twin) could not be built; the message says why in plain words, then
+    the end of the build's output (:mod:`btclib.tools.btcrec`)."""

@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from ..errors import RecordingError
+from ..errors import ListingError
 
 __all__ = [
     "ALL",
@@ -39,10 +39,6 @@ ALL = "all"
 """The market name that means every market the exchange lists."""
 
 T = TypeVar("T")
-
-
-class ListingError(RecordingError):
-    """The exchange's market listing could not be fetched or read; the message says why."""
 
 
 def wants_all(value: object) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from ..errors import ExchangeError
-from ..feed import Line, Notice
+from ..feed import Answer, Line, Notice
 
 __all__ = [
     "UNREADABLE",
@@ -37,7 +37,7 @@ N = TypeVar("N")
 Number = Callable[[str], Any]
 """Turns a number's text (``"0.0024"``, ``"1.16539E8"``) into a number: ``float``, ``Decimal``."""
 
-FrameKind = Literal["data", "reply", "status", "shutdown", "error", "malformed"]
+FrameKind = Literal["data", Answer, "error", "malformed"]
 """What a frame is, whatever was subscribed: market data (of any market or
 stream), a reply to a request, a status message, a shutdown notice, an error
 message from the exchange, or not the JSON object an exchange sends."""
@@ -98,6 +98,7 @@ def epoch_seconds(stamp: object) -> float | None:
         return None
     return stamp / 1e6 if stamp >= 10**14 else stamp / 1e3
 
+
 UNREADABLE = (ValueError, TypeError, IndexError, KeyError, AttributeError, ArithmeticError)
 """What reading a line or frame of the wrong shape may raise (``decimal.InvalidOperation``
 is an ``ArithmeticError``): the readers answer ``None`` instead."""
@@ -129,6 +130,6 @@ def frame_kind(parse: Callable[[bytes], Line | Notice], frame: bytes) -> FrameKi
     if not isinstance(parsed, Notice) or parsed.kind == "unexpected":
         return "data"
     kind = parsed.kind
-    if kind in ("reply", "status", "shutdown"):
-        return kind  # type: ignore[return-value]
+    if kind == "reply" or kind == "status" or kind == "shutdown":  # an Answer: its own name
+        return kind
     return "malformed"

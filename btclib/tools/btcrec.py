@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import BuildError
 from ..steps.sources import live_urls, open_source
 from ..steps.steps import build_feeds, default_path
 from .bench.cpp import BINARY
@@ -54,10 +55,6 @@ interrupted: it closes each connection within a few seconds, so this is only a s
 
 
 # -- build --------------------------------------------------------------------------------------
-
-
-class BuildError(RuntimeError):
-    """btcrec could not be built; the message says why in plain words, then the output's end."""
 
 
 @dataclass(frozen=True)
