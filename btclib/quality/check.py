@@ -233,11 +233,10 @@ def _judge(
     elif numbered_by_log:
         card.numbered, card.ids_from = True, "events log"
         holes = [
-            Hole(
-                *(_ids(e, key) or (None, None)), int(e["missed"][key]), e.get("start"), e.get("end")
-            )
+            hole
             for e in evs
             if e.get("event") == "gap" and int((e.get("missed") or {}).get(key, 0)) > 0
+            for hole in _log_holes(e, key)
         ]
         card.holes = holes
         card.ids_present = s.lines
@@ -282,9 +281,13 @@ def _judge(
     return card
 
 
-def _ids(event: dict[str, Any], key: str) -> tuple[int, int] | None:
-    ids = (event.get("ids") or {}).get(key)
-    return (int(ids[0]), int(ids[1])) if ids else None
+def _log_holes(event: dict[str, Any], key: str) -> list[Hole]:
+    """The holes a ``gap`` record names: each id range, or one of unknown ids (older logs)."""
+    start, end = event.get("start"), event.get("end")
+    ranges = (event.get("ids") or {}).get(key)
+    if not ranges:
+        return [Hole(None, None, int(event["missed"][key]), start, end)]
+    return [Hole(int(a), int(b), int(b) - int(a) + 1, start, end) for a, b in ranges]
 
 
 def _book_detail(kind: str) -> str:

@@ -26,7 +26,8 @@ class GapBook:
 
     A reported gap has ``start`` and ``end`` (wall-clock seconds; ``start`` is
     ``None`` for an id jump within a connection), ``cause``, ``exchange`` and
-    ``missed`` (per numbered stream, the ids that never arrived).
+    ``missed`` (per numbered stream, the ids that never arrived) and, where some did
+    not, ``ids`` (per stream, each ``[first, last]`` range of them).
     """
 
     def __init__(
@@ -85,9 +86,18 @@ class GapBook:
             for stream, c in self.continuity.items()
             if stream in self.contiguous
         }
+        # The id ranges too, so that a file without its capture still says which trades to
+        # fetch again (btclib.quality, the backfill).
+        ids = {
+            stream: [[h.first, h.last] for h in c.holes[holes_from[stream] :]]
+            for stream, c in self.continuity.items()
+            if stream in self.contiguous and c.holes[holes_from[stream] :]
+        }
         for stream, cont in self.continuity.items():
             self._holes_seen[stream] = len(cont.holes)
         gap.update(exchange=self.exchange, missed=missed)
+        if ids:
+            gap["ids"] = ids
         return [gap]
 
     def jumps(self, now: float) -> list[dict[str, Any]]:
@@ -104,6 +114,7 @@ class GapBook:
                         "end": self._wall(now),
                         "cause": f"{stream} ids jumped from {hole.first - 1} to {hole.last + 1}",
                         "missed": {stream: hole.missing},
+                        "ids": {stream: [[hole.first, hole.last]]},
                     }
                 )
             self._holes_seen[stream] = len(cont.holes)

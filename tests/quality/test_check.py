@@ -115,6 +115,7 @@ async def test_without_the_capture_trade_holes_come_from_the_events_log(tmp_path
     trade = next(s for s in check(out).streams if s.stream == "btcusdt@trade")
     assert trade.ids_from == "events log" and trade.verdict == "holes" and trade.missing_ids > 0
     assert trade.ids_expected == trade.lines + trade.missing_ids
+    assert all(h.first is not None for h in trade.holes)  # the gap records name the ids
     assert "need the capture" in " ".join(trade.notes)
 
 

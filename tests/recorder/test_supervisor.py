@@ -367,6 +367,7 @@ def test_the_gap_of_a_drop_runs_from_the_close_to_the_next_data_and_counts_the_t
             "cause": "connection lost (1006)",
             "exchange": "binance",
             "missed": {TRADE: 7},
+            "ids": {TRADE: [[103, 109]]},  # which ones: what a backfill fetches again
         }
     )
     assert sup.tick(4.8) == []  # reported once
