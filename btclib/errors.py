@@ -4,15 +4,14 @@ Catch :class:`BtclibError` to handle them all (the command line does: one
 line, ``btclib: error: ...``, exit 1). Each subclass names a place where a run
 can end for a reason retrying will not heal, and its message names what was
 wrong and, where there is one, the way out. The whole tree (each class is
-defined here, except the two exchange modules' own, which add the exchange's
-words to :class:`ExchangeError`)::
+defined here, except each exchange module's own :class:`ExchangeError`, which
+adds the exchange's words)::
 
     BtclibError
     |-- RecordingError           a refusal, an invalid URL, silence, too many 429s
     |   `-- ListingError         the exchange's market listing (``all``) unreadable
     |-- ExchangeError            the exchange answered our request with an error
-    |   |-- BinanceError         (btclib.exchanges.binance)
-    |   `-- UpbitError           (btclib.exchanges.upbit)
+    |   `-- <Name>Error          one per exchange module: BinanceError, UpbitError, ...
     |-- SinkError (OSError)      a data, events or capture file cannot be written
     |-- CaptureError (ValueError)  a capture file btclib cannot read
     |-- SelfCheckError (AssertionError)  a notebook's self-check does not hold
