@@ -12,6 +12,7 @@ adds the exchange's words)::
     |   `-- ListingError         the exchange's market listing (``all``) unreadable
     |-- ExchangeError            the exchange answered our request with an error
     |   `-- <Name>Error          one per exchange module: BinanceError, UpbitError, ...
+    |-- BrokerError              the message broker refused or cannot be reached at the start
     |-- SinkError (OSError)      a data, events or capture file cannot be written
     |-- CaptureError (ValueError)  a capture file btclib cannot read
     |-- SelfCheckError (AssertionError)  a notebook's self-check does not hold
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .recorder.summary import RunSummary
 
 __all__ = [
+    "BrokerError",
     "BtclibError",
     "BuildError",
     "CaptureError",
@@ -73,6 +75,13 @@ class ExchangeError(BtclibError):
     stops and reports it instead of reconnecting forever. Each exchange
     module has its own subclass (``BinanceError``, ``UpbitError``).
     """
+
+
+class BrokerError(BtclibError):
+    """The message broker (``--publish``, ``consume``) refused or cannot be reached at the
+    start: no server, bad credentials, no JetStream, a stream with other subjects. The
+    message names the way out. (Once a recording runs, an outage is not an error: lines
+    wait in the spool.)"""
 
 
 class SinkError(BtclibError, OSError):
