@@ -57,6 +57,9 @@ class RecorderOptions:
     """Bound of the queue to a slow disk; when full, reading waits for room."""
     fsync_interval: float = 1.0
     """Seconds between two fsyncs of the data file."""
+    probe_timeout: float = 5.0
+    """Seconds ``source="auto"`` gives a live endpoint to answer before the simulator stands
+    in (:func:`btclib.steps.sources.open_source`; btcrec's runs too)."""
 
     def rules(self, feed: Feed) -> Rules:
         """The supervisor's rules for ``feed``: its own limits with these timings."""

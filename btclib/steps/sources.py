@@ -22,6 +22,7 @@ from websockets.asyncio.client import connect
 from ..exchanges import EXCHANGES
 from ..files.linereader import Skipped
 from ..recorder import failures
+from ..recorder.options import TIMINGS
 
 __all__ = [
     "SOURCES",
@@ -119,7 +120,7 @@ async def open_source(
     *,
     urls: Mapping[str, str | None] | None = None,
     probe_urls: dict[str, str] | None = None,
-    probe_timeout: float = 5.0,
+    probe_timeout: float = TIMINGS.probe_timeout,
     replay: str | Path | None = None,
     speed: float | str = "max",
     seed: int | None = None,

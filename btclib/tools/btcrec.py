@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BuildError
+from ..recorder.options import TIMINGS
 from ..steps.sources import live_urls, open_source
 from ..steps.steps import build_feeds, default_path
 from .bench.cpp import BINARY
@@ -293,7 +294,7 @@ async def record(
     codes: Sequence[str] | None = None,
     depth_speed: str | None = None,
     binary: str | Path | None = None,
-    probe_timeout: float = 5.0,
+    probe_timeout: float = TIMINGS.probe_timeout,
     seed: int | None = None,
     extra_args: Sequence[str] = (),
     announce: Callable[[str], None] = print,

@@ -87,3 +87,16 @@ def test_limits_are_read_only():
     with pytest.raises(dataclasses.FrozenInstanceError):
         binance.LIMITS.connect_budget = 1  # type: ignore[misc]
     assert isinstance(upbit.LIMITS, Limits)
+
+
+def test_the_simulator_mimics_the_limits_it_shares_with_the_recorder():
+    """The simulator stands in for the exchange and writes its numbers apart on purpose (an
+    independent server catches a recorder that got a limit wrong); here they must agree."""
+    from btclib.simulator import SimConfig
+
+    config = SimConfig()
+    assert config.binance_lifetime == binance.LIMITS.lifetime
+    assert config.binance_max_streams == binance.LIMITS.streams_per_connection
+    assert binance.LIMITS.subscribe_budget < config.binance_rate_limit  # room for a pong
+    assert config.upbit_idle_timeout is not None
+    assert upbit.LIMITS.stall_after <= config.upbit_idle_timeout  # the recorder gives up first

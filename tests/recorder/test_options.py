@@ -10,11 +10,14 @@ documented value here, in README's options table and in /work/tools/CONTRACT.md.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 from btclib.exchanges import binance, upbit
 from btclib.files import sink
 from btclib.recorder.options import TIMINGS, RecorderOptions, Rules
 from btclib.recorder.supervisor import Supervisor
+from btclib.steps import sources
+from btclib.tools import btcrec
 
 DOCUMENTED_TIMINGS = {
     "backoff_base": 0.5,
@@ -31,12 +34,19 @@ DOCUMENTED_TIMINGS = {
     "max_silent": 3,
     "max_queued_bytes": 64 * 1024 * 1024,
     "fsync_interval": 1.0,
+    "probe_timeout": 5.0,
 }
 
 
 def test_a_production_timing_changed_by_accident_fails_here():
     assert dataclasses.asdict(TIMINGS) == DOCUMENTED_TIMINGS
     assert dataclasses.asdict(RecorderOptions()) == DOCUMENTED_TIMINGS
+
+
+def test_the_probe_and_btcrec_take_the_probe_timeout_from_the_timings():
+    for function in (sources.open_source, btcrec.record):
+        default = inspect.signature(function).parameters["probe_timeout"].default
+        assert default == TIMINGS.probe_timeout == 5.0
 
 
 def test_a_production_sink_bound_changed_by_accident_fails_here():
