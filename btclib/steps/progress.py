@@ -87,6 +87,10 @@ class NotebookProgress:
         links = "".join(f", {link.status()}" for link in p.connecting)
         self._bar.set_postfix_str(f"{p.lines} lines, {p.rate:.1f}/s{links}", refresh=True)
         if p.done:
+            # A run stopped early (an interrupt) ended as asked: tqdm paints a bar closed short
+            # of its total red, which reads as an error, so the total becomes what was recorded.
+            if self._bar.total and self._bar.n < self._bar.total:
+                self._bar.total = self._bar.n
             self._bar.close()
             # Short enough not to wrap in JupyterLab (which breaks printed text inside words);
             # the per-stream counts follow in the run's summary.

@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..recorder import Progress
+from ..steps.progress import ProgressFn, make_progress
 from ..errors import BuildError
 from ..recorder.options import TIMINGS
 from ..steps.sources import live_urls, open_source
-from ..steps.steps import build_feeds, default_path
+from ..steps.steps import STEPS, build_feeds, default_path, interrupt_stops
 from .bench.cpp import BINARY
 
 __all__ = ["BINARY", "STEPS", "Build", "BuildError", "CppRun", "build", "explain_build", "record"]
@@ -43,12 +45,7 @@ __all__ = ["BINARY", "STEPS", "Build", "BuildError", "CppRun", "build", "explain
 ROOT = BINARY.parents[2]
 """The repository: ``cpp/`` and the ``Makefile`` are here."""
 
-STEPS: dict[str, tuple[str, ...]] = {
-    "binance": ("binance",),
-    "upbit": ("upbit",),
-    "both": ("binance", "upbit"),
-}
-"""The steps btcrec records (Step A, B, C) and their exchanges."""
+# STEPS (Step A, B, C and their exchanges) is btclib.steps.steps.STEPS: the registry's, once.
 
 GRACE = 30.0
 """Seconds btcrec may take beyond ``--duration`` (closing politely, flushing) before it is
@@ -298,6 +295,7 @@ async def record(
     seed: int | None = None,
     extra_args: Sequence[str] = (),
     announce: Callable[[str], None] = print,
+    progress: str | ProgressFn | None = "auto",
 ) -> CppRun:
     """Record ``step`` with btcrec for ``duration`` seconds, live or from the simulator.
 
@@ -306,7 +304,11 @@ async def record(
     else ``auto``. ``out`` defaults to ``outputs/stream-data-<step>.txt`` as for btclib.record.
     ``announce`` gets the banners and the command line before btcrec starts. An interrupt or a
     cancellation sends btcrec SIGINT (it writes its last whole lines and its summary) before
-    it propagates.
+    it propagates. Kernel > Interrupt (SIGINT) and Ctrl+C stop it as they stop
+    :func:`btclib.record`: btcrec gets SIGINT, finishes its own clean stop (its last whole
+    lines, its summary), the summary is read and says ``stopped: interrupted``; a second press
+    goes to the previous handler. ``progress`` is ``btclib.record``'s bar, fed from the data
+    file's line count while btcrec runs.
     """
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}: expected one of {', '.join(STEPS)}")
@@ -334,13 +336,60 @@ async def record(
             # The command as a reader would type it: the summary file is this helper's plumbing.
             at = args.index("--summary-json")
             announce("$ " + shlex.join([program.name, *args[1:at], *args[at + 2 :]]))
-            code, report, events = await _run(args, duration + GRACE)
+            stop = asyncio.Event()
+            show = make_progress(progress, "btcrec")
+            with interrupt_stops(stop):
+                code, report, events = await _run(
+                    args, duration + GRACE, stop=stop, watch=(path, duration, show)
+                )
             summary = json.loads(summary_json.read_text()) if summary_json.is_file() else {}
+            if stop.is_set():
+                summary["stopped"] = "interrupted"
+                announce(f"Interrupted: btcrec stopped cleanly; every line it received is in "
+                         f"{path}, and its summary below says stopped: interrupted.")  # fmt: skip
         return _run_of(path, args, code, report, events, summary, endpoints)
 
 
-async def _run(args: list[str], timeout: float) -> tuple[int, str, list[str]]:
-    """Run btcrec to its end; SIGINT it on timeout, interrupt or cancellation (then re-raise)."""
+class _LineCount:
+    """The lines appended to a file since it was first looked at (what btcrec wrote)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.is_file() else 0
+        self.lines = 0
+
+    def update(self) -> int:
+        if self.path.is_file():
+            with self.path.open("rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+            self.offset += len(data)
+            self.lines += data.count(b"\n")
+        return self.lines
+
+
+async def _show_progress(
+    count: _LineCount, duration: float, show: ProgressFn, started: float
+) -> None:
+    """Every half second, the bar of btclib.record from btcrec's file (until cancelled)."""
+    while True:
+        elapsed = time.monotonic() - started
+        lines = count.update()
+        show(Progress(elapsed=elapsed, duration=duration, lines=lines,
+                      rate=lines / elapsed if elapsed > 0 else 0.0, per_stream={},
+                      reconnects=0))  # fmt: skip
+        await asyncio.sleep(0.5)
+
+
+async def _run(
+    args: list[str],
+    timeout: float,
+    *,
+    stop: asyncio.Event | None = None,
+    watch: tuple[Path, float, ProgressFn | None] | None = None,
+) -> tuple[int, str, list[str]]:
+    """Run btcrec to its end; SIGINT it on timeout, on ``stop`` (an interrupt taken by
+    :func:`interrupt_stops`: btcrec then ends as asked) or on cancellation (then re-raise)."""
     proc = await asyncio.create_subprocess_exec(
         *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -353,16 +402,36 @@ async def _run(args: list[str], timeout: float) -> tuple[int, str, list[str]]:
             events.append(line.decode("utf-8", "replace").rstrip("\n"))
 
     reader = asyncio.create_task(said())
+    assert proc.stdout is not None
+    output = asyncio.create_task(proc.stdout.read())
+    stopped = asyncio.create_task((stop or asyncio.Event()).wait())
+    shower = None
+    started = time.monotonic()
+    if watch is not None and watch[2] is not None:
+        count = _LineCount(watch[0])
+        shower = asyncio.create_task(_show_progress(count, watch[1], watch[2], started))
     try:
-        assert proc.stdout is not None
-        stdout = await asyncio.wait_for(proc.stdout.read(), timeout)
+        done, _ = await asyncio.wait({output, stopped}, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if output not in done:  # interrupted, or past the time limit: btcrec stops cleanly
+            await asyncio.shield(_interrupt(proc))
+        stdout = await output
         code = await proc.wait()
-    except TimeoutError:
-        code, stdout = await _interrupt(proc), b""
     except BaseException:
         await asyncio.shield(_interrupt(proc))
         raise
     finally:
+        stopped.cancel()
+        if shower is not None:
+            shower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await shower
+            elapsed = time.monotonic() - started
+            lines = count.update()
+            if watch and watch[2]:
+                watch[2](Progress(elapsed=elapsed, duration=watch[1], lines=lines,
+                                  rate=lines / elapsed if elapsed else 0.0, per_stream={},
+                                  reconnects=0, done=True))  # fmt: skip
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(reader, 5)
     return code, stdout.decode("utf-8", "replace"), events
