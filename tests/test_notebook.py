@@ -373,3 +373,27 @@ def test_text_view_wraps_between_words_in_the_notebook_and_keeps_the_text() -> N
     html = view._repr_html_()
     assert "word-break: normal" in html and "white-space: pre-wrap" in html
     assert "&lt;out&gt;" in html and "stopped: duration reached." in html
+
+
+def test_check_run_passes_when_the_file_agrees_and_raises_when_it_does_not(tmp_path: Path) -> None:
+    from btclib import RunSummary
+    from btclib.notebook import SelfCheckError, check_run
+
+    out = tmp_path / "stream-data-binance.txt"
+    out.write_bytes(b"old line\n" + b"btcusdt@trade, p:1,q:2\n" * 2 + b"btcusdt@orderbook,bids:[]\n")
+    lines = {"btcusdt@trade": 2, "btcusdt@orderbook": 1}
+    run = RunSummary(path=out, events_path=None, lines=lines, sources={"binance": "simulator"},
+                     seed=7, first_line=2, stopped="duration reached")  # fmt: skip
+    check = check_run(run, step="binance", settings={"codes": ("KRW-BTC",)})
+    assert "Self-check passed: the last 3 lines" in repr(check)
+    facts = check._repr_mimebundle_()["application/vnd.btclib.run+json"]
+    assert facts["first_line"] == 2 and facts["last_line"] == 4 and facts["seed"] == 7
+    assert facts["settings"] == {"codes": ["KRW-BTC"]}  # JSON-ready
+
+    run.lines = {"btcusdt@trade": 3, "btcusdt@orderbook": 0}  # what Step E's False looked like
+    with pytest.raises(SelfCheckError, match="per stream the summary says"):
+        check_run(run)
+    with out.open("ab") as f:
+        f.write(b"torn")
+    with pytest.raises(SelfCheckError, match="does not end with a whole line"):
+        check_run(run)

@@ -237,3 +237,48 @@ async def test_cancelling_the_task_cancels_it_and_the_file_ends_whole(tmp_path: 
     assert ends_whole(out)
     assert events(out)[-1]["stopped"] == "cancelled"
     assert signal.getsignal(signal.SIGINT) is before
+
+
+# -- Step E: btcrec, interrupted from a kernel as the Python recorder is ----------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT interrupts are POSIX")
+def test_kernel_interrupt_stops_btcrec_cleanly_and_binds_its_run(tmp_path: Path):
+    from btclib.tools.btcrec import BINARY
+
+    if not BINARY.is_file():
+        pytest.skip(f"{BINARY} is not built (make cpp)")
+    out = tmp_path / "stream-data-multi-cpp.txt"
+    kernel = Kernel(tmp_path, tmp_path / "kernel-stderr.txt")
+    deadline = time.monotonic() + 120
+    try:
+        cell = kernel.execute(
+            "from btclib import notebook\n"
+            f"run = await notebook.record_cpp('both', duration=60, source='sim', out={str(out)!r})\n"
+            "print(run.text())\n"
+        )
+        while not (out.exists() and out.read_bytes().count(b"\n") >= 5):  # btcrec is writing
+            assert time.monotonic() < deadline, "btcrec never wrote a line"
+            time.sleep(0.05)
+        interrupted_at = time.monotonic()
+        kernel.manager.interrupt_kernel()
+        shown = kernel.messages(cell, deadline)
+        assert time.monotonic() - interrupted_at < 20  # stopped, not run to its 60 s
+        output = text_of(shown)
+        print(output)
+        assert errors_of(shown) == []  # no red CancelledError traceback
+        assert "Traceback" not in output and "CancelledError" not in output
+        assert "Interrupted: btcrec stopped cleanly" in output
+
+        after = kernel.execute(
+            "check = notebook.check_run(run)\n"
+            "print(run.stopped, run.total, run.exit_code)\n"
+        )
+        shown = kernel.messages(after, deadline)
+        assert errors_of(shown) == []  # the self-check holds: the counts agree with the file
+        stopped, total, exit_code = text_of(shown).split()
+        assert stopped == "interrupted" and int(exit_code) in (0, 130)
+        assert int(total) == out.read_bytes().count(b"\n") > 0
+        assert ends_whole(out)
+    finally:
+        kernel.close()
