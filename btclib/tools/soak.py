@@ -32,6 +32,7 @@ import asyncio
 import bisect
 import contextlib
 import hashlib
+import json
 import math
 import os
 import pickle
@@ -42,7 +43,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -55,9 +56,12 @@ from ..simulator.chaos import Odds, RandomFaults
 from ..simulator.expected import expected_line, message_key
 from ..simulator.link import ConnectionSpan
 from ..steps.steps import build_feeds
+from .soak_btcrec import BINARY as BTCREC
+from .soak_btcrec import Btcrec, events_of, options_args, rss_of
 
 __all__ = [
     "OPTIONS",
+    "RECORDERS",
     "MemoryCheck",
     "SentSpool",
     "SlowDisk",
@@ -84,9 +88,15 @@ OPTIONS = RecorderOptions(
     max_queued_bytes=256 * 1024,
 )
 
+#: The recorders a soak can run: btclib's, and btcrec (the C++ twin in cpp/).
+RECORDERS = ("python", "cpp")
+
 #: Recorder events that mean the recorder itself dropped a connection at once:
 #: frames the simulator sent on it after that moment were never meant to arrive.
 _RECORDER_CUTS = ("stall", "silent")
+
+#: Seconds between two samples of the recorder's memory.
+RSS_EVERY = 0.5
 
 #: Seconds of leeway between the simulator's and the recorder's view of a close.
 _SLACK = 0.25
@@ -644,7 +654,7 @@ async def run(
     stall_after: float = 1.0,
     progress: Callable[[str], None] | None = None,
     progress_every: float | None = None,
-    rss_every: float = 0.5,
+    recorder: str = "python",
 ) -> SoakResult:
     """Record from a faulty simulator for ``duration`` seconds, then check the file.
 
@@ -652,8 +662,11 @@ async def run(
     one when None; read it back from the result). Files go to ``folder``, or
     to a temporary folder removed afterwards unless the soak failed.
     ``progress`` receives a line now and then (faults so far, messages, time
-    left).
+    left). ``recorder``: ``python`` (btclib's) or ``cpp`` (btcrec, cpp/build/btcrec,
+    with the same timings, the same slow disk and the same check; memory is btcrec's).
     """
+    if recorder not in RECORDERS:
+        raise ValueError(f"recorder must be one of {', '.join(RECORDERS)}, not {recorder!r}")
     if not duration > 0 or not math.isfinite(duration):
         raise ValueError(f"duration must be a positive number of seconds, not {duration!r}")
     seed = fresh_seed() if seed is None else seed
@@ -663,12 +676,6 @@ async def run(
     out, events_path = work / "soak.txt", work / "soak.events.jsonl"
     spool = SentSpool(work / "sent.pickle")
     disk = SlowDisk(random.Random(f"{seed}/disk"), duration)
-    sink = LineSink(
-        out,
-        write=disk.write,
-        max_queued_bytes=options.max_queued_bytes,
-        fsync_interval=options.fsync_interval,
-    )
     config = SimConfig(
         seed=seed,
         speedup=speedup,
@@ -677,21 +684,15 @@ async def run(
     )
     every = progress_every or max(1.0, min(10.0, duration / 20))
     samples: list[tuple[float, int]] = []
-    error: str | None = None
     loop = asyncio.get_running_loop()
     started = loop.time()
-    finish = asyncio.Event()
     async with Simulator(config, sent=spool) as sim:
-        feeds = build_feeds("both", sim.urls, stall_after=stall_after)
-        task = asyncio.create_task(
-            record_feeds(feeds, sink, events_path=events_path, options=options, finish=finish)
-        )
 
-        async def watch() -> None:
+        async def watch(rss: Callable[[], int]) -> None:
             next_report = started + every
             while True:
                 now = loop.time()
-                samples.append((now - started, rss_bytes()))
+                samples.append((now - started, rss()))
                 if progress is not None and now >= next_report:
                     next_report += every
                     progress(
@@ -699,29 +700,22 @@ async def run(
                         f"{len(sim.fired) + len(disk.hit)} faults, "
                         f"{spool.count} data messages sent"
                     )
-                await asyncio.sleep(rss_every)
+                await asyncio.sleep(RSS_EVERY)
 
-        watcher = asyncio.create_task(watch())
-        await asyncio.wait({task}, timeout=duration)
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-        stop = time.time()
-        if task.done():
-            error = _failure(task) or "the recorder stopped by itself"
-        finish.set()
-        await sim.stop()
-        if not task.done():
-            try:
-                await asyncio.wait_for(task, 30.0)
-            except Exception as exc:  # reported, not raised: the soak failed
-                error = f"{type(exc).__name__}: {exc}"
+        if recorder == "cpp":
+            stop, error, events = await _soak_btcrec(
+                sim, work, disk, duration, watch, options, stall_after
+            )
+        else:
+            stop, error = await _soak_btclib(
+                sim, out, events_path, disk, duration, watch, options, stall_after
+            )
+            events = list(read_events(events_path))
     fired = [_fault_name(f.fault) for f in sim.fired if f.time <= stop]
     fired += ["slow disk"] * len(disk.hit)
     kinds: dict[str, int] = defaultdict(int)
     for name in fired:
         kinds[name] += 1
-    events = list(read_events(events_path))
     with out.open("rb") as f:
         verdict = check(spool.frames(), f, events, sim.spans, stop=stop)
     result = SoakResult(
@@ -734,6 +728,93 @@ async def run(
         else:
             result.folder = work
     return result
+
+
+_Watch = Callable[[Callable[[], int]], Coroutine[Any, Any, None]]
+
+
+async def _soak_btclib(
+    sim: Simulator,
+    out: Path,
+    events_path: Path,
+    disk: SlowDisk,
+    duration: float,
+    watch: _Watch,
+    options: RecorderOptions,
+    stall_after: float,
+) -> tuple[float, str | None]:
+    """btclib's recorder for ``duration`` s; then the source ends. (stop time, error)."""
+    sink = LineSink(
+        out,
+        write=disk.write,
+        max_queued_bytes=options.max_queued_bytes,
+        fsync_interval=options.fsync_interval,
+    )
+    error: str | None = None
+    finish = asyncio.Event()
+    feeds = build_feeds("both", sim.urls, stall_after=stall_after)
+    task = asyncio.create_task(
+        record_feeds(feeds, sink, events_path=events_path, options=options, finish=finish)
+    )
+    watcher = asyncio.create_task(watch(rss_bytes))
+    await asyncio.wait({task}, timeout=duration)
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    stop = time.time()
+    if task.done():
+        error = _failure(task) or "the recorder stopped by itself"
+    finish.set()
+    await sim.stop()
+    if not task.done():
+        try:
+            await asyncio.wait_for(task, 30.0)
+        except Exception as exc:  # reported, not raised: the soak failed
+            error = f"{type(exc).__name__}: {exc}"
+    return stop, error
+
+
+async def _soak_btcrec(
+    sim: Simulator,
+    work: Path,
+    disk: SlowDisk,
+    duration: float,
+    watch: _Watch,
+    options: RecorderOptions,
+    stall_after: float,
+) -> tuple[float, str | None, list[dict[str, Any]]]:
+    """btcrec for ``duration`` s (:mod:`.soak_btcrec`); then the source ends, btcrec reads
+    each connection to its close and is interrupted. (stop time, error, its events)."""
+    run = Btcrec(work / "soak.txt", work / "soak.summary.json", disk.write)
+    run.start(sim.urls, options_args(options, stall_after), BTCREC)
+    assert run.proc is not None
+    pid = run.proc.pid
+    watcher = asyncio.create_task(watch(lambda: rss_of(pid)))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + duration
+    while run.running and loop.time() < deadline:
+        await asyncio.sleep(min(0.1, max(0.0, deadline - loop.time())))
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    stop = time.time()
+    error = None if run.running else "btcrec stopped by itself"
+    await sim.stop()
+    if not await asyncio.to_thread(run.wait_closed, 30.0):
+        error = error or "btcrec did not see every connection close within 30 s"
+    code = await asyncio.to_thread(run.stop)
+    if run.errors():
+        error = "; ".join(run.errors())
+    elif code not in (0, 130):
+        error = error or f"btcrec exit status {code}"
+    events = events_of(run.said)
+    summary = json.loads(run.summary_json.read_text()) if run.summary_json.is_file() else {}
+    trades = [s for s in summary.get("lines", {}) if s.endswith("@trade")]
+    if len(trades) == 1:  # btcrec counts missed trades per run, not per gap
+        events.append(
+            {"event": "gap", "start": None, "missed": {trades[0]: summary["missed_trades"]}}
+        )
+    return stop, error, events
 
 
 def _write_timeline(path: Path, sim: Simulator, disk: SlowDisk, stop: float) -> None:
@@ -792,7 +873,7 @@ def _seed(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``soak``: ``--duration S`` and ``--seed N``."""
+    """The options of ``soak``: ``--duration S``, ``--seed N``, ``--recorder python|cpp``."""
     parser.add_argument(
         "--duration",
         type=_duration,
@@ -808,28 +889,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="draw the market, the faults and the slow disk from this seed "
         "(default: a fresh one, printed first)",
     )
+    parser.add_argument(
+        "--recorder",
+        choices=RECORDERS,
+        default="python",
+        help="btclib's recorder (python, default) or btcrec, the C++ twin (cpp: build it "
+        "first with make cpp)",
+    )
 
 
 def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
     """Run a soak, print what it found (the final line last); 0 only when it passed.
 
-    ``args``: parsed options (``duration``, ``seed``), or a command line to parse.
+    ``args``: parsed options (``duration``, ``seed``, ``recorder``), or a command line.
     """
     if not isinstance(args, argparse.Namespace):
         parser = argparse.ArgumentParser(prog="python -m btclib soak")
         add_arguments(parser)
         args = parser.parse_args(args)
     seed = fresh_seed() if args.seed is None else args.seed
+    recorder = getattr(args, "recorder", "python")
+    which = "" if recorder == "python" else f" --recorder {recorder}"
     print(
-        f"soak: seed {seed}, {args.duration:g} s (reproduce: python -m btclib soak "
-        f"--duration {args.duration:g} --seed {seed})",
+        f"soak: seed {seed}, {args.duration:g} s, recorder {recorder} (reproduce: python -m "
+        f"btclib soak --duration {args.duration:g} --seed {seed}{which})",
         flush=True,
     )
 
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    result = soak(args.duration, seed, progress=progress)
+    try:
+        result = soak(args.duration, seed, progress=progress, recorder=recorder)
+    except FileNotFoundError as exc:  # btcrec not built
+        print(f"soak: error: {exc}", file=sys.stderr, flush=True)
+        return 1
     for line in result.report():
         print(line, flush=True)
     return 0 if result.ok else 1

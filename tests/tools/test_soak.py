@@ -19,7 +19,9 @@ import pytest
 from btclib.simulator import ConnectionInfo, SentFrame
 from btclib.simulator.expected import expected_line
 from btclib.simulator.link import ConnectionSpan
-from btclib.tools import soak
+from btclib.tools import soak, soak_btcrec
+
+from ..cpp.conftest import btcrec_path
 
 T0 = 1_700_000_000.0
 
@@ -239,3 +241,43 @@ def test_compare_fails_a_rotation_file_with_one_trade_twice_and_another_lost() -
     v = soak.compare(sent, file_of(planted))
     assert (v.lost, v.duplicated) == (1, 1) and not v.ok
     assert any("duplicated" in p for p in v.problems) and any("lost" in p for p in v.problems)
+
+
+def test_btcrecs_stderr_becomes_the_events_the_check_needs() -> None:
+    said = [
+        (T0, "btcrec: binance #1: connected to ws://127.0.0.1:1/stream?streams=x\n"),
+        (T0 + 0.5, "btcrec: upbit #1: connected to ws://127.0.0.1:1/websocket/v1\n"),
+        (T0 + 1.0, "btcrec: binance #1: dropped: stalled: no btcusdt@orderbook data for 1 s\n"),
+        (T0 + 1.1, "btcrec: binance #1: closed: stalled: no btcusdt@orderbook data for 1 s\n"),
+        (T0 + 1.1, "btcrec: binance: reconnect in 0.043 s\n"),
+        (T0 + 1.2, "btcrec: binance #2: connected to ws://127.0.0.1:1/stream?streams=x\n"),
+        (T0 + 1.3, "btcrec: upbit #1: bad frame: not JSON\n"),
+    ]
+    events = soak_btcrec.events_of(said)
+    assert [(e["event"], e.get("conn")) for e in events] == [
+        ("connected", "binance#1"),
+        ("connected", "upbit#1"),
+        ("stall", "binance#1"),
+        ("gap", None),
+        ("connected", "binance#2"),
+    ]
+    assert events[2]["time"] == T0 + 1.0 - soak_btcrec.STAMP_SLACK
+    assert events[3]["start"] == T0 + 1.1 and events[3]["exchange"] == "binance"
+    assert soak_btcrec.open_connections(said) == {"upbit#1", "binance#2"}
+    rotated = [*said, (T0 + 2, "btcrec: binance #3: connected to ws://x\n"),
+               (T0 + 3, "btcrec: binance #3: rotated: #3 replaces #2\n")]  # fmt: skip
+    assert soak_btcrec.open_connections(rotated) == {"upbit#1", "binance#3"}
+
+
+def test_a_20_second_soak_of_btcrec_with_a_fixed_seed_loses_nothing(tmp_path: Path) -> None:
+    btcrec_path()  # skips without a build, fails on CI
+    result = soak.soak(20.0, CI_SEED, folder=tmp_path, recorder="cpp")
+    report = "\n".join(result.report())
+    kinds = set(result.fault_kinds)
+    assert {"drop", "drop with close frame", "refuse 429", "slow disk"} <= kinds, report
+    assert any(k.startswith("malformed") for k in kinds), report
+    v = result.verdict
+    assert result.faults >= 15 and v.sent > 1000, report
+    assert (v.lost, v.duplicated, v.torn) == (0, 0, 0), report
+    assert v.gaps_explained and v.breaks > 0, report
+    assert result.memory.bounded and result.ok, report
