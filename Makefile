@@ -2,7 +2,7 @@
 # Every target installs what it needs (a .venv with the pip packages; the Debian packages for
 # PDF export), says what it installs, and skips what is already there.
 #
-#   make report           run every notebooks/step_*.ipynb and export it to outputs/<name>.pdf
+#   make report           run every notebooks/step_*.ipynb: outputs/<name>.pdf and outputs/report.pdf
 #   make test             ruff, pytest tests, pytest --nbmake notebooks/ (short runs, simulator)
 #   make report-html      the route without TeX: HTML printed to PDF by Debian's chromium
 #   make soak             a 10-minute randomized fault soak (SOAK_DURATION, SOAK_SEED)
@@ -170,9 +170,9 @@ strip: venv
 # Generated files only: the report's PDFs and caches. Never the .venv, never notebooks, and
 # never recorded data (SPEC: nothing recorded is removed unless asked: `make clean-data`).
 clean:
-	@echo "clean: outputs/*.pdf, outputs/html/, Python/pytest/ruff/Jupyter caches"
-	rm -f outputs/*.pdf outputs/*.tex
-	rm -rf outputs/html outputs/*_files
+	@echo "clean: outputs/*.pdf, the report's manifest and executed notebooks, outputs/html/, Python/pytest/ruff/Jupyter caches"
+	rm -f outputs/*.pdf outputs/*.tex outputs/report-manifest.json
+	rm -rf outputs/html outputs/*_files outputs/executed
 	find . -path ./.venv -prune -o \( -name __pycache__ -o -name .pytest_cache -o -name .ruff_cache -o -name .ipynb_checkpoints \) -type d -print0 | xargs -0 rm -rf
 
 clean-data:
