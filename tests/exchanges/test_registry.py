@@ -48,19 +48,19 @@ def test_the_registry_keeps_the_steps_order():
     assert list(exchanges.ASSIGNMENT) == ["binance", "upbit"]
     assert list(exchanges.EXCHANGES)[:2] == ["binance", "upbit"]
     added = [name for name in exchanges.EXCHANGES if name not in exchanges.ASSIGNMENT]
-    assert steps.STEPS == {
+    assert {
         "binance": ("binance",),
         "upbit": ("upbit",),
         "both": ("binance", "upbit"),
         **{name: (name,) for name in added},
-    }
+    } == steps.STEPS
     assert list(steps.STEPS)[:3] == ["binance", "upbit", "both"]
-    assert steps.DEFAULT_FILES == {
+    assert {
         "binance": "stream-data-binance.txt",
         "upbit": "stream-data-upbit.txt",
         **{name: f"stream-data-{name}.txt" for name in added},
         "both": "stream-data-multi.txt",
-    }
+    } == steps.DEFAULT_FILES
 
 
 def test_exchanges_joined_by_commas_make_a_step_of_their_own():
@@ -71,7 +71,7 @@ def test_exchanges_joined_by_commas_make_a_step_of_their_own():
     for wrong in ("binance,kraken", "binance", "binance,binance", ""):
         if wrong in steps.STEPS:
             continue
-        with pytest.raises(ValueError, match="unknown step .*joined by ','"):
+        with pytest.raises(ValueError, match=r"unknown step .*joined by ','"):
             steps.step_exchanges(wrong)
     feeds = steps.build_feeds("upbit,binance", {"binance": "ws://127.0.0.1:9"})
     assert [feed.exchange for feed in feeds] == ["upbit", "binance"]
@@ -103,10 +103,12 @@ def test_unknown_settings_are_refused_naming_them():
 def test_live_urls_come_from_overrides_then_the_environment_then_the_module(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.delenv("BTCLIB_BINANCE_URL", raising=False)
+    for module in exchanges.EXCHANGES.values():
+        monkeypatch.delenv(module.URL_ENV, raising=False)
     monkeypatch.setenv("BTCLIB_UPBIT_URL", "ws://127.0.0.1:9/websocket/v1")
     urls = sources.live_urls({"binance": "wss://data-stream.binance.vision"})
     assert urls == {
+        **{name: module.LIVE_URL for name, module in exchanges.EXCHANGES.items()},
         "binance": "wss://data-stream.binance.vision",
         "upbit": "ws://127.0.0.1:9/websocket/v1",
     }

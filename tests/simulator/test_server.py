@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidS
 from websockets.frames import Opcode
 
 from btclib.simulator import SimConfig, Simulator, banner, run_simulator
+from btclib.simulator.registry import EXCHANGES
 
 FIXED_CLOCK = 1_790_000_000.0
 DEPTH_RE = re.compile(
@@ -370,7 +371,8 @@ async def test_run_simulator_serves_until_cancelled_and_banner_says_how() -> Non
 
 async def test_urls_name_each_exchange_the_url_a_client_uses() -> None:
     async with Simulator(config()) as sim:
-        assert sim.urls == {
+        assert list(sim.urls) == list(EXCHANGES)
+        assert {name: sim.urls[name] for name in ("binance", "upbit")} == {
             "binance": f"ws://127.0.0.1:{sim.port}",
             "upbit": f"ws://127.0.0.1:{sim.port}/websocket/v1",
         }
