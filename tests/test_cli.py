@@ -161,6 +161,13 @@ BAD_ARGUMENTS = {
         (["record", "upbit", "--keepalive", "0"], "--keepalive", "above 0, got '0'"),
         (["record", "upbit", "--keepalive", "often"], "--keepalive", "above 0, got 'often'"),
         (["record", "upbit", "--upbit-url", "api.upbit.com"], "--upbit-url", "ws:// or wss://"),
+        (
+            ["record", "bithumb", "--bithumb-code", "BTC"],
+            "--bithumb-code",
+            "unknown Bithumb market code format 'BTC'",
+        ),
+        (["record", "bithumb", "--bithumb-keepalive", "0"], "--bithumb-keepalive", "above 0"),
+        (["record", "bithumb", "--bithumb-url", "ws-api.bithumb.com"], "--bithumb-url", "wss://"),
         (["record", "both", "--capture", "{folder}"], "--capture", "is a folder"),
         (["record", "both", "--capture", "{file}/c.jsonl"], "--capture", "is not a folder"),
         (

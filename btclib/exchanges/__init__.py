@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from ..arguments import Option, websocket_url
 from ..feed import Feed
-from . import binance, markets, upbit
+from . import binance, bithumb, markets, upbit
 from .records import Book, FrameKind, Number, Record, Trade
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Record",
     "Trade",
     "binance",
+    "bithumb",
     "get",
     "markets",
     "options",
@@ -121,7 +122,7 @@ class Exchange(Protocol):
         ...
 
 
-EXCHANGES: Mapping[str, Exchange] = {module.NAME: module for module in (binance, upbit)}
+EXCHANGES: Mapping[str, Exchange] = {module.NAME: module for module in (binance, upbit, bithumb)}
 """Every exchange by name, in the order steps, files and summaries use."""
 
 ASSIGNMENT: tuple[str, ...] = (binance.NAME, upbit.NAME)

@@ -1,0 +1,585 @@
+"""Bithumb public WebSocket (v1): the request to send and the lines each frame becomes.
+
+Pure functions and one stateless parser; no I/O. Bithumb's v1 public stream is
+built on Upbit's model (docs/protocols-bithumb.md): the subscription is a JSON
+array sent after connecting (ticket, type objects, format), the fields carry
+Upbit's names (``orderbook_units``, ``trade_price``, ``trade_volume``) and
+numbers are JSON numbers, copied byte for byte. Three things differ and shape
+this module: Bithumb is the third venue, so its lines carry its name
+(``bithumb:btckrw@orderbook,...``, SPEC.md section 1b) and can never be taken
+for Upbit's book of the same market; it allows 10 connection requests a second
+per IP (Upbit 5); and this module records trades as well as books, one
+connection carrying both types.
+
+Doc: https://apidocs.bithumb.com/reference/기본-정보 (endpoint, limits),
+https://apidocs.bithumb.com/v2.1.5/reference/호가-orderbook (fields),
+https://apidocs.bithumb.com/reference/연결-관리 (keepalive). Lines: SPEC.md 1b.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..arguments import Option, positive
+from ..errors import ExchangeError
+from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_object
+from .markets import ListingError, chosen, load_listing, split_evenly
+from .rawjson import member_spans
+from .records import (
+    UNREADABLE,
+    Book,
+    FrameFacts,
+    FrameKind,
+    Number,
+    Trade,
+    epoch_seconds,
+    frame_kind,
+    value,
+)
+
+__all__ = [
+    "DEFAULT_MARKETS",
+    "LIMITS",
+    "LISTING_PATH",
+    "LISTING_URL",
+    "LIVE_URL",
+    "MARKETS_OPTION",
+    "NAME",
+    "OPTIONS",
+    "STATUS_HINTS",
+    "TITLE",
+    "URL_ENV",
+    "URL_HELP",
+    "BithumbError",
+    "Parser",
+    "check_code",
+    "check_market",
+    "classify",
+    "codes",
+    "currencies",
+    "feed",
+    "feeds",
+    "format_orderbook",
+    "format_trade",
+    "frame_facts",
+    "line_key",
+    "make_feed",
+    "make_feeds",
+    "parse_listing",
+    "read_frame",
+    "read_line",
+    "subscription",
+]
+
+NAME = "bithumb"
+TITLE = "Bithumb"
+LIVE_URL = "wss://ws-api.bithumb.com/websocket/v1"
+"""The whole URL: the subscription goes in a request, not in the URL."""
+URL_ENV = "BTCLIB_BITHUMB_URL"
+URL_HELP = "Bithumb WebSocket URL"
+
+LISTING_URL = "https://api.bithumb.com/v1/market/all"
+"""Where ``--bithumb-code all`` finds the live markets (REST host)."""
+LISTING_PATH = "/v1/market/all"
+"""The listing's path on Bithumb's REST host (the simulator, whose one port also serves
+Upbit's identical path, answers it under ``/bithumb``)."""
+LISTED_QUOTE = "KRW-"
+"""``all`` means the KRW markets (Bithumb also lists BTC- and USDT- markets)."""
+
+PREFIX = NAME + ":"
+"""Every line starts with it (SPEC 1b): ``bithumb:btckrw@orderbook,...``."""
+DEFAULT_MARKETS = ("KRW-BTC",)
+MARKETS_OPTION = "bithumb_codes"
+"""The option naming the markets (``all``: every KRW market of :data:`LISTING_URL`);
+not ``codes``, which is Upbit's: both venues can be recorded in one run."""
+
+LIMITS = Limits(
+    connect_budget=10,
+    connect_window=1.0,
+    streams_per_connection=200,
+    subscribe_budget=1,
+    url_budget=None,
+    lifetime=None,
+    first_data_within=10.0,
+    stall_after=60.0,
+    keepalive=20.0,
+)
+"""What Bithumb allows and does (docs/protocols-bithumb.md): 10 connection requests a
+second per IP, 429 beyond; codes per connection undocumented (200 chosen, UNCONFIRMED);
+one request (as on Upbit a new one is taken to replace the subscription, UNCONFIRMED);
+no documented lifetime; the snapshot comes right after the request; an idle socket is
+closed after about 120 s, so a book silent for 60 s means a dead connection and the
+client pings every 20 s."""
+WATCHED_CODES = 5
+"""Up to this many codes, each book is watched for a stall; with more, only the first."""
+OPTIONS = (
+    Option(
+        MARKETS_OPTION,
+        "--bithumb-code",
+        DEFAULT_MARKETS,
+        "Bithumb market code, repeatable, or 'all' (every KRW market; default KRW-BTC)",
+        repeatable=True,
+    ),
+    Option(
+        "bithumb_keepalive",
+        "--bithumb-keepalive",
+        LIMITS.keepalive,
+        f"client ping interval in seconds for Bithumb (default {LIMITS.keepalive:g})",
+        type=positive,
+    ),
+)
+"""What :func:`make_feed` takes besides the URL: the market codes, the client ping interval."""
+
+_QUOTES = ("KRW", "BTC", "USDT")
+"""Bithumb's quote markets: a line key ``btckrw`` ends with one of them."""
+_UNIT_KEYS = {
+    False: ("bid_price", "bid_size", "ask_price", "ask_size"),  # DEFAULT format
+    True: ("bp", "bs", "ap", "as"),  # SIMPLE format
+}
+_CODE = re.compile(r"([A-Z]{2,10})-([A-Z0-9]{1,15})")
+
+STATUS_HINTS = {
+    429: (
+        "Bithumb says too many connection requests from this IP (HTTP 429: more than 10 a "
+        "second); persistent excess blocks the IP for 10 minutes."
+    ),
+}
+
+
+class BithumbError(ExchangeError):
+    """Bithumb answered with an error message (``{"error":{"name":...,"message":...}}``)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"Bithumb error {name}: {message}")
+        self.name = name
+        self.message = message
+
+
+def check_code(code: str) -> str:
+    """Return the market code (``KRW-BTC``) or raise ``ValueError`` naming the problem.
+
+    The form is Upbit's, QUOTE-BASE (docs/protocols-bithumb.md 2); lower case is
+    upper-cased, since the docs require upper case and an unknown code gives no data.
+    """
+    upper = code.strip().upper()
+    if not _CODE.fullmatch(upper):
+        raise ValueError(
+            f"unknown Bithumb market code format {code!r}: expected QUOTE-BASE such as 'KRW-BTC'"
+        )
+    return upper
+
+
+check_market = check_code
+
+
+def currencies(market: str) -> tuple[str, str] | None:
+    """``KRW-BTC`` -> ``("BTC", "KRW")``: base then quote; ``None`` for another form."""
+    quote, sep, base = market.partition("-")
+    return (base, quote) if sep and base and quote else None
+
+
+def line_key(code: str, kind: str = "orderbook") -> str:
+    """A market's line key: the exchange, base then quote, lower case, and the kind
+    (``KRW-BTC`` -> ``bithumb:btckrw@orderbook``; ``kind="trade"``: ``...@trade``)."""
+    quote, base = check_code(code).split("-")
+    return f"{PREFIX}{base.lower()}{quote.lower()}@{kind}"
+
+
+def subscription(codes: Sequence[str] = ("KRW-BTC",), ticket: str | None = None) -> str:
+    """The request array: ticket, an orderbook and a trade type object for all codes, format.
+
+    One frame carries every code and both types: as on Upbit, a new request is taken to
+    replace the previous subscription (docs/protocols-bithumb.md 3).
+
+    >>> subscription(["KRW-BTC"], ticket="t")  # doctest: +NORMALIZE_WHITESPACE
+    '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC"]},{"type":"trade","codes":["KRW-BTC"]},{"format":"DEFAULT"}]'
+    """
+    checked = [check_code(c) for c in codes]
+    request = [
+        {"ticket": ticket or str(uuid.uuid4())},
+        {"type": "orderbook", "codes": checked},
+        {"type": "trade", "codes": checked},
+        {"format": "DEFAULT"},
+    ]
+    return json.dumps(request, separators=(",", ":"))
+
+
+def codes(value: str | Sequence[str]) -> list[str]:
+    """The market codes of a ``bithumb_codes`` setting (one, several or ``all``), checked:
+    see :func:`~btclib.exchanges.markets.chosen`."""
+    return chosen(value, check_code, DEFAULT_MARKETS, TITLE)
+
+
+def parse_listing(body: bytes | str) -> list[str]:
+    """The KRW market codes of a ``/v1/market/all`` answer, in its order, KRW-BTC first.
+
+    The answer (https://api.bithumb.com/v1/market/all, Upbit's shape)::
+
+        [{"market":"KRW-BTC","korean_name":"비트코인","english_name":"Bitcoin"},
+         {"market":"KRW-ETH",...},{"market":"BTC-ETH",...},...]
+
+    (``?isDetails=true`` adds ``market_warning``; ignored.)
+    """
+    listing = load_listing(body, TITLE)
+    if not isinstance(listing, list):
+        raise ListingError(f"Bithumb's market list is not a JSON array: {str(listing)[:120]}")
+    out = [
+        entry["market"]
+        for entry in listing
+        if isinstance(entry, dict)
+        and isinstance(entry.get("market"), str)
+        and entry["market"].startswith(LISTED_QUOTE)
+        and _CODE.fullmatch(entry["market"])
+    ]
+    out = list(dict.fromkeys(out))
+    if DEFAULT_MARKETS[0] in out:
+        out.remove(DEFAULT_MARKETS[0])
+        out.insert(0, DEFAULT_MARKETS[0])
+    return out
+
+
+def format_orderbook(key: str, units: bytes) -> bytes:
+    """``bithumb:btckrw@orderbook,<orderbook_units>`` with the array copied as sent."""
+    return b"".join((key.encode(), b",", units, b"\n"))
+
+
+def format_trade(key: str, price: bytes, volume: bytes) -> bytes:
+    """``bithumb:btckrw@trade, p:<trade_price>,q:<trade_volume>``, numbers as sent."""
+    return b"".join((key.encode(), b", p:", price, b",q:", volume, b"\n"))
+
+
+def _number(frame: bytes, span: tuple[int, int]) -> bytes:
+    """The text of a JSON number (or a string's content: a number sent quoted)."""
+    raw = frame[slice(*span)]
+    return raw[1:-1] if raw[:1] == b'"' else raw
+
+
+class Parser:
+    """Turn one Bithumb frame into a :class:`Data` line or a :class:`Notice`.
+
+    Orderbook, DEFAULT format (a whole book every time; the documented fields)::
+
+        {"type":"orderbook","code":"KRW-BTC","timestamp":1725927377287,
+         "total_ask_size":1.2,"total_bid_size":3.4,
+         "orderbook_units":[{"ask_price":84500000,"bid_price":84490000,
+           "ask_size":0.0113,"bid_size":0.2}],"level":1,"stream_type":"REALTIME"}
+
+    becomes ``bithumb:btckrw@orderbook,[{"ask_price":84500000,...}]``; a trade::
+
+        {"type":"trade","code":"KRW-BTC","trade_price":84500000,"trade_volume":0.0035,
+         "ask_bid":"BID",...,"sequential_id":17259273771740000,"stream_type":"REALTIME"}
+
+    becomes ``bithumb:btckrw@trade, p:84500000,q:0.0035`` (SIMPLE format's ``obu``,
+    ``tp``, ``tv`` the same way). ``{"status":"UP"}`` is a status notice;
+    ``{"error":{"name":...,"message":...}}`` raises :class:`BithumbError`. Frames may
+    be text or binary: both arrive here as bytes.
+    """
+
+    def __init__(self, codes: Sequence[str] = ("KRW-BTC",)) -> None:
+        self.codes = tuple(check_code(c) for c in codes)
+        self._books = {code: line_key(code) for code in self.codes}
+        self._trades = {code: line_key(code, "trade") for code in self.codes}
+        self._fast_books = {
+            f'{{"type":"orderbook","code":"{code}",'.encode(): (key, key.encode() + b",%s\n")
+            for code, key in self._books.items()
+        }
+        self._fast_trades = {
+            f'{{"type":"trade","code":"{code}",'.encode(): (key, key.encode() + b", p:%s,q:%s\n")
+            for code, key in self._trades.items()
+        }
+        self.parse = self._fast_path()
+        """The recorder's parse function: as calling the parser, but data comes as a
+        plain :data:`~btclib.feed.Line` tuple (cheaper to build than :class:`Data`)."""
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """Every line key this parser writes: each code's book, then its trades."""
+        return tuple(k for code in self.codes for k in (self._books[code], self._trades[code]))
+
+    def __call__(self, frame: bytes) -> Parsed:
+        parsed = self.parse(frame)
+        return Data._make(parsed) if type(parsed) is tuple else parsed
+
+    def _fast_path(self) -> Callable[[bytes], Line | Notice]:
+        """The documented compact layout in a few C calls; anything else to :meth:`_general`.
+
+        The head (type and code, 30-odd bytes) picks the line; a book's
+        ``orderbook_units`` array holds objects of numbers only, so its first ``]`` ends
+        it; a trade's two numbers end at the next ``,`` or ``}``. Any surprise (a head
+        not known, a key missing, a number not followed by a separator) goes the slow
+        way, which parses the JSON first.
+        """
+        books, trades, general = self._fast_books, self._fast_trades, self._general
+        units = b',"orderbook_units":['
+        price_key, volume_key = b'"trade_price":', b'"trade_volume":'
+        digits, starts = b"0123456789", b"-0123456789"
+
+        def parse(frame: bytes) -> Line | Notice:
+            end = frame.find(b'",', 16)
+            head = bytes(frame[: end + 2])
+            if frame.endswith(b"}"):
+                hit = books.get(head)
+                if hit is not None:
+                    start = frame.find(units, end)
+                    stop = frame.find(b"]", start)
+                    if start > 0 and stop > 0 and frame[stop + 1] in b",}":
+                        return hit[0], None, hit[1] % frame[start + 19 : stop + 1]
+                    return general(frame)
+                hit = trades.get(head)
+                if hit is not None:
+                    p = frame.find(price_key, end)
+                    v = frame.find(volume_key, end)
+                    if p > 0 and v > 0:
+                        p += 14
+                        v += 15
+                        p_end = frame.find(b",", p)
+                        v_end = frame.find(b",", v)
+                        if v_end < 0:
+                            v_end = len(frame) - 1
+                        price, volume = frame[p:p_end], frame[v:v_end]
+                        if (
+                            price
+                            and volume
+                            and price[:1] in starts
+                            and volume[:1] in starts
+                            and price[-1:] in digits
+                            and volume[-1:] in digits
+                        ):
+                            return hit[0], None, hit[1] % (price, volume)
+            return general(frame)
+
+        return parse
+
+    def _general(self, frame: bytes) -> Parsed:
+        frame = bytes(frame)  # the recorder may hand websockets' bytearray
+        message = load_object(frame)
+        if isinstance(message, Notice):
+            return message
+        if "error" in message:
+            error = message["error"]
+            if isinstance(error, dict):
+                raise BithumbError(str(error.get("name")), str(error.get("message")))
+            raise BithumbError("UNKNOWN", str(error))
+        if "status" in message:
+            return Notice("status", excerpt(frame))
+        if "method" in message or "mthd" in message:
+            return Notice("reply", excerpt(frame))
+        kind = message.get("type", message.get("ty"))
+        code = message.get("code", message.get("cd"))
+        if kind not in ("orderbook", "trade"):
+            return Notice("unexpected", f"type {kind!r} not subscribed: {excerpt(frame)}")
+        keys = self._books if kind == "orderbook" else self._trades
+        key = keys.get(code) if isinstance(code, str) else None
+        if key is None:
+            return Notice("unexpected", f"code {code!r} not subscribed: {excerpt(frame)}")
+        spans = member_spans(frame)
+        if kind == "orderbook":
+            units = spans.get("orderbook_units", spans.get("obu"))
+            if units is None or frame[units[0]] != ord("["):
+                return Notice("malformed", f"orderbook without orderbook_units: {excerpt(frame)}")
+            return Data(key, None, format_orderbook(key, frame[slice(*units)]))
+        price = spans.get("trade_price", spans.get("tp"))
+        volume = spans.get("trade_volume", spans.get("tv"))
+        if price is None or volume is None:
+            return Notice("malformed", f"trade without trade_price/volume: {excerpt(frame)}")
+        numbers = (_number(frame, price), _number(frame, volume))
+        if not all(_is_number(n) for n in numbers):
+            return Notice("malformed", f"trade price or volume not a number: {excerpt(frame)}")
+        return Data(key, None, format_trade(key, *numbers))
+
+
+def _is_number(text: bytes) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return bool(text) and text.strip() == text
+
+
+def feed(
+    codes: str | Sequence[str] = ("KRW-BTC",),
+    url: str = LIVE_URL,
+    keepalive: float | None = None,
+    stall_after: float | None = None,
+    *,
+    connections: int = 1,
+) -> Feed:
+    """Bithumb's book and trades of ``codes`` as the recorder runs them: one connection,
+    one request.
+
+    Bithumb closes a socket after about 120 s without traffic, so the client pings
+    every ``keepalive`` seconds (``None``: ``LIMITS.keepalive``; at most half
+    ``LIMITS.stall_after``). A quiet book sends nothing, so silence is tolerated for
+    ``LIMITS.stall_after`` before the connection is replaced; trades are never watched
+    (a quiet market trades rarely). ``connections``: how many share the 10-a-second
+    connection budget.
+    """
+    parser = Parser(_codes(codes))
+    keepalive = LIMITS.keepalive if keepalive is None else keepalive
+    most = LIMITS.stall_after / 2
+    if keepalive is None or keepalive <= 0 or keepalive > most:
+        raise ValueError(
+            f"keepalive {keepalive} s: must be above 0 and at most {most:g} s for Bithumb"
+        )
+    books = tuple(parser._books.values())
+    watched = books if len(books) <= WATCHED_CODES else books[:1]
+    shown = ", ".join(parser.codes) if len(books) <= 8 else f"{len(books)} codes"
+    return Feed(
+        exchange=NAME,
+        url=url,
+        requests=(subscription(parser.codes),),
+        parser=parser.parse,
+        streams=parser.streams,
+        stall_after={key: stall_after or LIMITS.stall_after for key in watched},
+        ping_interval=keepalive,
+        lifetime=LIMITS.lifetime,
+        connect_limit=LIMITS.connect_limit(connections),
+        first_data_within=LIMITS.first_data_within,
+        silence_hint=(
+            f"Bithumb sent nothing for {shown}: is each a listed market code? "
+            "An unknown code gets no data and no error"
+        ),
+        status_hints=STATUS_HINTS,
+        title=TITLE,
+    )
+
+
+_codes = codes
+
+
+def feeds(
+    codes: str | Sequence[str] = ("KRW-BTC",),
+    url: str = LIVE_URL,
+    keepalive: float | None = None,
+    stall_after: float | None = None,
+) -> list[Feed]:
+    """Every code on one connection (one request), or on as few as
+    ``LIMITS.streams_per_connection`` allows."""
+    groups = split_evenly(_codes(codes), LIMITS.streams_per_connection)
+    return [feed(group, url, keepalive, stall_after, connections=len(groups)) for group in groups]
+
+
+def make_feed(url: str, settings: Mapping[str, Any], stall_after: float | None = None) -> Feed:
+    """The first connection of :func:`make_feeds` (the only one for a few markets); every
+    market is checked, so a wrong one raises ``ValueError`` naming it."""
+    return make_feeds(url, settings, stall_after)[0]
+
+
+def make_feeds(
+    url: str, settings: Mapping[str, Any], stall_after: float | None = None
+) -> list[Feed]:
+    """:func:`feeds` from the URL and the values of :data:`OPTIONS` by name."""
+    return feeds(settings[MARKETS_OPTION], url, settings["bithumb_keepalive"], stall_after)
+
+
+def _code(key: str) -> str:
+    """``btckrw`` -> ``KRW-BTC`` (the line key is base then quote, lower case)."""
+    upper = key.upper()
+    for quote in _QUOTES:
+        if upper.endswith(quote) and len(upper) > len(quote):
+            return f"{quote}-{upper[: -len(quote)]}"
+    return upper
+
+
+def _book(code: str, units: list[dict[str, Any]], number: Number) -> Book[Any]:
+    """Each unit holds one bid and one ask of the same rank (0-price padding kept)."""
+    bid, bid_size, ask, ask_size = _UNIT_KEYS[bool(units) and "ap" in units[0]]
+    zero = number("0")
+
+    def side(price: str, size: str) -> tuple[tuple[Any, Any], ...]:
+        pairs = ((u.get(price, zero), u.get(size, zero)) for u in units)
+        return tuple((value(p, number), value(s, number)) for p, s in pairs)
+
+    return Book(NAME, code, side(bid, bid_size), side(ask, ask_size))
+
+
+def read_line(line: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:
+    """A Bithumb line read back (SPEC section 1b), or ``None`` if it is not one.
+
+    ``bithumb:btckrw@orderbook,[{"ask_price":84500000,...}]`` is a :class:`Book` of
+    ``KRW-BTC``; ``bithumb:btckrw@trade, p:84500000,q:0.0035`` a :class:`Trade`.
+    """
+    text = line.decode("utf-8") if isinstance(line, bytes | bytearray) else line
+    if not text.startswith(PREFIX):
+        return None
+    key, _, rest = text[len(PREFIX) :].rstrip("\n").partition(",")
+    name, _, stream = key.partition("@")
+    try:
+        if stream == "orderbook" and rest.startswith("["):
+            units = json.loads(rest, parse_float=number, parse_int=number)
+            return _book(_code(name), units, number)
+        if stream == "trade" and rest.startswith(" p:"):
+            price, sep, size = rest[3:].partition(",q:")
+            if sep:
+                return Trade(NAME, _code(name), number(price), number(size))
+    except UNREADABLE:
+        return None
+    return None
+
+
+def _message(frame: bytes | str, number: Number) -> dict[str, Any] | None:
+    try:
+        message = json.loads(frame, parse_float=number, parse_int=number)
+    except ValueError:
+        return None
+    if isinstance(message, list) and len(message) == 1:
+        message = message[0]
+    return message if isinstance(message, dict) else None
+
+
+def read_frame(frame: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:
+    """The market data of one frame (any code), or ``None`` for anything else.
+
+    Orderbook and trade messages in DEFAULT or SIMPLE format, possibly wrapped in a
+    one-element list (the ``*_LIST`` formats). Status messages and errors give ``None``.
+    """
+    message = _message(frame, number)
+    if message is None:
+        return None
+    kind = message.get("type", message.get("ty"))
+    code = message.get("code", message.get("cd"))
+    if not isinstance(code, str):
+        return None
+    try:
+        if kind == "orderbook":
+            return _book(code, message.get("orderbook_units", message.get("obu")) or [], number)
+        if kind == "trade":
+            price = message.get("trade_price", message.get("tp"))
+            size = message.get("trade_volume", message.get("tv"))
+            if price is not None and size is not None:
+                return Trade(NAME, code, value(price, number), value(size, number))
+    except UNREADABLE:
+        return None
+    return None
+
+
+def frame_facts(frame: bytes | str) -> FrameFacts | None:
+    """A data frame's line key, trade ``sequential_id`` (unique, not contiguous; books
+    have none) and ``timestamp``, or ``None`` for anything else."""
+    message = _message(frame, float)
+    if message is None:
+        return None
+    kind = message.get("type", message.get("ty"))
+    code = message.get("code", message.get("cd"))
+    if kind not in ("orderbook", "trade") or not isinstance(code, str):
+        return None
+    try:
+        key = line_key(code, kind)
+    except ValueError:
+        return None
+    seq = message.get("sequential_id", message.get("sid")) if kind == "trade" else None
+    seq = int(seq) if isinstance(seq, int | float) else None
+    return FrameFacts(key, seq, epoch_seconds(message.get("timestamp", message.get("tms"))))
+
+
+_ANY_CODE = Parser()
+
+
+def classify(frame: bytes) -> FrameKind:
+    """What a frame is (data of any code, status, reply, error, malformed), by the
+    parser's own rules, so a replay and the recorder never disagree."""
+    return frame_kind(_ANY_CODE.parse, frame)
