@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..arguments import Option
-from . import binance, upbit
+from . import binance, bithumb, upbit
 from .link import Link
 from .market import Instrument, MarketParams
 
@@ -62,6 +62,7 @@ class SimExchange(Protocol):
 EXCHANGES: dict[str, SimExchange] = {
     binance.NAME: binance,
     upbit.NAME: upbit,
+    bithumb.NAME: bithumb,
 }
 
 

@@ -1,0 +1,115 @@
+"""Every frame and HTTP body the simulated Bithumb sends, as text, without I/O.
+
+Bithumb's v1 public stream carries Upbit's field names (docs/protocols-bithumb.md 4,
+5) but spells its numbers as its documented examples do: plain decimals, KRW prices
+as integers (``"trade_price":493100``, ``"trade_volume":3.2529``), never Upbit's
+Java ``2.2855E7``. So a line copied from a Bithumb frame differs from one copied
+from Upbit's, and the byte-exact copy is tested on both spellings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ..market import Book, Level, Trade
+
+__all__ = [
+    "REFUSAL_BODIES",
+    "STATUS_UP",
+    "decimal",
+    "format_orderbook",
+    "format_trade",
+    "orderbook_text",
+]
+
+#: The answer to a text ``PING``, repeated every 10 s after it (docs: 연결 관리).
+STATUS_UP = '{"status":"UP"}'
+#: HTTP status -> the body Bithumb refuses a handshake with (its text UNCONFIRMED;
+#: the status is documented: 429 beyond 10 connection requests a second per IP).
+REFUSAL_BODIES: dict[int, str] = {
+    429: '{"error":{"name":"too_many_requests","message":"Too many requests."}}',
+}
+
+
+def decimal(units: int, decimals: int) -> str:
+    """``units * 10**-decimals`` as a plain decimal, trailing zeros dropped: ``84500000``,
+    ``0.0113``, ``3.2529`` (Bithumb's documented spelling)."""
+    whole, frac = divmod(units, 10**decimals)
+    if not frac:
+        return str(whole)
+    return f"{whole}.{frac:0{decimals}d}".rstrip("0")
+
+
+def _size(level: Level | None) -> str:
+    return "0" if level is None else decimal(level.size, 8)
+
+
+def orderbook_text(
+    code: str,
+    timestamp: int,
+    total_ask: str,
+    total_bid: str,
+    units: list[str],
+    *,
+    stream_type: str = "REALTIME",
+) -> str:
+    """An orderbook frame from spelled totals and built ``orderbook_units`` objects, in
+    the documented field order (type, code, totals, units, timestamp, level; key order
+    on the wire UNCONFIRMED)."""
+    return (
+        f'{{"type":"orderbook","code":"{code}","total_ask_size":{total_ask},'
+        f'"total_bid_size":{total_bid},"orderbook_units":[{",".join(units)}],'
+        f'"timestamp":{timestamp},"level":1,"stream_type":"{stream_type}"}}'
+    )
+
+
+def format_orderbook(
+    book: Book, units: int = 15, *, stream_type: str = "REALTIME", timestamp_ms: int | None = None
+) -> str:
+    """One whole-book orderbook frame of ``units`` levels; a thin side padded with zeros."""
+    inst = book.instrument
+    d = inst.price_decimals
+    asks, bids = book.asks[:units], book.bids[:units]
+    rows = []
+    for i in range(max(len(asks), len(bids))):
+        ask = asks[i] if i < len(asks) else None
+        bid = bids[i] if i < len(bids) else None
+        rows.append(
+            f'{{"ask_price":{decimal(ask.price, d) if ask else "0"},'
+            f'"bid_price":{decimal(bid.price, d) if bid else "0"},'
+            f'"ask_size":{_size(ask)},"bid_size":{_size(bid)}}}'
+        )
+    total_ask = decimal(sum(lv.size for lv in asks), 8)
+    total_bid = decimal(sum(lv.size for lv in bids), 8)
+    at = book.changed_us // 1000 if timestamp_ms is None else timestamp_ms
+    return orderbook_text(inst.symbol, at, total_ask, total_bid, rows, stream_type=stream_type)
+
+
+def format_trade(trade: Trade, prev_close: int, *, stream_type: str = "REALTIME") -> str:
+    """One trade frame, the fields of the documented table in its order."""
+    inst = trade.instrument
+    d = inst.price_decimals
+    when = dt.datetime.fromtimestamp(trade.time_us / 1_000_000, tz=dt.UTC)
+    diff = trade.price - prev_close
+    change = "RISE" if diff > 0 else "FALL" if diff < 0 else "EVEN"
+    fields = [
+        ("type", '"trade"'),
+        ("code", f'"{inst.symbol}"'),
+        ("trade_price", decimal(trade.price, d)),
+        ("trade_volume", decimal(trade.size, 8)),
+        ("ask_bid", '"ASK"' if trade.buyer_maker else '"BID"'),
+        ("prev_closing_price", decimal(prev_close, d)),
+        ("change", f'"{change}"'),
+        ("change_price", decimal(abs(diff), d)),
+        ("trade_date", f'"{when:%Y-%m-%d}"'),
+        ("trade_time", f'"{when:%H:%M:%S}"'),
+        ("trade_timestamp", str(trade.time_us // 1000)),
+        ("timestamp", str(trade.time_us // 1000 + 5)),
+        ("sequential_id", str(trade.time_us * 10 + trade.trade_id % 10)),
+        ("best_ask_price", decimal(trade.best_ask.price, d)),
+        ("best_ask_size", _size(trade.best_ask)),
+        ("best_bid_price", decimal(trade.best_bid.price, d)),
+        ("best_bid_size", _size(trade.best_bid)),
+        ("stream_type", f'"{stream_type}"'),
+    ]
+    return "{" + ",".join(f'"{name}":{text}' for name, text in fields) + "}"
