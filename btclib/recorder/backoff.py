@@ -12,13 +12,12 @@ class Backoff:
     """Exponential backoff with full jitter, capped.
 
     Delay ``n`` is uniform in ``[0, min(cap, base * 2**n)]`` ("full jitter",
-    which spreads many clients' retries best). :meth:`reset` after a
+    which spreads many clients' retries best); ``base`` and ``cap`` are the
+    recorder's timings (:data:`~btclib.recorder.options.TIMINGS`). :meth:`reset` after a
     connection that worked, so one drop in a day is retried at once.
     """
 
-    def __init__(
-        self, base: float = 0.5, cap: float = 30.0, rng: random.Random | None = None
-    ) -> None:
+    def __init__(self, base: float, cap: float, rng: random.Random | None = None) -> None:
         self.base = base
         self.cap = cap
         self.attempt = 0
@@ -36,9 +35,10 @@ class Backoff:
 class ConnectBudget:
     """At most ``limit`` connection attempts in any ``window`` seconds.
 
-    Binance allows 300 connection attempts per 5 minutes per IP, Upbit 5 per
-    second; going over gets the IP refused or banned, so a reconnect storm is
-    slowed down here instead.
+    Each exchange allows so many connection attempts per window from one IP
+    (its module's ``LIMITS.connect_budget`` per ``connect_window``: Binance's are
+    counted in minutes, Upbit's in seconds); going over gets the IP refused or
+    banned, so a reconnect storm is slowed down here instead.
     """
 
     def __init__(self, limit: int, window: float) -> None:

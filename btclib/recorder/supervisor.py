@@ -16,9 +16,9 @@ The rules (:class:`~btclib.recorder.options.Rules`: the recorder's timings,
 limits, carried by its :class:`~btclib.feed.Feed` from the module's
 :class:`~btclib.feed.Limits`):
 
-- connect within the exchange's budget (``connect_limit``: Binance 300
-  attempts per 5 minutes, Upbit 5 per second) with full-jitter exponential
-  backoff; HTTP 5xx and
+- connect within the exchange's budget (``connect_limit``, this connection's
+  part of the module's ``LIMITS.connect_budget``) with full-jitter
+  exponential backoff; HTTP 5xx and
   network errors are retried, 418/429 a few times with a long backoff, other
   refusals and invalid URLs stop the run with the exchange's explanation;
 - a connection that sends no data at all within ``first_data_within`` is
