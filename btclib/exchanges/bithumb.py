@@ -100,7 +100,7 @@ not ``codes``, which is Upbit's: both venues can be recorded in one run."""
 LIMITS = Limits(
     connect_budget=10,
     connect_window=1.0,
-    streams_per_connection=200,
+    streams_per_connection=500,
     subscribe_budget=1,
     url_budget=None,
     lifetime=None,
@@ -109,11 +109,11 @@ LIMITS = Limits(
     keepalive=20.0,
 )
 """What Bithumb allows and does (docs/protocols-bithumb.md): 10 connection requests a
-second per IP, 429 beyond; codes per connection undocumented (200 chosen, UNCONFIRMED);
-one request (as on Upbit a new one is taken to replace the subscription, UNCONFIRMED);
-no documented lifetime; the snapshot comes right after the request; an idle socket is
-closed after about 120 s, so a book silent for 60 s means a dead connection and the
-client pings every 20 s."""
+second per IP, 429 beyond (documented); codes per connection undocumented, 493 served on
+one socket (probe), so 500; one request, since a new one replaces the subscription
+(probe); no lifetime; the snapshot comes within a second of the request; an idle socket
+is dropped at 60 s (probe; the docs say about 120 s), so a book silent for 60 s means a
+dead connection and the client pings every 20 s."""
 WATCHED_CODES = 5
 """Up to this many codes, each book is watched for a stall; with more, only the first."""
 OPTIONS = (
@@ -261,19 +261,20 @@ def _number(frame: bytes, span: tuple[int, int]) -> bytes:
 class Parser:
     """Turn one Bithumb frame into a :class:`Data` line or a :class:`Notice`.
 
-    Orderbook, DEFAULT format (a whole book every time; the documented fields)::
+    Orderbook, DEFAULT format (a whole book of up to 15 units every time; captured
+    2026-09-23, docs/protocols-bithumb.md 7)::
 
-        {"type":"orderbook","code":"KRW-BTC","timestamp":1725927377287,
-         "total_ask_size":1.2,"total_bid_size":3.4,
-         "orderbook_units":[{"ask_price":84500000,"bid_price":84490000,
-           "ask_size":0.0113,"bid_size":0.2}],"level":1,"stream_type":"REALTIME"}
+        {"type":"orderbook","code":"KRW-BTC","total_ask_size":0.7111,"total_bid_size":7.1052,
+         "orderbook_units":[{"ask_price":116208000,"bid_price":116204000,"ask_size":0.3313,
+           "bid_size":0.0037},...],"level":1,"timestamp":1790133505564033,
+         "stream_type":"SNAPSHOT"}
 
-    becomes ``bithumb:btckrw@orderbook,[{"ask_price":84500000,...}]``; a trade::
+    becomes ``bithumb:btckrw@orderbook,[{"ask_price":116208000,...}]``; a trade::
 
-        {"type":"trade","code":"KRW-BTC","trade_price":84500000,"trade_volume":0.0035,
-         "ask_bid":"BID",...,"sequential_id":17259273771740000,"stream_type":"REALTIME"}
+        {"type":"trade","code":"KRW-BTC","trade_price":116208000,"trade_volume":0.0009,
+         "ask_bid":"BID",...,"sequential_id":1079953210371761700,...,"stream_type":"REALTIME"}
 
-    becomes ``bithumb:btckrw@trade, p:84500000,q:0.0035`` (SIMPLE format's ``obu``,
+    becomes ``bithumb:btckrw@trade, p:116208000,q:0.0009`` (SIMPLE format's ``obu``,
     ``tp``, ``tv`` the same way). ``{"status":"UP"}`` is a status notice;
     ``{"error":{"name":...,"message":...}}`` raises :class:`BithumbError`. Frames may
     be text or binary: both arrive here as bytes.

@@ -1,10 +1,11 @@
 """Every frame and HTTP body the simulated Bithumb sends, as text, without I/O.
 
-Bithumb's v1 public stream carries Upbit's field names (docs/protocols-bithumb.md 4,
-5) but spells its numbers as its documented examples do: plain decimals, KRW prices
-as integers (``"trade_price":493100``, ``"trade_volume":3.2529``), never Upbit's
-Java ``2.2855E7``. So a line copied from a Bithumb frame differs from one copied
-from Upbit's, and the byte-exact copy is tested on both spellings.
+Bithumb's v1 public stream carries Upbit's field names but its own layout, as a
+2026 probe of the live socket captured it (docs/protocols-bithumb.md 4, 5): plain
+JSON numbers, KRW prices as integers (``116208000``), sizes printed with four
+decimals and their trailing zeros dropped (``8.4592``, ``3.012``, ``0``), never
+Upbit's Java ``2.2855E7``; the book's keys in the order type, code, totals, units,
+``level``, ``timestamp`` (microseconds), ``stream_type``; at most 15 levels.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "format_orderbook",
     "format_trade",
     "orderbook_text",
+    "size_text",
 ]
 
 #: The answer to a text ``PING``, repeated every 10 s after it (docs: 연결 관리).
@@ -40,8 +42,19 @@ def decimal(units: int, decimals: int) -> str:
     return f"{whole}.{frac:0{decimals}d}".rstrip("0")
 
 
+SIZE_DECIMALS = 4
+"""Sizes on the wire keep four decimals (a dust level prints as ``0``)."""
+MAX_UNITS = 15
+"""Levels a book frame carries at most (``.30`` still gives 15)."""
+
+
+def size_text(units: int) -> str:
+    """A size of ``units`` 1e-8 of the base asset as Bithumb prints it (four decimals)."""
+    return decimal(units // 10 ** (8 - SIZE_DECIMALS), SIZE_DECIMALS)
+
+
 def _size(level: Level | None) -> str:
-    return "0" if level is None else decimal(level.size, 8)
+    return "0" if level is None else size_text(level.size)
 
 
 def orderbook_text(
@@ -54,21 +67,26 @@ def orderbook_text(
     stream_type: str = "REALTIME",
 ) -> str:
     """An orderbook frame from spelled totals and built ``orderbook_units`` objects, in
-    the documented field order (type, code, totals, units, timestamp, level; key order
-    on the wire UNCONFIRMED)."""
+    the wire's key order; ``timestamp`` in microseconds."""
     return (
         f'{{"type":"orderbook","code":"{code}","total_ask_size":{total_ask},'
         f'"total_bid_size":{total_bid},"orderbook_units":[{",".join(units)}],'
-        f'"timestamp":{timestamp},"level":1,"stream_type":"{stream_type}"}}'
+        f'"level":1,"timestamp":{timestamp},"stream_type":"{stream_type}"}}'
     )
 
 
 def format_orderbook(
-    book: Book, units: int = 15, *, stream_type: str = "REALTIME", timestamp_ms: int | None = None
+    book: Book,
+    units: int = MAX_UNITS,
+    *,
+    stream_type: str = "REALTIME",
+    timestamp_us: int | None = None,
 ) -> str:
-    """One whole-book orderbook frame of ``units`` levels; a thin side padded with zeros."""
+    """One whole-book orderbook frame of ``units`` levels (at most 15); a thin side padded
+    with zeros."""
     inst = book.instrument
     d = inst.price_decimals
+    units = min(units, MAX_UNITS)
     asks, bids = book.asks[:units], book.bids[:units]
     rows = []
     for i in range(max(len(asks), len(bids))):
@@ -79,14 +97,14 @@ def format_orderbook(
             f'"bid_price":{decimal(bid.price, d) if bid else "0"},'
             f'"ask_size":{_size(ask)},"bid_size":{_size(bid)}}}'
         )
-    total_ask = decimal(sum(lv.size for lv in asks), 8)
-    total_bid = decimal(sum(lv.size for lv in bids), 8)
-    at = book.changed_us // 1000 if timestamp_ms is None else timestamp_ms
+    total_ask = size_text(sum(lv.size for lv in asks))
+    total_bid = size_text(sum(lv.size for lv in bids))
+    at = book.changed_us if timestamp_us is None else timestamp_us
     return orderbook_text(inst.symbol, at, total_ask, total_bid, rows, stream_type=stream_type)
 
 
 def format_trade(trade: Trade, prev_close: int, *, stream_type: str = "REALTIME") -> str:
-    """One trade frame, the fields of the documented table in its order."""
+    """One trade frame, the fields in the order of a captured one (the docs list more)."""
     inst = trade.instrument
     d = inst.price_decimals
     when = dt.datetime.fromtimestamp(trade.time_us / 1_000_000, tz=dt.UTC)
@@ -96,7 +114,7 @@ def format_trade(trade: Trade, prev_close: int, *, stream_type: str = "REALTIME"
         ("type", '"trade"'),
         ("code", f'"{inst.symbol}"'),
         ("trade_price", decimal(trade.price, d)),
-        ("trade_volume", decimal(trade.size, 8)),
+        ("trade_volume", size_text(trade.size)),
         ("ask_bid", '"ASK"' if trade.buyer_maker else '"BID"'),
         ("prev_closing_price", decimal(prev_close, d)),
         ("change", f'"{change}"'),
@@ -104,12 +122,8 @@ def format_trade(trade: Trade, prev_close: int, *, stream_type: str = "REALTIME"
         ("trade_date", f'"{when:%Y-%m-%d}"'),
         ("trade_time", f'"{when:%H:%M:%S}"'),
         ("trade_timestamp", str(trade.time_us // 1000)),
+        ("sequential_id", str(trade.time_us * 1000 + trade.trade_id % 1000)),
         ("timestamp", str(trade.time_us // 1000 + 5)),
-        ("sequential_id", str(trade.time_us * 10 + trade.trade_id % 10)),
-        ("best_ask_price", decimal(trade.best_ask.price, d)),
-        ("best_ask_size", _size(trade.best_ask)),
-        ("best_bid_price", decimal(trade.best_bid.price, d)),
-        ("best_bid_size", _size(trade.best_bid)),
         ("stream_type", f'"{stream_type}"'),
     ]
     return "{" + ",".join(f'"{name}":{text}' for name, text in fields) + "}"

@@ -109,7 +109,5 @@ class BithumbSession:
                 if self._last.get((code, units)) == top:
                     continue  # a quiet book sends nothing
                 self._last[(code, units)] = top
-                out.append(
-                    ("orderbook", format_orderbook(book, units, timestamp_ms=step.time_us // 1000))
-                )
+                out.append(("orderbook", format_orderbook(book, units, timestamp_us=step.time_us)))
         return out
