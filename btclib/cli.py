@@ -29,12 +29,22 @@ from typing import Any, NoReturn
 
 from . import arguments, exchanges, simulator
 from .errors import BtclibError
+from .files.rotating import Output
 from .files.rotation import parse_rotate
 from .files.runs import events_path, format_runs, read_runs
 from .recorder import RunSummary
 from .steps.interrupts import install_stop_handlers
 from .steps.sources import SOURCES
-from .steps.steps import DEFAULT_FILES, DEFAULT_STEP, STEPS, build_feeds, record, step_exchanges
+from .steps.steps import (
+    DEFAULT_FILES,
+    DEFAULT_STEP,
+    STEPS,
+    SourceSpec,
+    default_path,
+    make_plan,
+    perform,
+    step_exchanges,
+)
 from .version import __version__
 
 __all__ = ["main", "parse_args", "parser"]
@@ -168,7 +178,34 @@ def _check_writable(flag: str, given: str | None, fail: Callable[[str], NoReturn
 
 
 def _check_record(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> None:
-    """What argparse cannot tell from one value alone: markets, then whether files can be written.
+    """What argparse cannot tell from one value alone: markets, then whether files can be
+    written. The run's plan is made here, once (``args.plan``, performed by :func:`_record`).
+    """
+    _blame_one_value(args, fail)
+    try:
+        args.plan = make_plan(
+            args.step,
+            _settings(args),
+            Output(Path(args.out or default_path(args.step)), args.rotate, args.split),
+            capture=args.capture,
+            source=SourceSpec(args.source, args.replay, args.speed, args.seed),
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    files = {"--out": args.out, "--capture": args.capture, "--replay": args.replay}
+    seen: dict[Path, str] = {}
+    for flag, given in files.items():
+        if given is None:
+            continue
+        same = seen.setdefault(Path(given).resolve(), flag)
+        if same != flag:
+            fail(f"argument {flag}: {given!r} is also the file of {same}; give each its own file")
+    _check_writable("--out", args.out, fail)
+    _check_writable("--capture", args.capture, fail)
+
+
+def _blame_one_value(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> None:
+    """Fail naming the option if one value alone is wrong (a market beside ``all`` too).
 
     Each value of each exchange option is tried alone on its exchange
     (``make_feed`` checks it, no network; ``all`` stands for the default
@@ -186,22 +223,6 @@ def _check_record(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> 
                     module.make_feed(module.LIVE_URL, {**defaults, option.name: alone})
                 except ValueError as exc:
                     fail(f"argument {option.flag}: {exc}")
-    urls = {exchanges.url_keyword(name) for name in exchanges.EXCHANGES}
-    settings = {name: value for name, value in _settings(args).items() if name not in urls}
-    try:
-        build_feeds(args.step, **settings)
-    except ValueError as exc:
-        fail(str(exc))
-    files = {"--out": args.out, "--capture": args.capture, "--replay": args.replay}
-    seen: dict[Path, str] = {}
-    for flag, given in files.items():
-        if given is None:
-            continue
-        same = seen.setdefault(Path(given).resolve(), flag)
-        if same != flag:
-            fail(f"argument {flag}: {given!r} is also the file of {same}; give each its own file")
-    _check_writable("--out", args.out, fail)
-    _check_writable("--capture", args.capture, fail)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -245,21 +266,12 @@ async def _record(args: argparse.Namespace) -> RunSummary:
     stop = asyncio.Event()
     restore = install_stop_handlers(asyncio.get_running_loop(), stop)
     try:
-        return await record(
-            args.step,
+        return await perform(
+            args.plan,
             duration=args.duration,
-            source=args.source,
-            out=args.out,
-            capture=args.capture,
-            replay=args.replay,
-            speed=args.speed,
-            seed=args.seed,
-            rotate=args.rotate,
-            split=args.split,
             progress="terminal",
             stop=stop,
             stop_reason="interrupted",  # Ctrl+C or SIGTERM: the handlers set ``stop``
-            **_settings(args),
         )
     finally:
         restore()

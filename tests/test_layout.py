@@ -125,3 +125,99 @@ def test_every_public_module_declares_all(name: str):
         )
     ]
     assert declared, f"{MODULES[name].relative_to(PACKAGE.parent)} has no __all__"
+
+
+# The rooms: a short top floor, the sinks behind one contract, short signatures.
+
+MAX_TOP_MODULES = 12
+
+
+def test_btclib_top_level_holds_at_most_12_modules():
+    """The rest lives in rooms (files/, steps/, recorder/, ...): a reader sees the concerns."""
+    top = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert len(top) <= MAX_TOP_MODULES, f"{len(top)} modules at btclib/'s top: {top}"
+
+
+SINK_CLASSES = {"Sink", "LineSink", "RotatingSink", "SplitSink"}
+
+
+def asks_a_sink_its_class(tree: ast.AST) -> list[int]:
+    """Lines where ``isinstance``/``issubclass``/``getattr``/``hasattr``/``type(...)``
+    ask which sink class a value is, or probe a sink's attributes by name."""
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if node.func.id not in ("isinstance", "issubclass", "getattr", "hasattr", "type"):
+            continue
+        names = {n.id for arg in node.args for n in ast.walk(arg) if isinstance(n, ast.Name)}
+        names |= {
+            n.attr for arg in node.args for n in ast.walk(arg) if isinstance(n, ast.Attribute)
+        }
+        if names & SINK_CLASSES or any("sink" in name.lower() for name in names):
+            found.append(node.lineno)
+    return found
+
+
+def test_the_sink_class_finder_finds_what_it_must():
+    code = (
+        "if isinstance(path, LineSink | SplitSink): pass\n"
+        "base = getattr(sink, 'base', None)\n"
+        "ok = isinstance(path, str | os.PathLike)\n"
+        "x = hasattr(self.sink, 'rotation')\n"
+    )
+    assert asks_a_sink_its_class(ast.parse(code)) == [1, 2, 4]
+
+
+@pytest.mark.parametrize("name", [n for n in MODULES if not n.startswith("btclib.files")])
+def test_only_the_files_package_asks_a_sink_its_class(name: str):
+    """Outside btclib/files the sinks are known by the Sink protocol alone (a broker tee
+    or any new sink then needs no branch anywhere else)."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    assert asks_a_sink_its_class(tree) == [], f"{name} asks a sink its class"
+
+
+MAX_PARAMETERS = 10
+FRONT_DOOR = {"btclib.steps.steps.record", "btclib.steps.steps.record_sync"}
+"""A user's keyword options may stay keywords here (what btclib/__init__.py exports)."""
+KNOWN_LONG = {
+    # Owned by other rooms, reported to be cut down; remove a line once it is fixed.
+    "btclib.tools.btcrec.record",  # the C++ twin's front door (tools/btcrec.py)
+}
+
+
+def parameters(node: ast.FunctionDef | ast.AsyncFunctionDef, method: bool) -> int:
+    args = node.args
+    names = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    count = len(names) + (args.vararg is not None) + (args.kwarg is not None)
+    if method and names and names[0].arg in ("self", "cls"):
+        count -= 1
+    return count
+
+
+def long_signatures() -> dict[str, int]:
+    """Every function or method in btclib with more than :data:`MAX_PARAMETERS`
+    parameters (``self``/``cls`` not counted), by dotted name."""
+    found = {}
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+
+        def visit(node: ast.AST, prefix: str, in_class: bool) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.ClassDef):
+                    visit(child, f"{prefix}.{child.name}", True)
+                elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                    qualified = f"{prefix}.{child.name}"
+                    if parameters(child, in_class) > MAX_PARAMETERS:
+                        found[qualified] = parameters(child, in_class)
+                    visit(child, qualified, False)
+
+        visit(tree, name, False)
+    return found
+
+
+def test_no_internal_function_takes_more_than_10_parameters():
+    """A long signature is a plan or an options object waiting to be named."""
+    long = set(long_signatures()) - FRONT_DOOR
+    assert long - KNOWN_LONG == set(), "more than 10 parameters"
+    assert KNOWN_LONG - long == set(), "fixed: take it off KNOWN_LONG"

@@ -54,7 +54,6 @@ MAX_RECORD_BYTES = 2 * MAX_FRAME_BYTES + 4096
 with its fields. A longer line is damage."""
 
 
-
 class _GzipWriter:
     """``os.write`` replacement that gzips each chunk, flushed so readers see it at once."""
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Protocol
 
+from ..errors import SinkError
+
 __all__ = [
     "APPEND_FLAGS",
     "LOCK_OFFSET",
@@ -35,6 +37,8 @@ __all__ = [
     "MsvcrtLock",
     "open_append",
     "platform_lock",
+    "writable",
+    "writable_set",
 ]
 
 APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
@@ -131,3 +135,28 @@ def platform_lock() -> FileLock:
 def open_append(path: str | Path) -> int:
     """Open ``path`` for appending bytes exactly as written (binary mode on Windows)."""
     return os.open(path, APPEND_FLAGS | getattr(os, "O_BINARY", 0), 0o644)
+
+
+def writable(path: Path) -> None:
+    """Raise :class:`~btclib.errors.SinkError` naming ``path`` unless it can be appended
+    to (the folder is made, the file created if missing: it is about to be written)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise SinkError(exc.errno, f"cannot write {path}: {exc.strerror}") from exc
+
+
+def writable_set(base: str | Path) -> None:
+    """Raise :class:`~btclib.errors.SinkError` unless files of set ``base`` can be created
+    (the folder is made; nothing is left behind: the set's files are made when their first
+    line comes)."""
+    base = Path(base)
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        probe = base.with_name(f".{base.name}.{os.getpid()}.probe")
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise SinkError(exc.errno, f"cannot write in {base.parent}: {exc.strerror}") from exc

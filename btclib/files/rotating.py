@@ -28,11 +28,12 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import SinkError
-from .datafile import FileLock
+from .datafile import FileLock, writable, writable_set
 from .rotation import (
     Compressed,
     Rotation,
@@ -42,11 +43,13 @@ from .rotation import (
     file_key,
     market_of,
     member_name,
+    parse_rotate,
+    parse_split,
     set_files,
 )
-from .sink import LineSink
+from .sink import FileReport, LineSink, Sink
 
-__all__ = ["Compressed", "RotatingSink", "SplitSink", "Switch", "open_sink"]
+__all__ = ["Compressed", "Output", "RotatingSink", "SplitSink", "Switch", "open_sink"]
 
 
 class RotatingSink(LineSink):
@@ -126,6 +129,22 @@ class RotatingSink(LineSink):
             if where is not None and where[0] == (self.market or ""):
                 found.append((where[1], path))
         return found
+
+    def start_fields(self, files: FileReport) -> dict[str, Any]:
+        """See :meth:`Sink.start_fields`: the first file and the rule too."""
+        fields = super().start_fields(files)
+        return {**fields, "file": str(self.path), "rotate": str(self.rotation)}
+
+    def stop_fields(self, files: FileReport, lines: int) -> dict[str, Any]:
+        """See :meth:`Sink.stop_fields`: the last file's end (``lines`` is the whole set's)."""
+        end_line = files.end_line(self.path, self.file_lines)
+        return {"end_offset": self.size, "end_line": end_line, "file": str(self.path)}
+
+    def watch(self, files: FileReport) -> None:
+        self.on_switch, self.on_compressed = files.switched, files.compressed
+
+    def lines_in_file(self) -> int:
+        return self.file_lines
 
     def flush(self) -> None:
         """Switch files first if the rule says so, then hand the lines over."""
@@ -229,32 +248,28 @@ def _reopen(path: Path, gz: Path) -> None:
 
 
 class SplitSink:
-    """One sink per market, made when the market's first line comes; the interface of
-    :class:`LineSink` that the recorder uses (``append``/``flush``/``write``/``room``/
-    ``waiting``/``failed``/``aclose``).
+    """One sink per market, made when the market's first line comes: a :class:`Sink`.
 
-    ``make(market)`` builds a market's sink (not yet open); ``on_open(market, sink)`` runs
-    once it is open. Routing costs a search for ``@`` and a dict lookup per line.
+    ``make(market)`` builds a market's sink (not yet open). Routing costs a search for
+    ``@`` and a dict lookup per line. The markets' files are reported to the events log as
+    they open (``file`` events), each one's switches and compressions too.
     """
 
     def __init__(
         self,
         base: str | Path,
         make: Callable[[str], LineSink],
-        on_open: Callable[[str, LineSink], None] | None = None,
         rotation: Rotation | None = None,
         fsync_interval: float = 1.0,
     ) -> None:
-        self.path = Path(base)
+        self.base = self.path = Path(base)
         self.rotation = rotation
         """How each market's files are switched (``None``: not at all)."""
         self.make = make
-        self.on_open = on_open
-        self.on_switch: Callable[[Switch], None] | None = None
-        self.on_compressed: Callable[[Compressed], None] | None = None
         self.sinks: dict[bytes, LineSink] = {}
         self.failed = asyncio.Event()
         self.fsync_interval = fsync_interval
+        self._files: FileReport | None = None
         self._closing = threading.Event()
         self._syncer: threading.Thread | None = None
         self._dirty: set[LineSink] = set()
@@ -263,6 +278,27 @@ class SplitSink:
         self._error: SinkError | None = None
         self._unopened = 0
         """Lines of markets whose file could not be opened (the run then stops)."""
+
+    def start_fields(self, files: FileReport) -> dict[str, Any]:
+        """See :meth:`Sink.start_fields`: no single start (each market's file says its own)."""
+        self._files = files
+        for sink in self.sinks.values():
+            sink.watch(files)
+        fields: dict[str, Any] = {"offset": None, "line": None, "split": "market"}
+        if self.rotation is not None:
+            fields["rotate"] = str(self.rotation)
+        return fields
+
+    def stop_fields(self, files: FileReport, lines: int) -> dict[str, Any]:
+        """See :meth:`Sink.stop_fields`: each market's last file and where it ends."""
+        ends = {
+            str(part.path): {
+                "end_offset": part.size,
+                "end_line": files.end_line(part.path, part.lines_in_file()),
+            }
+            for part in self.sinks.values()
+        }
+        return {"end_offset": None, "end_line": None, "files": ends}
 
     @property
     def size(self) -> int:
@@ -309,8 +345,8 @@ class SplitSink:
             market = market_of(line)
             sink = self.make(market)
             sink.failed = self.failed  # one event for the set: any file failing stops the run
-            if isinstance(sink, RotatingSink):
-                sink.on_switch, sink.on_compressed = self.on_switch, self.on_compressed
+            if self._files is not None:
+                sink.watch(self._files)
             try:
                 sink.open()
             except SinkError as exc:  # locked by another recorder, no permission, ...
@@ -319,8 +355,8 @@ class SplitSink:
                 self.failed.set()
                 return None
             self.sinks[key] = sink
-            if self.on_open is not None:
-                self.on_open(market, sink)
+            if self._files is not None:
+                self._files.opened(market, sink.path, sink.size)
         return sink
 
     def append(self, line: bytes) -> bool:
@@ -365,6 +401,49 @@ class SplitSink:
             raise errors[0]
 
 
+@dataclass(frozen=True)
+class Output:
+    """Where a run's lines go: one file, or with ``rotation``/``split`` the base name of a
+    set of files (:mod:`btclib.files.rotation`). Made once at the door
+    (:meth:`parse`), checked once (:meth:`check_writable`), opened by the recorder
+    (:meth:`sink`)."""
+
+    path: Path
+    rotation: Rotation | None = None
+    split: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, str | os.PathLike):
+            raise ValueError("rotate and split belong to the sink when a sink is given")
+        object.__setattr__(self, "path", Path(self.path))
+
+    @classmethod
+    def parse(
+        cls, path: str | Path, rotate: str | Rotation | None = None, split: str | None = None
+    ) -> Output:
+        """From the user's words: ``rotate`` ``"daily"`` or a size, ``split`` ``"market"``
+        (a :class:`ValueError` saying what is wrong otherwise)."""
+        return cls(Path(path), parse_rotate(rotate), parse_split(split))
+
+    @property
+    def plain(self) -> bool:
+        """One file, neither rotated nor split."""
+        return self.rotation is None and self.split is None
+
+    def check_writable(self) -> None:
+        """Raise :class:`~btclib.errors.SinkError` naming the file (or the set's folder)
+        unless the lines can be written: a plain file is created if missing; a set's
+        files are made when their first line comes, so only its folder is tried."""
+        if self.plain:
+            writable(self.path)
+        else:
+            writable_set(self.path)
+
+    def sink(self, *, clock: Callable[[], float] = time.time, **options: Any) -> Sink:
+        """The sink, not yet open (:func:`open_sink`)."""
+        return open_sink(self.path, rotate=self.rotation, split=self.split, clock=clock, **options)
+
+
 def open_sink(
     base: str | Path,
     *,
@@ -372,13 +451,11 @@ def open_sink(
     split: str | None = None,
     clock: Callable[[], float] = time.time,
     **options: Any,
-) -> LineSink | SplitSink:
+) -> Sink:
     """The sink for ``rotate`` and ``split`` (see :mod:`btclib.files.rotation`), not yet open.
 
     ``options`` go to each :class:`LineSink` (``fsync_interval``, ``max_queued_bytes``).
     """
-    from .rotation import parse_rotate, parse_split
-
     rotation, split = parse_rotate(rotate), parse_split(split)
     base = Path(base)
 

@@ -36,14 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SinkError
-
 __all__ = [
     "DAILY",
     "Compressed",
     "Rotation",
     "Switch",
-    "check_writable",
     "compress",
     "due",
     "file_key",
@@ -181,7 +178,9 @@ def member_name(base: Path, market: str | None, key: str | None) -> Path:
 
 def _member(base: Path) -> re.Pattern[str]:
     stem, suffix = re.escape(base.stem), re.escape(base.suffix)
-    market = r"(?:\.(?P<market>(?=[a-z0-9_-]*[a-z_])[a-z0-9_-]+))?"
+    # ``backfill`` names a companion (the trades fetched again after a gap,
+    # btclib.quality.backfill), never a market: it is not a member of the set.
+    market = r"(?:\.(?P<market>(?!backfill\.)(?=[a-z0-9_-]*[a-z_])[a-z0-9_-]+))?"
     key = r"(?:\.(?P<key>\d{4}-\d{2}-\d{2}|\d{6,}))?"
     return re.compile(f"^{stem}{market}{key}{suffix}(?P<gz>\\.gz)?$")
 
@@ -232,20 +231,6 @@ def set_base(path: str | Path) -> Path:
     if match is None:
         return path
     return path.with_name(match.group("stem") + match.group("suf"))
-
-
-def check_writable(base: str | Path) -> None:
-    """Raise :class:`~btclib.errors.SinkError` unless files of set ``base`` can be created
-    (the folder is made; nothing is left behind: the set's files are made when their first
-    line comes)."""
-    base = Path(base)
-    try:
-        base.parent.mkdir(parents=True, exist_ok=True)
-        probe = base.with_name(f".{base.name}.{os.getpid()}.probe")
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise SinkError(exc.errno, f"cannot write in {base.parent}: {exc.strerror}") from exc
 
 
 def _fsync_dir(folder: Path) -> None:

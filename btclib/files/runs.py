@@ -8,80 +8,29 @@ its sources (live or simulator, and why), its simulator seed and its gaps.
 :func:`read_runs` reads them back; ``python -m btclib runs FILE`` prints them.
 
 A rotated or split set (:mod:`btclib.files.rotation`) has one events log, its base's; its
-``rotate`` and ``file`` events say which file holds which lines (:mod:`btclib.files.fileevents`),
-and each run lists them (:class:`FileSpan`). Any file of a set names the set.
+``rotate`` and ``file`` events say which file holds which lines, and each run lists them
+(:class:`FileSpan`). Any file of a set names the set. The log's format, its path and its
+reader belong to :mod:`btclib.files.eventlog`; this module only makes runs of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .linereader import Skipped, read_lines
-from .rotation import set_base
+from .eventlog import count_lines, events, events_path, log_of
 
-__all__ = ["FileSpan", "Run", "count_lines", "events_path", "format_runs", "read_runs"]
-
-_CHUNK = 1 << 20
-_MAX_EVENT_BYTES = 1 << 20
-"""An events-log line longer than this is damage, not an event: skipped unread."""
-
-
-def events_path(path: str | Path) -> Path:
-    """The events log beside a data file: ``stream-data-binance.events.jsonl``."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.events.jsonl")
-
-
-def count_lines(path: str | Path, end: int) -> int:
-    """Lines in the first ``end`` bytes of ``path`` (1 MB at a time: memory stays flat)."""
-    count, left = 0, end
-    with open(path, "rb") as f:
-        while left > 0:
-            chunk = f.read(min(_CHUNK, left))
-            if not chunk:
-                break
-            count += chunk.count(b"\n")
-            left -= len(chunk)
-    return count
-
-
-def events(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The events of a log, oldest first; damaged or overlong lines are skipped unread."""
-    if not Path(path).exists():
-        return
-    for line in read_lines(path, _MAX_EVENT_BYTES):
-        if isinstance(line, Skipped):
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            yield event
-
-
-def first_line_number(path: Path, offset: int, log: Path | None) -> int:
-    """The number (1-based) of the line that will be written at byte ``offset``.
-
-    The previous run's ``stop`` event says it when the file has not changed
-    since; otherwise the file is counted.
-    """
-    if offset == 0:
-        return 1
-    last_stop = None
-    if log is not None:
-        for event in events(log):
-            if event.get("event") == "stop":
-                last_stop = event
-    same_file = last_stop is not None and last_stop.get("file", str(path)) == str(path)
-    if last_stop is not None and same_file and last_stop.get("end_offset") == offset:
-        return int(last_stop.get("end_line", 0)) + 1
-    return count_lines(path, offset) + 1
+__all__ = [
+    "FileSpan",
+    "Run",
+    "count_lines",
+    "events",
+    "events_path",
+    "format_runs",
+    "read_runs",
+]
 
 
 @dataclass
@@ -142,14 +91,6 @@ class Run:
         return _line_range(self.first_line, self.last_line)
 
 
-def _log_of(path: str | Path) -> Path:
-    """The events log of a data file, or of the set it belongs to."""
-    own = events_path(path)
-    if own.exists():
-        return own
-    return events_path(set_base(path))
-
-
 def _span(runs: list[Run], file: object) -> FileSpan | None:
     """The run's span of ``file`` (the last one: a file may be written again later)."""
     if not runs or file is None:
@@ -160,7 +101,7 @@ def _span(runs: list[Run], file: object) -> FileSpan | None:
 def read_runs(path: str | Path) -> list[Run]:
     """The runs recorded into data file (or set) ``path``, from its events log, oldest first."""
     runs: list[Run] = []
-    for event in events(_log_of(path)):
+    for event in events(log_of(path)):
         kind = event.get("event")
         if kind == "start":
             runs.append(
@@ -183,7 +124,7 @@ def read_runs(path: str | Path) -> list[Run]:
             runs[-1].gaps.append(event)
         elif kind == "error":
             runs[-1].errors.append(str(event.get("error", "")))
-        elif kind in ("rotate", "file"):
+        elif kind in ("rotate", "file") and "file" in event:  # not a connection's rotate
             if (closed := _span(runs, event.get("closed"))) is not None:
                 closed.last_line, closed.end_offset = event.get("end_line"), event.get("end_offset")
             span = FileSpan(str(event.get("file")), event.get("line"), event.get("offset"))

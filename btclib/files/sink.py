@@ -236,6 +236,9 @@ class LineSink:
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.path = Path(path)
+        """The file being written."""
+        self.base = self.path
+        """The name the caller gave (:attr:`Sink.base`): for a plain sink, the file."""
         self._clock = clock  # times inline writes (tests make a write slow without sleeping)
         self.max_queued_bytes = max_queued_bytes
         self.fsync_interval = fsync_interval
@@ -277,6 +280,22 @@ class LineSink:
     def size(self) -> int:
         """Bytes in the file: where the next line will start once everything is written."""
         return self._size
+
+    def start_fields(self, files: FileReport) -> dict[str, Any]:
+        """See :meth:`Sink.start_fields`: one file, its lines starting at :attr:`size`."""
+        self.watch(files)
+        return {"offset": self.size, "line": files.started(self.path, self.size)}
+
+    def stop_fields(self, files: FileReport, lines: int) -> dict[str, Any]:
+        """See :meth:`Sink.stop_fields`."""
+        return {"end_offset": self.size, "end_line": files.end_line(self.path, lines)}
+
+    def watch(self, files: FileReport) -> None:
+        """Report later switches and compressions to ``files``: a single file has none."""
+
+    def lines_in_file(self) -> int:
+        """Lines this sink handed to the file it writes now (a plain file: all of them)."""
+        return self.lines
 
     async def __aenter__(self) -> LineSink:
         self.open()

@@ -25,9 +25,10 @@ from websockets.exceptions import ConnectionClosed
 
 from ..errors import ExchangeError
 from ..feed import MAX_FRAME_BYTES, Feed, Notice
-from ..files.sink import LineSink
+from ..files.eventlog import EventLog
+from ..files.sink import Sink
 from .continuity import Continuity
-from .events import EventLog, FrameTap
+from .events import FrameTap
 from .failures import describe, explain, failure
 from .options import RecorderOptions
 from .summary import RunSummary
@@ -76,7 +77,7 @@ class FeedRunner:
     def __init__(
         self,
         feed: Feed,
-        sink: LineSink,
+        sink: Sink,
         log: EventLog,
         summary: RunSummary,
         options: RecorderOptions,
@@ -156,12 +157,13 @@ class FeedRunner:
         # line (a plain tuple, or Data) is unpacked in one step, and the per-stream
         # continuity check is a bound method looked up by stream.
         # Frames websockets has already queued are taken without an await
-        # (btclib.wsqueue); before waiting for more, pending lines go to the OS.
+        # (btclib.recorder.wsqueue); before waiting for more, pending lines go to the OS.
         # When the queue to a slow disk is full, reading waits for room instead
-        # of dropping lines.
+        # of dropping lines: ``append`` then queues nothing and says so, and after
+        # ``room`` the line is queued with ``write`` (or counted as dropped).
         ws, feed = session.ws, self.feed
         sink = self.sink
-        parse, write, flush = feed.parser, sink.append, sink.flush
+        parse, append, flush = feed.parser, sink.append, sink.flush
         frames, lines = session.frames, self.summary.lines
         accept = {stream: cont.accept for stream, cont in self.continuity.items()}
         sid = session.id
@@ -188,9 +190,9 @@ class FeedRunner:
                         self._first_data(session)
                     if seq is not None and not accept[stream](seq, sid):
                         continue  # counted by Continuity: written already by the other connection
-                    if not write(line):  # the disk is far behind: TCP holds the data meanwhile
+                    if not append(line):  # the disk is far behind: TCP holds the data meanwhile
                         await sink.room()
-                        sink.write(line)  # or counted as dropped
+                        sink.write(line)  # queued, or counted as dropped
                     lines[stream] += 1
                 else:
                     self._notice(session, item)

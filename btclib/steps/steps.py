@@ -14,19 +14,23 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import exchanges
-from ..errors import BtclibError, SinkError
+from ..errors import BtclibError, RecordingError
 from ..exchanges.markets import ListingError, fetch_listing, wants_all
 from ..feed import Feed
 from ..files.capture import CaptureWriter
-from ..files.rotation import check_writable, parse_rotate, parse_split
-from ..files.runs import events_path
+from ..files.datafile import writable
+from ..files.eventlog import events_path
+from ..files.rotating import Output
+from ..files.rotation import Rotation
 from ..recorder import RecorderOptions, RunSummary, record_feeds
+from ..recorder.record import RunContext
 from .progress import ProgressFn, make_progress
-from .sources import live_urls, open_source
+from .sources import Endpoints, live_urls, open_source
 
 __all__ = [
     "DEFAULT_FILES",
@@ -37,7 +41,9 @@ __all__ = [
     "default_path",
     "events_path",
     "interrupt_stops",
+    "make_plan",
     "markets_with_data",
+    "perform",
     "record",
     "record_sync",
     "resolve_markets",
@@ -85,16 +91,6 @@ def default_path(step: str, folder: str | Path = "outputs") -> Path:
     named together: ``stream-data-binance-upbit-bithumb.txt``)."""
     name = DEFAULT_FILES.get(step) or f"stream-data-{'-'.join(step_exchanges(step))}.txt"
     return Path(folder) / name
-
-
-def writable(path: Path) -> None:
-    """Raise :class:`~btclib.files.sink.SinkError` naming ``path`` unless it can be appended to."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("ab"):
-            pass
-    except OSError as exc:
-        raise SinkError(exc.errno, f"cannot write {path}: {exc.strerror}") from exc
 
 
 def build_feeds(
@@ -220,6 +216,177 @@ def interrupt_stops(stop: asyncio.Event) -> Iterator[None]:
             signal.signal(signal.SIGINT, previous)
 
 
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where the data is asked to come from (:func:`btclib.steps.sources.open_source`):
+    ``source`` ``auto``/``live``/``sim`` (None: ``BTCLIB_SOURCE``, else ``auto``), a capture
+    to ``replay`` at ``speed``, the simulator's ``seed`` and ``sim_options``."""
+
+    source: str | None = None
+    replay: str | Path | None = None
+    speed: float | str = "max"
+    seed: int | None = None
+    sim_options: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A run, built and checked once before anything starts, then performed (:func:`perform`).
+
+    Every value in it was parsed at the door (:func:`make_plan`): the step's exchanges, their
+    settings, the feeds they make, where the lines and the events go. Nothing here has
+    touched the network or the disk.
+    """
+
+    step: str
+    exchanges: tuple[str, ...]
+    settings: dict[str, Any]
+    """The exchanges' options by keyword (``all`` not yet resolved: that needs the source)."""
+    overrides: dict[str, str | None]
+    """Per exchange: the URL the user gave instead of the live one (None: not given)."""
+    feeds: list[Feed]
+    """The feeds from the live URLs (overrides and environment included): what ``auto``
+    probes, and what is recorded when every exchange is live and no ``all`` was asked."""
+    output: Output
+    events: Path
+    """The events log (:func:`btclib.files.eventlog.events_path` of the output)."""
+    capture: Path | None = None
+    source: SourceSpec = field(default_factory=SourceSpec)
+    markets: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """Applied to the settings once ``all`` is resolved: a share of the listed markets
+    (``--partition K/N``, :class:`btclib.broker.partition.Partition`)."""
+
+    @property
+    def probes(self) -> dict[str, str]:
+        """The exact URLs ``auto`` tries, the recorder's own: a bare base such as "/" may
+        well answer 404 where the feed's URL would not."""
+        return {feed.exchange: feed.url for feed in self.feeds}
+
+    def feeds_for(self, endpoints: Endpoints, settings: Mapping[str, Any]) -> list[Feed]:
+        """The feeds to record from ``endpoints`` with ``settings`` (``all`` resolved):
+        the plan's own when nothing changed, else built anew for the simulator's URLs or
+        the listed markets."""
+        if settings == self.settings and endpoints.urls == live_urls(self.overrides):
+            return self.feeds
+        return build_feeds(self.step, endpoints.urls, **settings)
+
+
+def make_plan(
+    step: str,
+    settings: Mapping[str, Any],
+    output: Output,
+    *,
+    capture: str | Path | None = None,
+    source: SourceSpec | None = None,
+) -> Plan:
+    """Check every value of a run and build its feeds, before the network or the disk.
+
+    ``settings``: the exchanges' options and ``<exchange>_url`` overrides by keyword (as
+    :func:`record` takes them). Raises ``ValueError`` (or ``TypeError`` for an unknown
+    keyword) saying what is wrong.
+    """
+    names = step_exchanges(step)
+    settings = dict(settings)
+    overrides = {
+        name: settings.pop(exchanges.url_keyword(name), None) for name in exchanges.EXCHANGES
+    }
+    feeds = build_feeds(step, live_urls(overrides), **settings)
+    return Plan(
+        step=step,
+        exchanges=names,
+        settings=settings,
+        overrides=overrides,
+        feeds=feeds,
+        output=output,
+        events=events_path(output.path),
+        capture=Path(capture) if capture is not None else None,
+        source=source or SourceSpec(),
+    )
+
+
+async def perform(
+    plan: Plan,
+    *,
+    duration: float | None = 30.0,
+    progress: str | ProgressFn | None = "auto",
+    options: RecorderOptions | None = None,
+    stop: asyncio.Event | None = None,
+    stop_reason: str | None = None,
+    announce: Callable[[str], None] = print,
+    backfill: bool = False,
+) -> RunSummary:
+    """Record ``plan`` (see :func:`record` for what each keyword means): the output is
+    checked writable first, then the source chosen, the markets listed, the run recorded."""
+    plan.output.check_writable()
+    own_stop = asyncio.Event()
+    interrupt = contextlib.nullcontext() if stop is not None else interrupt_stops(own_stop)
+    wanted = plan.source
+    with interrupt:
+        async with open_source(
+            plan.exchanges,
+            wanted.source,
+            urls=plan.overrides,
+            probe_urls=plan.probes,
+            replay=wanted.replay,
+            speed=wanted.speed,
+            seed=wanted.seed,
+            sim_options=wanted.sim_options,
+            announce=announce,
+        ) as endpoints:
+            settings = await resolve_markets(
+                plan.exchanges, plan.settings, endpoints.listings, announce
+            )
+            if plan.markets is not None:
+                settings = plan.markets(settings)
+            feeds = plan.feeds_for(endpoints, settings)
+            tap = None
+            if plan.capture is not None:
+                tap = CaptureWriter(plan.capture)
+                tap.open(feeds, endpoints.sources)
+            context = RunContext(
+                sources=endpoints.sources,
+                reasons=endpoints.reasons,
+                seed=endpoints.seed,
+                skipped=endpoints.skipped,
+                stop_reason=stop_reason or ("stopped" if stop is not None else "interrupted"),
+            )
+            try:
+                summary = await record_feeds(
+                    feeds,
+                    plan.output,
+                    duration=duration,
+                    progress=make_progress(
+                        progress, f"{plan.step} ({'/'.join(endpoints.sources.values())})"
+                    ),
+                    events_path=plan.events,
+                    options=options,
+                    stop=stop or own_stop,
+                    finish=endpoints.finish,
+                    tap=tap,
+                    context=context,
+                )
+            except BtclibError as exc:
+                if exc.summary is not None:
+                    exc.summary.markets = markets_with_data(feeds, exc.summary.lines)
+                raise
+            finally:
+                if tap is not None:
+                    await tap.aclose()
+            if backfill:  # while the source is up: the simulator serves old trades too
+                from ..quality.backfill import backfill as fetch_missed
+                from ..quality.backfill import rest_bases
+
+                healed = await fetch_missed(plan.output.path, rest_bases(endpoints.listings))
+                summary.backfill = healed.text()
+    summary.markets = markets_with_data(feeds, summary.lines)
+    if summary.stopped == "interrupted" and stop is None:  # our own handler: a notebook's
+        announce(
+            f"Interrupted: the recording stopped cleanly; every line received is in "
+            f"{plan.output.path}, and the call returned this run's summary."
+        )
+    return summary
+
+
 async def record(
     step: str = DEFAULT_STEP,
     *,
@@ -236,8 +403,10 @@ async def record(
     stop: asyncio.Event | None = None,
     stop_reason: str | None = None,
     announce: Callable[[str], None] = print,
-    rotate: str | None = None,
+    rotate: str | Rotation | None = None,
     split: str | None = None,
+    strict: bool = False,
+    backfill: bool = False,
     **settings: Any,
 ) -> RunSummary:
     """Record one step for ``duration`` seconds (``None``: until stopped) and summarise.
@@ -280,74 +449,35 @@ async def record(
     ``asyncio.timeout`` turn it into ``TimeoutError``, a ``TaskGroup`` or a
     caller's ``task.cancel()`` expect the task to end cancelled); swallowing
     it would make a timeout look like a finished recording.
+
+    A run in which an exchange never connected, or no line was written, is a
+    failed run: the summary's ``problems`` say why (its text ends with them);
+    with ``strict=True`` it raises :class:`~btclib.errors.RecordingError`
+    instead, the summary attached. ``backfill=True`` fetches the trade ids a gap
+    cost from the exchange's REST API once the run ends, into ``<out>.backfill.txt``
+    (:mod:`btclib.quality.backfill`); the summary says what came back.
     """
-    overrides = {
-        name: settings.pop(exchanges.url_keyword(name), None) for name in exchanges.EXCHANGES
-    }
-    build_feeds(step, **settings)  # check every argument before touching the network
-    path = Path(out) if out is not None else default_path(step)
-    parse_rotate(rotate), parse_split(split)  # a wrong value fails before the network too
-    (writable if rotate is None and split is None else check_writable)(path)
-    # ``auto`` tries the exact URLs the recorder will open (overrides and
-    # environment included): a bare base such as "/" may well answer 404.
-    live = build_feeds(step, live_urls(overrides), **settings)
-    probes = {feed.exchange: feed.url for feed in live}
-    own_stop = asyncio.Event()
-    interrupt = contextlib.nullcontext() if stop is not None else interrupt_stops(own_stop)
-    with interrupt:
-        async with open_source(
-            step_exchanges(step),
-            source,
-            urls=overrides,
-            probe_urls=probes,
-            replay=replay,
-            speed=speed,
-            seed=seed,
-            sim_options=sim_options,
-            announce=announce,
-        ) as endpoints:
-            settings = await resolve_markets(
-                step_exchanges(step), settings, endpoints.listings, announce
-            )
-            feeds = build_feeds(step, endpoints.urls, **settings)
-            tap = None
-            if capture is not None:
-                tap = CaptureWriter(capture)
-                tap.open(feeds, endpoints.sources)
-            try:
-                summary = await record_feeds(
-                    feeds,
-                    path,
-                    duration=duration,
-                    progress=make_progress(
-                        progress, f"{step} ({'/'.join(endpoints.sources.values())})"
-                    ),
-                    events_path=events_path(path),
-                    options=options,
-                    stop=stop or own_stop,
-                    stop_reason=stop_reason or ("stopped" if stop is not None else "interrupted"),
-                    finish=endpoints.finish,
-                    tap=tap,
-                    sources=endpoints.sources,
-                    reasons=endpoints.reasons,
-                    seed=endpoints.seed,
-                    skipped=endpoints.skipped,
-                    rotate=rotate,
-                    split=split,
-                )
-            except BtclibError as exc:
-                if exc.summary is not None:
-                    exc.summary.markets = markets_with_data(feeds, exc.summary.lines)
-                raise
-            finally:
-                if tap is not None:
-                    await tap.aclose()
-    summary.markets = markets_with_data(feeds, summary.lines)
-    if summary.stopped == "interrupted" and stop is None:  # our own handler: a notebook's
-        announce(
-            f"Interrupted: the recording stopped cleanly; every line received is in {path}, "
-            "and the call returned this run's summary."
-        )
+    plan = make_plan(
+        step,
+        settings,
+        Output.parse(out if out is not None else default_path(step), rotate, split),
+        capture=capture,
+        source=SourceSpec(source, replay, speed, seed, sim_options),
+    )
+    summary = await perform(
+        plan,
+        duration=duration,
+        progress=progress,
+        options=options,
+        stop=stop,
+        stop_reason=stop_reason,
+        announce=announce,
+        backfill=backfill,
+    )
+    if strict and summary.problems:
+        failed = RecordingError("; ".join(summary.problems))
+        failed.summary = summary
+        raise failed
     return summary
 
 

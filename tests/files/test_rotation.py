@@ -19,7 +19,7 @@ import pytest
 
 from btclib import analysis
 from btclib.files.linereader import read_lines
-from btclib.files.rotating import RotatingSink, SplitSink, open_sink
+from btclib.files.rotating import Output, RotatingSink, SplitSink, open_sink
 from btclib.files.rotation import (
     Rotation,
     compress,
@@ -368,7 +368,11 @@ async def test_size_rotation_keeps_every_file_under_the_limit_and_every_line_onc
     # A second run continues the last numbered file while it has room.
     await asyncio.wait_for(
         record_feeds(
-            [], base, events_path=events_path(base), options=FAST, duration=0.01, rotate="200KB"
+            [],
+            Output.parse(base, rotate="200KB"),
+            events_path=events_path(base),
+            options=FAST,
+            duration=0.01,
         ),
         10,
     )
@@ -437,7 +441,7 @@ async def test_split_without_rotation_writes_one_plain_file_per_market(tmp_path:
 
 async def test_a_sink_given_with_rotate_arguments_is_refused(tmp_path: Path):
     with pytest.raises(ValueError, match="belong to the sink"):
-        await record_feeds([], LineSink(tmp_path / "x.txt"), rotate="daily")
+        await record_feeds([], Output(LineSink(tmp_path / "x.txt"), Rotation(daily=True)))
 
 
 async def test_the_api_passes_rotate_and_split_to_the_recorder(tmp_path: Path):

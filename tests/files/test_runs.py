@@ -9,8 +9,10 @@ from pathlib import Path
 from websockets.asyncio.server import ServerConnection, serve
 
 from btclib.feed import Data, Feed
+from btclib.files.rotating import Output
 from btclib.files.runs import count_lines, events_path, format_runs, read_runs
 from btclib.recorder import RunSummary, record_feeds
+from btclib.recorder.record import RunContext
 
 from ..conftest import FAST
 
@@ -38,15 +40,16 @@ async def record_messages(
         return await asyncio.wait_for(
             record_feeds(
                 [feed],
-                out,
+                Output.parse(out, **files),
                 events_path=events_path(out),
                 finish=finish,
                 options=FAST,
                 duration=20,
-                seed=seed,
-                sources=sources or {"test": "simulator"},
-                reasons={"test": "source 'sim' was chosen"},
-                **files,
+                context=RunContext(
+                    seed=seed,
+                    sources=sources or {"test": "simulator"},
+                    reasons={"test": "source 'sim' was chosen"},
+                ),
             ),
             20,
         )
