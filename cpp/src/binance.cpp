@@ -40,19 +40,25 @@ std::string check_symbol(std::string_view symbol) {
               std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
     if (!ok)
         throw std::invalid_argument("unknown Binance symbol format '" + std::string(symbol) +
-                                    "': expected letters and digits such as 'btcusdt' "
+                                    "': expected letters and digits such as 'btcusdt' "  // not the contract: btclib's words
                                     "(base then quote, no separator)");
     return s;
 }
 
-std::string depth_stream(const std::string& symbol, const std::string& depth_speed) {
-    if (depth_speed == "1000ms") return symbol + "@depth5";
-    if (depth_speed == "100ms") return symbol + "@depth5@100ms";
-    throw std::invalid_argument("unknown depth speed '" + depth_speed +
-                                "': expected one of 1000ms, 100ms");
+const contract::binance::DepthSpeed& depth_speed(const std::string& name) {
+    for (const auto& speed : contract::binance::depth_speeds)
+        if (speed.name == name) return speed;
+    std::string known;
+    for (const auto& speed : contract::binance::depth_speeds)
+        known += (known.empty() ? "" : ", ") + std::string(speed.name);
+    throw std::invalid_argument("unknown depth speed '" + name + "': expected one of " + known);
 }
 
-std::string trade_stream(const std::string& symbol) { return symbol + "@trade"; }
+std::string depth_stream(const std::string& symbol, const std::string& speed) {
+    return symbol + std::string(contract::binance::depth_stream) + std::string(depth_speed(speed).suffix);
+}
+
+std::string trade_stream(const std::string& symbol) { return symbol + std::string(contract::binance::trade_stream); }
 
 std::string stream_url(const std::string& base, const std::string& symbol,
                        const std::string& depth_speed) {
@@ -68,9 +74,12 @@ Parser::Parser(const std::string& symbol, const std::string& depth_speed)
       depth_head_("{\"stream\":\"" + depth_name_ + "\",\"data\":{\"lastUpdateId\":"),
       trade_head_("{\"stream\":\"" + trade_name_ + "\",\"data\":{\"e\":\"trade\",\"E\":"),
       kind_at_(std::string("{\"stream\":\"").size() + symbol_.size() + 1) {
+    namespace c = contract::binance;
     streams_ = {
-        {symbol_ + "@orderbook", symbol_ + "@orderbook,bids:", ",asks:", true, false},
-        {symbol_ + "@trade", symbol_ + "@trade, p:", ",q:", true, true},
+        {symbol_ + std::string(c::depth_key), symbol_ + std::string(c::depth_head), std::string(c::depth_middle),
+         true, false},
+        {symbol_ + std::string(c::trade_key), symbol_ + std::string(c::trade_head), std::string(c::trade_middle),
+         true, true},
     };
 }
 
@@ -234,9 +243,9 @@ Parsed Parser::general(std::string_view f) const {
 
 FeedSpec feed(const std::string& base, const std::string& symbol, const std::string& depth_speed,
               std::optional<double> stall_after) {
+    namespace c = contract::binance;
     auto parser = std::make_shared<Parser>(symbol, depth_speed);
     std::string sym = check_symbol(symbol);
-    double period = depth_speed == "100ms" ? 0.1 : 1.0;
     FeedSpec spec;
     spec.exchange = "binance";
     spec.title = "Binance";
@@ -244,23 +253,15 @@ FeedSpec feed(const std::string& base, const std::string& symbol, const std::str
     spec.parser = parser;
     // The book ticks every period: silence for several periods means a dead connection even
     // while trades flow. Trades may pause legitimately: no limit on them.
-    spec.stall_after = {{Parser::depth, stall_after.value_or(std::max(5 * period, 3.0))}};
-    spec.ping_interval = std::nullopt;  // Binance counts every client frame: pongs only
-    spec.lifetime = 24 * 3600.0;
-    spec.connect_limit = 300;
-    spec.connect_window = 300.0;
-    spec.first_data_within = std::max(5 * period, 5.0);
-    spec.silence_hint = "Binance sent nothing on " + depth_stream(sym, depth_speed) + " and " +
-                        trade_stream(sym) + ": is '" + sym +
-                        "' a listed spot symbol? Binance answers unknown stream names with "
-                        "silence, not an error";
-    spec.status_hints = {
-        {451, "Binance refuses connections from this region (HTTP 451, restricted location). "
-              "Point the recorder at an endpoint you may use, e.g. "
-              "--binance-url wss://data-stream.binance.vision, or use --source sim."},
-        {403, "Binance refused the connection (HTTP 403): this IP may be banned for a while."},
-        {429, "Binance says too many connection attempts from this IP (HTTP 429)."},
-    };
+    spec.stall_after = {{Parser::depth, stall_after.value_or(binance::depth_speed(depth_speed).stall_after)}};
+    spec.ping_interval = c::limits.keepalive;  // none: Binance counts every client frame, pongs only
+    spec.lifetime = c::limits.lifetime;
+    spec.connect_limit = c::limits.connect_budget;  // one connection: the whole budget
+    spec.connect_window = c::limits.connect_window;
+    spec.first_data_within = c::limits.first_data_within;
+    spec.silence_hint = fill(c::silence_hint, {{"{streams}", depth_stream(sym, depth_speed) + " and " + trade_stream(sym)},
+                                               {"{symbol}", sym}});
+    for (const auto& hint : c::status_hints) spec.status_hints[hint.status] = std::string(hint.text);
     return spec;
 }
 

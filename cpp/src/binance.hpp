@@ -5,17 +5,18 @@
 #include <string>
 #include <string_view>
 
+#include "contract.hpp"
 #include "feed.hpp"
 #include "parsed.hpp"
 
 namespace btcrec::binance {
 
-inline constexpr const char* live_url = "wss://stream.binance.com:9443";
 
 // The stream symbol in lower case, or throws std::invalid_argument naming the problem.
 std::string check_symbol(std::string_view symbol);
 
 // "btcusdt@depth5" (1000ms) or "btcusdt@depth5@100ms", and "btcusdt@trade".
+const contract::binance::DepthSpeed& depth_speed(const std::string& name);  // or throws
 std::string depth_stream(const std::string& symbol, const std::string& depth_speed);
 std::string trade_stream(const std::string& symbol);
 

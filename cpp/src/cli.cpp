@@ -5,6 +5,7 @@
 
 #include "binance.hpp"
 #include "connection.hpp"
+#include "strings.hpp"
 #include "upbit.hpp"
 
 namespace btcrec {
@@ -19,34 +20,46 @@ double number(const std::string& flag, const std::string& text, bool positive = 
     return v;
 }
 
-std::string env_or(const char* name, const char* fallback) {
+std::string env_or(const char* name, const std::string& fallback) {
     const char* v = std::getenv(name);
     return v && *v ? v : fallback;
 }
 
-}  // namespace
-
-const char* usage() {
-    return "usage: btcrec record {binance,upbit,both} [--duration S] [--out PATH]\n"
-           "                     [--binance-url BASE] [--upbit-url URL] [--symbol SYMBOL]\n"
-           "                     [--code CODE]... [--depth-speed {1000ms,100ms}] [--keepalive S]\n"
-           "       btcrec parse   (frames on stdin; see cpp/README.md)\n";
+// The depth speeds btclib knows, joined by `sep` ("1000ms, 100ms").
+std::string speeds(const char* sep) {
+    std::string out;
+    for (const auto& speed : contract::binance::depth_speeds)
+        out += (out.empty() ? "" : sep) + std::string(speed.name);
+    return out;
 }
 
-const char* help() {
+}  // namespace
+
+std::string usage() {
+    return "usage: btcrec record {binance,upbit,both} [--duration S] [--out PATH]\n"
+           "                     [--binance-url BASE] [--upbit-url URL] [--symbol SYMBOL]\n"
+           "                     [--code CODE]... [--depth-speed {" + speeds(",") + "}] [--keepalive S]\n"
+           "       btcrec parse   (frames on stdin; see cpp/README.md)\n"
+           "       btcrec continuity contiguous|increasing [RECENT]   (ids on stdin; tests)\n";
+}
+
+std::string help() {
+    namespace b = contract::binance;
+    namespace u = contract::upbit;
     return "\n"
            "  binance (Step A), upbit (Step B), both (Step C: two connections, one file)\n"
            "  --duration S      seconds to record (default: until Ctrl+C)\n"
            "  --out PATH        data file (default: outputs/stream-data-binance.txt, -upbit.txt,\n"
            "                    -multi.txt); lines are appended\n"
-           "  --binance-url     Binance base URL (default wss://stream.binance.com:9443, or\n"
-           "                    env BTCLIB_BINANCE_URL)\n"
-           "  --upbit-url       Upbit WebSocket URL (default wss://api.upbit.com/websocket/v1,\n"
-           "                    or env BTCLIB_UPBIT_URL)\n"
-           "  --symbol          Binance symbol (default btcusdt)\n"
-           "  --code            Upbit market code, repeatable (default KRW-BTC)\n"
-           "  --depth-speed     Binance depth5 update speed (default 1000ms)\n"
-           "  --keepalive S     client ping interval for Upbit (default 20, at most 30)\n"
+           "  --binance-url     Binance base URL (default " + std::string(b::live_url) + ", or\n"
+           "                    env " + b::url_env + ")\n"
+           "  --upbit-url       Upbit WebSocket URL (default " + std::string(u::live_url) + ",\n"
+           "                    or env " + u::url_env + ")\n"
+           "  --symbol          Binance symbol (default " + std::string(b::default_symbol) + ")\n"
+           "  --code            Upbit market code, repeatable (default " + std::string(u::default_code) + ")\n"
+           "  --depth-speed     Binance depth5 update speed (default " + std::string(b::default_depth_speed) + ")\n"
+           "  --keepalive S     client ping interval for Upbit (default " + seconds(*u::limits.keepalive) +
+           ", at most " + seconds(u::keepalive_max) + ")\n"
            "tuning (tests): --stall-after S, --first-data-within S, --backoff-base S,\n"
            "  --backoff-cap S, --check-interval S, --overlap-max S, --summary-json PATH,\n"
            "  --upbit-request TEXT (sent instead of the Upbit subscription)\n";
@@ -65,9 +78,16 @@ Options parse_args(int argc, char** argv) {
         if (args.size() > 1) throw UsageError("parse takes no arguments (frames come on stdin)");
         return o;
     }
+    if (o.command == "continuity") {
+        if (args.size() < 2 || args.size() > 3 || (args[1] != "contiguous" && args[1] != "increasing"))
+            throw UsageError("continuity takes contiguous|increasing [RECENT] (messages on stdin)");
+        o.contiguous = args[1] == "contiguous";
+        if (args.size() == 3) o.recent = static_cast<std::size_t>(number("RECENT", args[2]));
+        return o;
+    }
     if (o.command != "record") throw UsageError("unknown command '" + o.command + "': expected record or parse");
-    o.binance_url = env_or("BTCLIB_BINANCE_URL", binance::live_url);
-    o.upbit_url = env_or("BTCLIB_UPBIT_URL", upbit::live_url);
+    o.binance_url = env_or(contract::binance::url_env, std::string(contract::binance::live_url));
+    o.upbit_url = env_or(contract::upbit::url_env, std::string(contract::upbit::live_url));
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a == "-h" || a == "--help") {
@@ -97,8 +117,11 @@ Options parse_args(int argc, char** argv) {
         else if (flag == "--symbol") o.symbol = value;
         else if (flag == "--code") o.codes.push_back(value);
         else if (flag == "--depth-speed") {
-            if (value != "1000ms" && value != "100ms")
-                throw UsageError("--depth-speed: invalid choice '" + value + "' (choose from 1000ms, 100ms)");
+            try {
+                binance::depth_speed(value);
+            } catch (const std::invalid_argument&) {
+                throw UsageError("--depth-speed: invalid choice '" + value + "' (choose from " + speeds(", ") + ")");
+            }
             o.depth_speed = value;
         } else if (flag == "--keepalive") o.keepalive = number(flag, value);
         else if (flag == "--stall-after") o.stall_after = number(flag, value);
@@ -112,7 +135,7 @@ Options parse_args(int argc, char** argv) {
         else throw UsageError("unrecognized argument '" + flag + "'");
     }
     if (o.step.empty()) throw UsageError("the step is required: binance, upbit or both");
-    if (o.codes.empty()) o.codes = {"KRW-BTC"};
+    if (o.codes.empty()) o.codes = {std::string(contract::upbit::default_code)};
     if (o.out.empty())
         o.out = "outputs/stream-data-" + std::string(o.step == "both" ? "multi" : o.step) + ".txt";
     build_feeds(o);  // check symbols, codes, URLs and keepalive now: exit 2, not a failed run

@@ -117,11 +117,11 @@ public:
         websocket::response_type res;
         co_await ws_.async_handshake(res, url_.host_header(), url_.target,
                                      asio::redirect_error(use_awaitable, ec));
-        if (ec == websocket::error::upgrade_declined || (ec && res.result_int() >= 300)) {
+        if (ec == websocket::error::upgrade_declined || (ec && res.result_int() >= 300)) {  // not the contract: HTTP 3xx and up
             std::string text = "HTTP " + std::to_string(res.result_int()) + " " + std::string(res.reason());
             std::string body = res.body();
             while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
-            if (!body.empty()) text += ": " + body.substr(0, 300);
+            if (!body.empty()) text += ": " + body.substr(0, 300);  // not the contract: an excerpt
             throw ConnectError({Failure::status, text, static_cast<int>(res.result_int())});
         }
         if (ec) throw ConnectError(describe_connect(ec, "WebSocket handshake"));

@@ -23,10 +23,10 @@ struct FeedSpec {
     std::shared_ptr<const Parser> parser;
     std::map<int, double> stall_after;    // stream index -> seconds of silence = dead connection
     std::optional<double> ping_interval;  // client pings (Upbit); none for Binance
-    std::optional<double> lifetime;       // the server cuts connections after this (Binance 24 h)
-    int connect_limit = 300;              // at most this many attempts ...
-    double connect_window = 300.0;        // ... in this many seconds
-    double first_data_within = 5.0;       // a connection silent this long after opening is dead
+    std::optional<double> lifetime;       // the server cuts connections after this (Binance: a day)
+    int connect_limit = 0;                // at most this many attempts ...
+    double connect_window = 0;            // ... in this many seconds (contract.hpp: each exchange's)
+    double first_data_within = 0;         // a connection silent this long after opening is dead
     std::string silence_hint;             // what silence from the start means
     std::map<int, std::string> status_hints;  // HTTP status of a refused handshake -> advice
 };

@@ -145,9 +145,16 @@ asio::awaitable<void> FeedRunner::pump(std::shared_ptr<Session> s) {
                     s->started = true;
                     supervisor_.first_data(s->id, run_.now());
                 }
-                if (!p.has_seq || continuity_[p.stream].accept(p.seq)) {
+                if (!p.has_seq) {
                     run_.sink.write(streams[p.stream], p);
                     ++lines[first_stream_ + p.stream];
+                } else {
+                    Continuity& c = continuity_[p.stream];
+                    if (c.accept(p.seq, s->id)) {
+                        run_.sink.write(streams[p.stream], p);
+                        ++lines[first_stream_ + p.stream];
+                    }
+                    if (!c.pending.empty()) report_anomalies(p.stream);
                 }
             } else {
                 notice(*s, p);
@@ -181,6 +188,21 @@ asio::awaitable<void> FeedRunner::keepalive(std::shared_ptr<Session> s) {
     } catch (const std::exception&) {
         // the connection ended: its reader reports how
     }
+}
+
+// Ids that went backwards on their connection (written): the first few logged one by one,
+// then every hundredth, so a misbehaving server cannot flood the log (btclib's supervisor).
+void FeedRunner::report_anomalies(int stream) {
+    Continuity& c = continuity_[stream];
+    std::uint64_t n = c.anomalies - c.pending.size();
+    for (const auto& a : c.pending) {
+        ++n;
+        if (n <= static_cast<std::uint64_t>(contract::anomalies_logged) || n % 100 == 0)
+            log(a.conn, "anomaly: " + spec_.parser->streams()[stream].key + " id " + std::to_string(a.seq) +
+                            " after " + std::to_string(a.after) + " (written; " + std::to_string(n) +
+                            " so far)");
+    }
+    c.pending.clear();
 }
 
 void FeedRunner::notice(Session& s, const Parsed& p) {
@@ -279,6 +301,7 @@ asio::awaitable<void> FeedRunner::run() {
     for (auto& c : continuity_) {
         run_.summary.duplicates += c.duplicates;
         run_.summary.missed_trades += c.missing;
+        run_.summary.anomalies += c.anomalies;
     }
 }
 

@@ -83,6 +83,7 @@ private:
     boost::asio::awaitable<void> perform(std::vector<Action> actions);
     boost::asio::awaitable<void> sleep(double seconds);
     void notice(Session& s, const Parsed& p);
+    void report_anomalies(int stream);
     void log(int conn, const std::string& text) const { run_.log(spec_.exchange, conn, text); }
 };
 

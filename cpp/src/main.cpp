@@ -111,5 +111,6 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (o.command == "parse") return parse_tool();
+    if (o.command == "continuity") return continuity_tool(o.contiguous, o.recent);
     return record(o);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "binance.hpp"
+#include "supervisor.hpp"
 #include "upbit.hpp"
 
 namespace btcrec {
@@ -73,6 +74,21 @@ int parse_tool() {
         }
     }
     std::cout.flush();
+    return 0;
+}
+
+int continuity_tool(bool contiguous, std::size_t recent) {
+    std::ios::sync_with_stdio(false);
+    Continuity c(contiguous, recent);
+    long long conn = 0, seq = 0;
+    std::string out;
+    while (std::cin >> conn >> seq) out += c.accept(seq, static_cast<int>(conn)) ? "W\n" : "D\n";
+    if (!std::cin.eof()) {
+        std::cerr << "btcrec continuity: expected '<conn> <seq>' lines\n";
+        return 2;
+    }
+    std::cout << out << "duplicates " << c.duplicates << " missing " << c.missing << " anomalies "
+              << c.anomalies << "\n";
     return 0;
 }
 

@@ -2,6 +2,8 @@
 // tests check every real frame of shared/realframes against its expected line.
 #pragma once
 
+#include <cstddef>
+
 namespace btcrec {
 
 // Input, per frame: a header line, then exactly N bytes of frame (a '\n' after them is skipped):
@@ -13,5 +15,11 @@ namespace btcrec {
 //   E <message>\n                 (an error message from the exchange)
 // Returns the exit status (2 for a broken input stream).
 int parse_tool();
+
+// `btcrec continuity contiguous|increasing [RECENT]`: the duplicate rule alone (Continuity), so
+// the tests hold it to btclib's (btclib/recorder/continuity.py) decision for decision.
+// Input: one message a line, "<conn> <seq>". Output: "W" (write) or "D" (a duplicate: dropped)
+// a line, then "duplicates <n> missing <n> anomalies <n>". Returns the exit status.
+int continuity_tool(bool contiguous, std::size_t recent);
 
 }  // namespace btcrec

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "contract.hpp"
 #include "parsed.hpp"
 
 namespace btcrec {
@@ -22,7 +23,7 @@ class LineSink {
 public:
     // Opens (creates, appends to) `path`, making its folder; throws std::runtime_error
     // "cannot write PATH: reason" before anything connects.
-    explicit LineSink(std::string path, std::size_t max_queued = 64u << 20);
+    explicit LineSink(std::string path, std::size_t max_queued = contract::max_queued_bytes);
     ~LineSink();
     LineSink(const LineSink&) = delete;
     LineSink& operator=(const LineSink&) = delete;
@@ -42,7 +43,7 @@ public:
 private:
     // The writer writes when batch_bytes are queued or `gather` after the first queued line,
     // whichever comes first (and at close): one wake-up and one write(2) per chunk, not per line.
-    static constexpr std::size_t batch_bytes = 64u << 10;
+    static constexpr std::size_t batch_bytes = contract::flush_bytes;
     static constexpr std::chrono::milliseconds gather{1};
 
     std::string path_;

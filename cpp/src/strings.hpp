@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace btcrec {
 
@@ -24,6 +27,23 @@ inline std::string lower(std::string s) {
 inline std::string upper(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
     return s;
+}
+
+// Seconds as Python's "%g" spells them ("45", "0.5"): the words of btclib's messages.
+inline std::string seconds(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", s);
+    return buf;
+}
+
+// `text` with each placeholder replaced ("{symbol}" -> "btcusdt"): the contract's hints.
+inline std::string fill(std::string_view text,
+                        const std::vector<std::pair<std::string, std::string>>& values) {
+    std::string out(text);
+    for (const auto& [placeholder, value] : values)
+        for (auto at = out.find(placeholder); at != std::string::npos; at = out.find(placeholder, at + value.size()))
+            out.replace(at, placeholder.size(), value);
+    return out;
 }
 
 }  // namespace btcrec

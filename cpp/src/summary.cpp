@@ -49,6 +49,10 @@ std::string Summary::text() const {
                   static_cast<unsigned long long>(missed_trades), static_cast<unsigned long long>(duplicates),
                   static_cast<unsigned long long>(bad_frames), static_cast<unsigned long long>(unexpected));
     out += buf;
+    if (anomalies) {  // as btclib's summary: ", ids out of order N"
+        out.pop_back();
+        out += ", ids out of order " + std::to_string(anomalies) + "\n";
+    }
     for (const auto& g : gaps) out += "  gap: " + g + "\n";
     for (const auto& e : errors) out += "  error: " + e + "\n";
     return out;
@@ -68,6 +72,7 @@ std::string Summary::json() const {
     field("unexpected", unexpected);
     field("duplicates", duplicates);
     field("missed_trades", missed_trades);
+    field("anomalies", anomalies);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3f", elapsed);
     out += ",\"gaps\":" + list(gaps) + ",\"errors\":" + list(errors) + ",\"stopped\":" + quoted(stopped) +

@@ -14,6 +14,7 @@ struct Summary {
     std::vector<std::uint64_t> lines;  // per stream
     std::uint64_t connections = 0, reconnects = 0, rotations = 0;
     std::uint64_t bad_frames = 0, unexpected = 0, duplicates = 0, missed_trades = 0;
+    std::uint64_t anomalies = 0;        // ids that went backwards on one connection (written)
     std::vector<std::string> gaps;     // the cause of each, "binance: stalled: ..."
     std::vector<std::string> errors;
     std::string stopped;               // "duration reached", "interrupted", "error"

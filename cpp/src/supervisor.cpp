@@ -1,15 +1,18 @@
 #include "supervisor.hpp"
 
+#include "strings.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 namespace btcrec {
 
 Backoff::Backoff(double base, double cap) : base_(base), cap_(cap), rng_(std::random_device{}()) {}
 
 double Backoff::next_delay() {
-    double ceiling = std::min(cap_, base_ * std::pow(2.0, attempt));
+    double ceiling = std::min(cap_, base_ * std::pow(2.0, attempt));  // not the contract: doubling
     ++attempt;
     return std::uniform_real_distribution<double>(0.0, ceiling)(rng_);
 }
@@ -18,6 +21,67 @@ double ConnectBudget::wait_time(double now) {
     while (!times_.empty() && now - times_.front() >= window_) times_.pop_front();
     if (static_cast<int>(times_.size()) < limit_) return 0.0;
     return times_.front() + window_ - now;
+}
+
+void Continuity::open_hole(std::int64_t seq) {
+    holes_[last_ + 1] = seq - 1;
+    missing += static_cast<std::uint64_t>(seq - 1 - last_);
+}
+
+void Continuity::remember_in_order(std::int64_t seq) {
+    // Two generations of `recent` ids at most, as btclib's two sets: the older one goes when
+    // the current one is full. In-order ids only grow, so seen_ stays sorted.
+    seen_.push_back(seq);
+    if (++generation_ >= recent_) {
+        seen_.erase(seen_.begin(), seen_.end() - static_cast<std::ptrdiff_t>(generation_));
+        generation_ = 0;
+    }
+}
+
+void Continuity::new_run(std::int64_t seq, int conn) {
+    writer_ = conn;
+    starts_.push_back(seq);
+    conns_.push_back(conn);
+    if (starts_.size() > 2 * recent_) {  // many switches in a long overlap: forget old runs
+        auto n = static_cast<std::ptrdiff_t>(recent_);
+        starts_.erase(starts_.begin(), starts_.begin() + n);
+        conns_.erase(conns_.begin(), conns_.begin() + n);
+    }
+}
+
+// An id at or below the highest: a copy from the other connection, a fill-in, or neither.
+bool Continuity::behind(std::int64_t seq, int conn) {
+    std::optional<int> writer;
+    if (auto it = written_late_.find(seq); it != written_late_.end()) {
+        writer = it->second;
+    } else if (contiguous_) {
+        if (fill(seq)) {
+            remember_late(seq, conn);
+            return true;
+        }
+        writer = in_order_writer(seq);
+    } else if (std::binary_search(seen_.begin(), seen_.end(), seq)) {
+        writer = in_order_writer(seq);
+    }
+    if (writer && *writer != conn) {
+        ++duplicates;
+        return false;
+    }
+    ++anomalies;
+    pending.push_back({seq, last_, conn});
+    remember_late(seq, conn);
+    return true;
+}
+
+std::optional<int> Continuity::in_order_writer(std::int64_t seq) const {
+    auto run = std::upper_bound(starts_.begin(), starts_.end(), seq);
+    if (run == starts_.begin()) return std::nullopt;  // before every run, or forgotten
+    return conns_[static_cast<std::size_t>(run - starts_.begin() - 1)];
+}
+
+void Continuity::remember_late(std::int64_t seq, int conn) {
+    if (written_late_.size() >= recent_) written_late_.clear();
+    written_late_[seq] = conn;
 }
 
 bool Continuity::fill(std::int64_t seq) {
@@ -33,47 +97,17 @@ bool Continuity::fill(std::int64_t seq) {
     return true;
 }
 
-bool Continuity::accept(std::int64_t seq) {
-    if (contiguous_) {
-        if (!last_ || seq == *last_ + 1) {
-            last_ = seq;
-            return true;
-        }
-        if (seq > *last_) {
-            holes_[*last_ + 1] = seq - 1;
-            missing += static_cast<std::uint64_t>(seq - 1 - *last_);
-            last_ = seq;
-            return true;
-        }
-        if (fill(seq)) return true;
-        ++duplicates;
-        return false;
-    }
-    if (!last_ || seq > *last_) {
-        last_ = seq;
-    } else if (std::find(recent_.begin(), recent_.end(), seq) != recent_.end()) {
-        ++duplicates;
-        return false;
-    }
-    recent_.push_back(seq);
-    if (recent_.size() > 256) recent_.pop_front();
-    return true;
-}
-
 namespace {
-
-std::string seconds(double s) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", s);
-    return buf;
-}
 
 Action stop(std::string text) { return Action{Action::stop, 0, 0, 0, std::move(text)}; }
 Action log(std::string event, int conn = 0) { return Action{Action::log, conn, 0, 0, std::move(event)}; }
 
-bool retried_status(int s) { return s == 500 || s == 502 || s == 503 || s == 504; }
-bool throttle_status(int s) { return s == 418 || s == 429; }
-constexpr int throttle_backoff_attempt = 6;  // 0.5 s * 2^6 = 32 s, capped
+template <std::size_t N>
+bool among(int status, const int (&statuses)[N]) {
+    return std::find(std::begin(statuses), std::end(statuses), status) != std::end(statuses);
+}
+bool retried_status(int s) { return among(s, contract::retried_statuses); }
+bool throttle_status(int s) { return among(s, contract::throttle_statuses); }
 
 }  // namespace
 
@@ -94,7 +128,7 @@ std::vector<Action> Supervisor::connect_failed(const Failure& f) {
         bool retry = retried_status(f.http_status);
         if (throttle_status(f.http_status) && refusals_ < rules_.timings.max_refusals) {
             ++refusals_;
-            backoff_.attempt = std::max(backoff_.attempt, throttle_backoff_attempt);
+            backoff_.attempt = std::max(backoff_.attempt, contract::throttle_backoff_attempt);
             retry = true;
         }
         if (!retry) {

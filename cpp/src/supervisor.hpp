@@ -5,8 +5,8 @@
 // failed, a connection opened, delivered its first data, announced a shutdown, closed) and what
 // time it is, and answers with actions the runner performs. It reads no clock, never sleeps
 // and touches no socket. The rules:
-// - connect within the exchange's budget (Binance 300 attempts per 5 minutes, Upbit 5 per
-//   second) with full-jitter exponential backoff, capped; HTTP 5xx and network errors are
+// - connect within the exchange's budget (contract.hpp: Binance 300 attempts per 5 minutes,
+//   Upbit 5 per second) with full-jitter exponential backoff, capped; HTTP 5xx and network errors are
 //   retried, 418/429 a few times with a long backoff, other refusals stop the run with the
 //   exchange's words and the feed's advice;
 // - a connection that sends no data within first_data_within is replaced; after max_silent
@@ -25,7 +25,10 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
+
+#include "contract.hpp"
 
 namespace btcrec {
 
@@ -55,20 +58,67 @@ private:
     std::deque<double> times_;
 };
 
-// Accept each numbered message once (two connections overlap during a rotation); count the
-// holes of a contiguous stream (trade ids grow by one).
+// Write each numbered message unless ANOTHER connection already wrote that id
+// (btclib/recorder/continuity.py, the model; tests/cpp/test_continuity.py holds the two to the
+// same decisions). Two connections overlap during a make-before-break rotation and deliver the
+// same messages; on one connection nothing is ever dropped: an id that goes backwards is
+// written, counted and reported as an anomaly (a guess "at or below the highest, so a copy"
+// would cost real trades). Contiguous streams (trade ids grow by one) count their holes; an id
+// inside a hole fills it.
+//
+// Which connection wrote an id costs one comparison per message: ids written in order are
+// covered by runs (the first id a connection wrote after another one did), found by bisection;
+// the rare ids written out of order are kept in a small map.
 class Continuity {
 public:
-    explicit Continuity(bool contiguous) : contiguous_(contiguous) {}
-    bool accept(std::int64_t seq);
+    struct Anomaly {
+        std::int64_t seq, after;
+        int conn;
+    };
+
+    explicit Continuity(bool contiguous, std::size_t recent = contract::continuity_recent)
+        : contiguous_(contiguous), recent_(recent) {}
+
+    // True when the message (id `seq`, from connection `conn`) must be written.
+    bool accept(std::int64_t seq, int conn) {
+        if (!has_last_ || seq > last_) {  // the hot path: in order
+            if (contiguous_) {
+                if (has_last_ && seq > last_ + 1) open_hole(seq);
+            } else {
+                remember_in_order(seq);
+            }
+            last_ = seq;
+            has_last_ = true;
+            if (conn != writer_) new_run(seq, conn);
+            return true;
+        }
+        return behind(seq, conn);
+    }
+
     std::uint64_t duplicates = 0;
     std::uint64_t missing = 0;
+    std::uint64_t anomalies = 0;
+    std::vector<Anomaly> pending;  // anomalies not yet reported (the runner logs and clears)
 
 private:
     bool contiguous_;
-    std::optional<std::int64_t> last_;
-    std::deque<std::int64_t> recent_;  // lastUpdateIds seen lately
-    std::map<std::int64_t, std::int64_t> holes_;  // first -> last of ids never seen
+    std::size_t recent_;
+    bool has_last_ = false;
+    std::int64_t last_ = 0;
+    int writer_ = -1;
+    std::vector<std::int64_t> starts_;  // first id of each run of in-order ids ...
+    std::vector<int> conns_;            // ... and the connection that wrote it
+    std::deque<std::int64_t> seen_;     // in-order ids of non-contiguous streams, two generations
+    std::size_t generation_ = 0;        // how many of seen_ are the current generation
+    std::unordered_map<std::int64_t, int> written_late_;  // out-of-order ids -> connection
+    std::map<std::int64_t, std::int64_t> holes_;          // first -> last of ids never seen
+
+    void open_hole(std::int64_t seq);
+    void remember_in_order(std::int64_t seq);
+    void new_run(std::int64_t seq, int conn);
+    bool behind(std::int64_t seq, int conn);
+    std::optional<int> in_order_writer(std::int64_t seq) const;
+    void remember_late(std::int64_t seq, int conn);
     bool fill(std::int64_t seq);
 };
 
@@ -89,16 +139,16 @@ struct Action {
 // Timings and retry limits; the defaults suit the live exchanges, tests shorten them
 // (btclib's RecorderOptions).
 struct Timings {
-    double backoff_base = 0.5;
-    double backoff_cap = 30.0;
-    double open_timeout = 10.0;
-    double close_timeout = 2.0;
-    double check_interval = 0.25;
-    double rotate_before = 600.0;   // open the replacement this long before the lifetime ends
-    double overlap_max = 10.0;      // retire the old connection at the latest this much later
-    double rotation_retry = 30.0;   // after a failed replacement, rotate again this much later
-    int max_refusals = 5;           // HTTP 418/429 refusals in a row before giving up
-    int max_silent = 3;             // connections in a row without any data before giving up
+    double backoff_base = contract::backoff_base;
+    double backoff_cap = contract::backoff_cap;
+    double open_timeout = contract::open_timeout;
+    double close_timeout = contract::close_timeout;
+    double check_interval = contract::check_interval;
+    double rotate_before = contract::rotate_before;    // open the replacement this long before the lifetime ends
+    double overlap_max = contract::overlap_max;        // retire the old connection at the latest this much later
+    double rotation_retry = contract::rotation_retry;  // after a failed replacement, rotate again this much later
+    int max_refusals = contract::max_refusals;         // HTTP 418/429 refusals in a row before giving up
+    int max_silent = contract::max_silent;             // connections in a row without any data before giving up
     std::optional<double> first_data_within;  // overrides the feed's
 };
 
@@ -108,9 +158,9 @@ struct Rules {
     std::vector<std::string> streams;  // the line keys, by stream index
     std::map<int, double> stall_after;
     std::optional<double> lifetime;
-    double first_data_within = 5.0;
-    int connect_limit = 300;
-    double connect_window = 300.0;
+    double first_data_within = 0;
+    int connect_limit = 0;
+    double connect_window = 0;
     std::string silence_hint;
     std::map<int, std::string> status_hints;
     Timings timings;

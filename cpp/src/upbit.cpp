@@ -34,14 +34,14 @@ std::string check_code(std::string_view code) {
     }
     if (!ok)
         throw std::invalid_argument("unknown Upbit market code format '" + std::string(code) +
-                                    "': expected QUOTE-BASE such as 'KRW-BTC'");
+                                    "': expected QUOTE-BASE such as 'KRW-BTC'");  // not the contract: btclib's words
     return s;
 }
 
 std::string line_key(const std::string& code) {
     std::string c = check_code(code);
     auto dash = c.find('-');
-    return lower(c.substr(dash + 1)) + lower(c.substr(0, dash)) + "@orderbook";
+    return lower(c.substr(dash + 1)) + lower(c.substr(0, dash)) + std::string(contract::upbit::key);
 }
 
 std::string new_ticket() {
@@ -70,7 +70,7 @@ Parser::Parser(const std::vector<std::string>& codes) {
         std::string key = line_key(code);
         codes_.push_back(code);
         heads_.push_back("{\"type\":\"orderbook\",\"code\":\"" + code + "\",");
-        streams_.push_back({key, key + ",", "", false, false});
+        streams_.push_back({key, key + std::string(contract::upbit::head), "", false, false});
     }
 }
 
@@ -148,9 +148,10 @@ Parsed Parser::general(std::string_view f) const {
 
 FeedSpec feed(const std::string& url, const std::vector<std::string>& codes, double keepalive,
               std::optional<double> stall_after) {
-    if (keepalive <= 0 || keepalive > 30)
-        throw std::invalid_argument("keepalive " + std::to_string(keepalive) +
-                                    " s: must be above 0 and at most 30 s for Upbit");
+    namespace c = contract::upbit;
+    if (keepalive <= 0 || keepalive > c::keepalive_max)
+        throw std::invalid_argument("keepalive " + seconds(keepalive) + " s: must be above 0 and at most " +
+                                    seconds(c::keepalive_max) + " s for Upbit");
     auto parser = std::make_shared<Parser>(codes);
     FeedSpec spec;
     spec.exchange = "upbit";
@@ -158,23 +159,22 @@ FeedSpec feed(const std::string& url, const std::vector<std::string>& codes, dou
     spec.url = url;
     spec.parser = parser;
     std::vector<std::string> checked;
-    for (const auto& c : codes) checked.push_back(check_code(c));
+    for (const auto& code : codes) checked.push_back(check_code(code));
     spec.requests = [checked] { return std::vector<std::string>{subscription(checked, new_ticket())}; };
-    // A quiet book sends nothing: a minute of silence before the connection is replaced.
-    for (std::size_t k = 0; k < checked.size(); ++k)
-        spec.stall_after[static_cast<int>(k)] = stall_after.value_or(60.0);
-    spec.ping_interval = keepalive;  // Upbit closes a socket idle for 60-120 s
-    spec.connect_limit = 5;
-    spec.connect_window = 1.0;
-    spec.first_data_within = 10.0;  // the snapshot comes right after the request
+    // A quiet book sends nothing: a long silence before the connection is replaced. With many
+    // codes only the first is watched (among hundreds some are always quiet).
+    std::size_t watched = checked.size() <= c::watched_codes ? checked.size() : 1;
+    for (std::size_t k = 0; k < watched; ++k)
+        spec.stall_after[static_cast<int>(k)] = stall_after.value_or(c::limits.stall_after);
+    spec.ping_interval = keepalive;  // Upbit closes a socket left idle
+    spec.lifetime = c::limits.lifetime;
+    spec.connect_limit = c::limits.connect_budget;
+    spec.connect_window = c::limits.connect_window;
+    spec.first_data_within = c::limits.first_data_within;  // the snapshot comes right after the request
     std::string list;
     for (std::size_t k = 0; k < checked.size(); ++k) list += (k ? ", " : "") + checked[k];
-    spec.silence_hint = "Upbit sent nothing for " + list +
-                        ": is each a listed market code? Upbit ignores unknown codes silently";
-    spec.status_hints = {
-        {429, "Upbit says too many connections or requests from this IP (HTTP 429)."},
-        {418, "Upbit has temporarily banned this IP for too many requests (HTTP 418)."},
-    };
+    spec.silence_hint = fill(c::silence_hint, {{"{codes}", list}});
+    for (const auto& hint : c::status_hints) spec.status_hints[hint.status] = std::string(hint.text);
     return spec;
 }
 

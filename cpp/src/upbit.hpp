@@ -6,12 +6,12 @@
 #include <string_view>
 #include <vector>
 
+#include "contract.hpp"
 #include "feed.hpp"
 #include "parsed.hpp"
 
 namespace btcrec::upbit {
 
-inline constexpr const char* live_url = "wss://api.upbit.com/websocket/v1";
 
 // "KRW-BTC" (lower case is upper-cased), or throws std::invalid_argument naming the problem.
 std::string check_code(std::string_view code);
