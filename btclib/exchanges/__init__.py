@@ -8,8 +8,8 @@ frame a frame is (the simulator's replay). :mod:`btclib.steps.sources`,
 no exchange.
 
 Adding an exchange means three things: its module here, with every name of
-:class:`Exchange` (copy ``upbit.py``'s layout: constants, checks, request or
-URL, ``Parser`` with its fast path, ``feed``/``make_feed``, ``read_line``,
+:class:`Exchange` (copy ``upbit.py``'s layout: constants and ``LIMITS``, checks,
+request or URL, ``Parser`` with its fast path, ``feed``/``make_feed``, ``read_line``,
 ``read_frame``, ``classify``); its simulator module (:mod:`btclib.simulator`);
 and one line in :data:`EXCHANGES`. Its ``OPTIONS`` become keywords of
 :func:`btclib.steps.steps` and options of ``python -m btclib record``, its
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from ..arguments import Option, websocket_url
-from ..feed import Feed
+from ..feed import Feed, Limits
 from . import binance, bithumb, markets, upbit
 from .records import Book, FrameKind, Number, Record, Trade
 
@@ -70,8 +70,13 @@ class Exchange(Protocol):
     """The live listing ``all`` is read from (a REST URL: ``https://api...``)."""
     LISTING_PATH: str
     """The listing's path, which the simulator serves on its port too."""
+    LIMITS: Limits
+    """What the exchange allows and how its server treats a connection (connect budget,
+    streams per connection, lifetime, stall limit...), written once: its feeds are built
+    from them (:class:`~btclib.feed.Limits`)."""
     OPTIONS: tuple[Option, ...]
-    """The settings :meth:`make_feed` takes besides the URL, with defaults and CLI spellings."""
+    """The settings :meth:`make_feed` takes besides the URL, with defaults and CLI spellings
+    (:class:`btclib.arguments.Option`, the one option type)."""
     STATUS_HINTS: dict[int, str]
     """What a refused handshake's HTTP status means on this exchange."""
     Parser: Callable[..., Callable[[bytes], Any]]
