@@ -11,6 +11,7 @@ a new simulated exchange brings its own options.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from ..arguments import (
@@ -23,6 +24,7 @@ from ..arguments import (
     positive,
     speed,
 )
+from .config import SimConfig
 from .faults import Drop, Fault, Faults, Malformed, MalformedKind, Refuse, Rule, Stall
 from .registry import EXCHANGES
 
@@ -141,9 +143,16 @@ def options(args: argparse.Namespace) -> dict[str, Any]:
             Rule(i, exchange=args.fault_exchange, connection=args.fault_connection) for i in items
         ]
         fields["faults"] = Faults.of(*rules)
+    settings: dict[str, Any] = {}
     for exchange in EXCHANGES.values():
         for option in exchange.OPTIONS:
             value = getattr(args, option.name)
-            if value is not None:
-                fields[option.name] = value
+            if value is not None:  # a SimConfig field, or a package's own setting
+                (fields if option.name in _FIELDS else settings)[option.name] = value
+    if settings:
+        fields["settings"] = settings
     return fields
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(SimConfig))
+"""SimConfig's fields; an exchange package's option that names none goes in ``settings``."""
