@@ -36,9 +36,14 @@ from .records import (
 )
 
 __all__ = [
+    "API_KEY_ENV",
+    "API_KEY_HEADER",
     "DEFAULT_MARKETS",
     "DEPTH_SPEEDS",
     "DEPTH_STALL_AFTER",
+    "HISTORY_LIMIT",
+    "HISTORY_PATH",
+    "HISTORY_WEIGHT",
     "LIMITS",
     "LISTING_PATH",
     "LISTING_URL",
@@ -46,10 +51,13 @@ __all__ = [
     "MARKETS_OPTION",
     "NAME",
     "OPTIONS",
+    "REST_URL",
     "STATUS_HINTS",
     "TITLE",
     "URL_ENV",
     "URL_HELP",
+    "WEIGHT_HEADER",
+    "WEIGHT_LIMIT",
     "BinanceError",
     "Parser",
     "check_market",
@@ -62,6 +70,8 @@ __all__ = [
     "format_depth",
     "format_trade",
     "frame_facts",
+    "history_lines",
+    "history_query",
     "make_feed",
     "make_feeds",
     "parse_listing",
@@ -695,3 +705,42 @@ def frame_facts(frame: bytes | str) -> FrameFacts | None:
         seq = seq if isinstance(seq, int) else None
         return FrameFacts(name, seq, epoch_seconds(data.get("E")), contiguous=True)
     return None
+
+
+# -- Old trades over REST: what a backfill fetches after a gap (btclib.quality.backfill) --
+
+REST_URL = "https://api.binance.com"
+"""The spot REST API (``historicalTrades`` is not served by ``data-api.binance.vision``)."""
+HISTORY_PATH = "/api/v3/historicalTrades"
+HISTORY_LIMIT = 1000
+"""Trades per request, Binance's maximum."""
+HISTORY_WEIGHT = 25
+"""Request weight of one ``historicalTrades`` call (rest-api.md; it was 5 until 2023)."""
+WEIGHT_LIMIT = 6000
+"""``REQUEST_WEIGHT`` per minute and IP (``exchangeInfo``'s ``rateLimits``)."""
+WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
+API_KEY_ENV = "BINANCE_API_KEY"
+API_KEY_HEADER = "X-MBX-APIKEY"
+"""``historicalTrades`` was a MARKET_DATA endpoint (an API key required); the current
+documentation gives it no security type. A key in ``BINANCE_API_KEY`` is sent when set."""
+
+
+def history_query(stream: str, from_id: int) -> str | None:
+    """The ``historicalTrades`` path and query that fetches a trade stream's ids from
+    ``from_id`` on, or ``None`` for a stream that has no old trades (books)."""
+    symbol, _, kind = stream.partition("@")
+    if kind != "trade" or not _SYMBOL.fullmatch(symbol):
+        return None
+    return f"{HISTORY_PATH}?symbol={symbol.upper()}&fromId={from_id}&limit={HISTORY_LIMIT}"
+
+
+def history_lines(body: bytes, stream: str) -> list[tuple[int, bytes]]:
+    """``historicalTrades``' answer as (trade id, the SPEC trade line), in id order: the
+    line a trade frame of the stream gives (price and quantity copied as sent)."""
+    symbol = stream.partition("@")[0]
+    rows = json.loads(body)
+    out = []
+    for row in rows:
+        price, qty = str(row["price"]).encode(), str(row["qty"]).encode()
+        out.append((int(row["id"]), format_trade(symbol, price, qty)))
+    return sorted(out)

@@ -13,6 +13,7 @@ writes to the recording; :meth:`Card.write` writes the card where asked.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,12 +178,20 @@ def _connected(evs: list[dict[str, Any]], exchange: str, end: float) -> float:
 
 
 def _healed(evs: list[dict[str, Any]], stream: str) -> list[tuple[int, int]]:
-    """Id ranges the backfill brought back for ``stream`` (``backfill`` events)."""
-    return [
-        (int(e["first"]), int(e["last"]))
-        for e in evs
-        if e.get("event") == "backfill" and e.get("stream") == stream and "first" in e
-    ]
+    """Id ranges the backfill brought back for ``stream`` (``backfill`` events, less the
+    ids the exchange no longer had)."""
+    out: list[tuple[int, int]] = []
+    for e in evs:
+        if e.get("event") != "backfill" or e.get("stream") != stream or "first" not in e:
+            continue
+        start = int(e["first"])
+        for a, b in sorted((int(a), int(b)) for a, b in e.get("unavailable") or []):
+            if a > start:
+                out.append((start, a - 1))
+            start = b + 1
+        if start <= int(e["last"]):
+            out.append((start, int(e["last"])))
+    return out
 
 
 def _judge(
@@ -192,6 +201,7 @@ def _judge(
     run: Run | None,
     have_capture: bool,
     rules: RateRules,
+    healed: Sequence[tuple[int, int]] = (),
 ) -> StreamCard:
     exchange = s.exchange or next(
         (e.get("exchange", "") for e in evs if key in (e.get("missed") or {})), ""
@@ -225,7 +235,6 @@ def _judge(
                         "(the stall limit): the recorder reconnected", at - limit, at)
             )  # fmt: skip
     # trade continuity
-    healed = _healed(evs, key)
     if have_capture and s.seqs and (numbered_by_log or s.contiguous):
         card.numbered, card.ids_from = True, "capture"
         present, expected, holes = trade_holes(s.seqs, s.seq_times)
@@ -349,7 +358,15 @@ def check(
         names += [k for k in streams[index] if k not in names]
         for key in names:
             run_card.streams.append(
-                _judge(key, streams[index][key], evs, run, reader.capture is not None, rules)
+                _judge(
+                    key,
+                    streams[index][key],
+                    evs,
+                    run,
+                    reader.capture is not None,
+                    rules,
+                    _healed(reader.events, key),  # a backfill may come long after its run
+                )
             )
         if run is not None and run.duration is None:
             run_card.notes.append("no stop event: the recorder was killed?")

@@ -144,7 +144,10 @@ def rate_findings(
     ]
     kept = [c for c, ok in zip(counts, usable, strict=True) if ok]
     median = statistics.median(kept) if kept else None
-    per_min = None if median is None else round(median * 60.0 / rules.bin_s, 3)
+    if median is not None:
+        per_min: float | None = round(median * 60.0 / rules.bin_s, 3)
+    else:  # too short to have a whole bin outside its gaps: the mean over the run
+        per_min = round(len(times) * 60.0 / max(end - start, 1e-9), 3)
     findings: list[Finding] = []
     low_from: int | None = None
     history: list[int] = []

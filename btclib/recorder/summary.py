@@ -142,6 +142,8 @@ class RunSummary:
     """Per exchange: markets that had data, markets asked (:func:`btclib.steps.steps`)."""
     links: dict[str, LinkState] = field(default_factory=dict)
     """Per exchange: connection attempts, failures and their last reason."""
+    backfill: str = ""
+    """What ``backfill=True`` fetched after the run (:mod:`btclib.quality.backfill`)."""
 
     @property
     def total(self) -> int:
@@ -215,6 +217,8 @@ class RunSummary:
             if link.failed and link.connections:
                 out.append(f"  {link.exchange}: {link.failures()}")
         out.extend(f"  error: {error}" for error in self.errors)
+        if self.backfill:
+            out.extend(f"  {line}" for line in self.backfill.splitlines())
         out.extend(f"  FAILED: {problem}" for problem in self.problems)
         if self.events_path is not None:
             out.append(f"  events log: {self.events_path}")

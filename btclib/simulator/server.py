@@ -102,6 +102,14 @@ class Simulator:
         self._symbols = {
             name: [i.symbol for i in self.instruments if i.venue == name] for name in self.exchanges
         }
+        #: Per exchange with a REST side (old trades, server time): its ``make_rest`` state.
+        self.rest = {
+            name: x.make_rest(self.config)
+            for name, x in self.exchanges.items()
+            if hasattr(x, "make_rest")
+        }
+        for rest in self.rest.values():
+            self.feed.subscribe(rest.on_step)
         self._phases = {
             name: {i.symbol: i.phase_ms for i in self.instruments if i.venue == name}
             for name in self.exchanges
@@ -206,6 +214,15 @@ class Simulator:
         return next((name for name, x in self.exchanges.items() if x.serves(path)), None)
 
     def _process_request(self, connection: SimConnection, request: Request) -> Response | None:
+        for rest in self.rest.values():
+            got = rest.answer(request.path, time.time())
+            if got is not None:
+                response = connection.respond(got.status, got.body)
+                for name, value in got.headers.items():
+                    if name in response.headers:
+                        del response.headers[name]
+                    response.headers[name] = value
+                return response
         listing = self._listing(connection, request.path)
         if listing is not None:
             return listing

@@ -59,6 +59,9 @@ async def test_each_planted_fault_is_named_where_it_was_and_nothing_else(tmp_pat
     faults = Faults.of(
         Rule(Drop(after_seconds=3.0), exchange="binance", connection=0),
         Rule(Stall(after_seconds=1.0, channels=("depth",)), exchange="binance", connection=1),
+        # The reconnect may take a millisecond: its first 0.3 s of trades held back as well,
+        # so the drop always costs trades.
+        Rule(Stall(duration=0.3, channels=("trade",)), exchange="binance", connection=1),
         Rule(Stall(after_seconds=4.0, duration=3.0, channels=("orderbook",)), exchange="upbit"),
     )
     sim = dict(
@@ -108,7 +111,10 @@ async def test_each_planted_fault_is_named_where_it_was_and_nothing_else(tmp_pat
 async def test_without_the_capture_trade_holes_come_from_the_events_log(tmp_path):
     out = tmp_path / "drop.txt"
     sim = dict(
-        faults=Faults.of(Rule(Drop(after_seconds=2.0), exchange="binance", connection=0)),
+        faults=Faults.of(
+            Rule(Drop(after_seconds=2.0), exchange="binance", connection=0),
+            Rule(Stall(duration=0.3, channels=("trade",)), exchange="binance", connection=1),
+        ),
         market=MarketParams(binance_trade_rate=200.0),
     )
     await btclib.record("binance", source="sim", duration=5, out=out, sim_options=sim, **QUIET)

@@ -23,6 +23,7 @@ from .frames import (
 from .link import BinanceLink
 from .malformed import malformed_frame
 from .options import OPTIONS
+from .rest import BinanceRest
 from .session import BinanceSession, StreamSpec, UrlRequest, parse_stream, parse_url
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "format_depth",
     "format_trade",
     "listing",
+    "make_rest",
     "malformed_frame",
     "parse_stream",
     "parse_url",
@@ -72,6 +74,12 @@ def url(base: str) -> str:
 def listing(symbols: list[str], now_ms: int) -> str:
     """Binance's ``GET /api/v3/exchangeInfo`` answer: ``symbols`` TRADING, a few in BREAK."""
     return exchange_info(symbols, now_ms)
+
+
+def make_rest(config: object) -> BinanceRest:
+    """The REST side on the simulator's port: old trades (the tape of every trade made),
+    the server time, the request-weight limits (:mod:`.rest`)."""
+    return BinanceRest(config)
 
 
 def banner(url: str) -> list[str]:
