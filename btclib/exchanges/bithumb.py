@@ -522,9 +522,14 @@ def read_line(line: bytes | str, number: Number = float) -> Book[Any] | Trade[An
     return None
 
 
-def _message(frame: bytes | str, number: Number) -> dict[str, Any] | None:
+def _message(frame: bytes | str, number: Number | None) -> dict[str, Any] | None:
+    """The frame's JSON object (``*_LIST`` formats unwrapped); numbers made by ``number``
+    (``None``: as :func:`json.loads` makes them, ints exact)."""
     try:
-        message = json.loads(frame, parse_float=number, parse_int=number)
+        if number is None:
+            message = json.loads(frame)
+        else:
+            message = json.loads(frame, parse_float=number, parse_int=number)
     except ValueError:
         return None
     if isinstance(message, list) and len(message) == 1:
@@ -561,7 +566,7 @@ def read_frame(frame: bytes | str, number: Number = float) -> Book[Any] | Trade[
 def frame_facts(frame: bytes | str) -> FrameFacts | None:
     """A data frame's line key, trade ``sequential_id`` (unique, not contiguous; books
     have none) and ``timestamp``, or ``None`` for anything else."""
-    message = _message(frame, float)
+    message = _message(frame, None)
     if message is None:
         return None
     kind = message.get("type", message.get("ty"))
@@ -573,7 +578,7 @@ def frame_facts(frame: bytes | str) -> FrameFacts | None:
     except ValueError:
         return None
     seq = message.get("sequential_id", message.get("sid")) if kind == "trade" else None
-    seq = int(seq) if isinstance(seq, int | float) else None
+    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
     return FrameFacts(key, seq, epoch_seconds(message.get("timestamp", message.get("tms"))))
 
 

@@ -20,7 +20,14 @@ from typing import Any
 
 from ..market import SIZE_SCALE, Instrument, MarketParams
 from .expected import expected_line
-from .frames import REFUSAL_BODIES, STATUS_UP, decimal, format_orderbook, format_trade
+from .frames import (
+    REFUSAL_BODIES,
+    STATUS_UP,
+    decimal,
+    format_orderbook,
+    format_trade,
+    size_text,
+)
 from .link import SETTINGS, BithumbLink, setting
 from .malformed import malformed_frame
 from .session import VENUE, BithumbSession, Reply
@@ -47,6 +54,7 @@ __all__ = [
     "listing",
     "malformed_frame",
     "serves",
+    "size_text",
     "url",
 ]
 
