@@ -11,6 +11,8 @@ import pytest
 
 from btclib.files.sink import LineSink, SinkError
 
+from ..windows import pretend_windows
+
 
 async def test_lines_are_appended_after_what_the_file_held(tmp_path: Path):
     path = tmp_path / "data.txt"
@@ -318,3 +320,23 @@ async def test_the_data_file_is_opened_in_binary_mode_where_the_platform_has_one
         sink.write(b"line\n")
     assert flags_seen and all(flags & 0x8000 for flags in flags_seen)
     assert (tmp_path / "data.txt").read_bytes() == b"line\n"
+
+
+# -- line endings: \n on every platform --------------------------------------------------------
+
+
+async def test_the_sink_writes_the_same_bytes_with_text_mode_translation_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    pretend_windows(monkeypatch)
+    path = tmp_path / "data.txt"
+    path.write_bytes(b"left by someone else")  # half a line: the sink ends it first
+    lines = [b'{"a":1}\n', "원화 KRW-BTC\n".encode(), b"\n".join([b"x"] * 3) + b"\n"]
+    async with LineSink(path) as sink:
+        for line in lines:
+            sink.write(line)
+        await asyncio.sleep(0)  # let the loop idle once: the chunk goes out inline
+        sink.flush()
+        sink._inline = False  # and the writer thread's route, too
+        sink.write(b"from the thread\n")
+    assert path.read_bytes() == b"left by someone else\n" + b"".join(lines) + b"from the thread\n"
