@@ -10,7 +10,7 @@ Pipelines (``spec["pipeline"]``):
   with ``recv(decode=False)`` and discarding: the most this client library delivers.
 - ``drain``: the same receive-only loop, but taking the frames websockets has already
   queued without one ``await recv()`` each, exactly as the recorder reads
-  (:mod:`btclib.wsqueue`): the ceiling of the recorder's own reading method.
+  (:mod:`btclib.recorder.wsqueue`): the ceiling of the recorder's own reading method.
 - ``recorder``: btclib's full recorder through its public API:
   :func:`btclib.recorder.record_feeds` with the feeds of :func:`btclib.steps.build_feeds`
   pointed at the flood server, writing a real file in a fresh temporary folder. The
@@ -164,7 +164,7 @@ async def run_ceiling(spec: dict[str, Any]) -> dict[str, Any]:
                 await ws.send(request)
             recv = ws.recv
             # "drain": take what websockets already queued as the recorder does
-            # (btclib.wsqueue), the receive-only ceiling of that reading method.
+            # (btclib.recorder.wsqueue), the receive-only ceiling of that reading method.
             queue, take, resume = queued_frames(ws if drain else None)
             try:
                 while True:

@@ -42,7 +42,7 @@ RATES = (1_000, 10_000)
 TARGETS = {"binance": 0.8, "upbit": 0.7}
 PIPELINES = ("ceiling", "recorder", "drain")
 """Measured per repeat, in rotating order; ``drain`` is the receive-only loop reading
-websockets' queue the way the recorder does (:mod:`btclib.wsqueue`)."""
+websockets' queue the way the recorder does (:mod:`btclib.recorder.wsqueue`)."""
 
 
 @dataclass
