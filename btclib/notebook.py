@@ -46,17 +46,23 @@ from .simulator import MarketParams
 from .steps.sources import banner as _exchange_banner
 from .steps.steps import build_feeds
 from .tools import btcrec as _btcrec
+from .tools import faultlab as _faultlab
 from .tools.btcrec import Build, BuildError, CppRun
+from .tools.faultlab import FAULTS, LabRun, Plan
+from .tools.soak import check as soak_check
 
 __all__ = [
+    "FAULTS",
     "Build",
     "BuildError",
     "CppListing",
     "CppRun",
     "FeedRunner",
+    "LabRun",
     "LineSink",
     "Listing",
     "Parameters",
+    "Plan",
     "RunCheck",
     "SelfCheckError",
     "Sourced",
@@ -70,6 +76,8 @@ __all__ = [
     "configured_premium",
     "cpp_binary",
     "cpp_listing",
+    "explain_events",
+    "fault_lab",
     "listing",
     "mixed",
     "mixed_warning",
@@ -78,6 +86,8 @@ __all__ = [
     "print_tail",
     "record_cpp",
     "record_feeds",
+    "refused_451",
+    "soak_check",
     "tail",
     "tail_view",
     "text_view",
@@ -544,6 +554,23 @@ def check_run(
         f"({streams})."
     )
     return RunCheck(text, facts)
+
+
+# -- Step F: the fault lab ---------------------------------------------------------------------
+
+fault_lab = _faultlab.run
+"""``lab = await fault_lab(Plan(faults=..., duration=20, seed=2026), out)``: Step C recorded
+from the simulator while it plants the plan's faults, then checked by :data:`soak_check`; see
+:func:`btclib.tools.faultlab.run`. Returns a :class:`LabRun`."""
+
+explain_events = _faultlab.explain
+"""The events log in words, one line per event, seconds from the start of the run."""
+
+refused_451 = _faultlab.refused_451
+"""``await refused_451(out)``: a short Step A refused with HTTP 451; the error it stops with."""
+
+# soak_check (btclib.tools.soak.check): the soak checker's comparison of the file with what the
+# simulator sent; a LabRun's verdict is its result.
 
 
 # -- Step E: the C++ twin -----------------------------------------------------------------------

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import textwrap
 from collections.abc import Callable, Sequence
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import numpy as np
 from matplotlib import rc_context
@@ -32,11 +31,12 @@ __all__ = [
     "plot_prices",
     "plot_quotes",
     "plot_spreads",
+    "plot_timeline",
     "plot_twin_mids",
     "title_text",
 ]
 
-SIMULATED = "SIMULATED DATA (btclib's local exchange simulator, not a live exchange)"
+SIMULATED = "SIMULATED DATA: btclib's exchange simulator, not a live exchange"
 
 # A PDF page shows a figure 0.9 text widths wide (about 5.8 in): 8 in with 12 pt text
 # prints at about 9 pt. 120 dpi keeps lines sharp in the PDF.
@@ -72,17 +72,13 @@ def _styled(build: Callable[P, Figure]) -> Callable[P, Figure]:
 
 
 def title_text(title: str, simulated: bool = False, reason: str | None = None) -> str:
-    """``title``, with a second line saying SIMULATED DATA when the source was the simulator.
+    """``title``, with one short line saying SIMULATED DATA when the source was the simulator.
 
-    ``reason`` (why the live exchange was not used) follows on the next lines, wrapped to the
-    width of the figure.
+    ``reason`` (why the live exchange was not used) is not repeated on the figure: the notice
+    printed above the run says it once, in full; a five-line red title said it again per plot.
     """
-    if not simulated:
-        return title
-    text = f"{title}\n{SIMULATED}"
-    if reason:
-        text += "\n" + "\n".join(textwrap.wrap(f"Why: {reason}", _TITLE_WIDTH))
-    return text
+    del reason  # accepted for the callers that pass it; the notice above says it
+    return f"{title}\n{SIMULATED}" if simulated else title
 
 
 def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = _SIZE, **kw: object):
@@ -95,12 +91,8 @@ def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = _SIZE, **k
 
 
 def _title(fig: Figure, title: str, simulated: bool, reason: str | None = None) -> None:
-    text = title_text(title, simulated, reason)
-    extra = text.count("\n") - title_text(title, simulated).count("\n")
-    if extra:  # the reason's lines: grow the figure so the axes keep their height
-        fig.set_figheight(fig.get_figheight() + 0.25 * extra)
     fig.suptitle(
-        text,
+        title_text(title, simulated, reason),
         fontsize=_RC["axes.titlesize"] + 1,
         color="firebrick" if simulated else "black",
         fontweight="bold" if simulated else "normal",
@@ -117,10 +109,22 @@ def _color(i: int, venue: str, used: set[str]) -> str:
 
 
 def _start(start_wall_ns: int | None) -> str:
+    """``, 0 = 2026-12-07 01:02:03 UTC``: put inside the time label's own parentheses by
+    :func:`_time_label` (appended as a second pair, the label read ``time (s) (t = 0 ...)``)."""
     if start_wall_ns is None:
         return ""
     when = dt.datetime.fromtimestamp(start_wall_ns / 1e9, dt.UTC)
-    return f" (t = 0 at {when:%Y-%m-%d %H:%M:%S} UTC)"
+    return f", 0 = {when:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _time_label(label: str, start_wall_ns: int | None) -> str:
+    """``time (s, 0 = ... UTC)`` from ``time (s)``; a label without parentheses gets its own."""
+    start = _start(start_wall_ns)
+    if not start:
+        return label
+    if label.endswith(")"):
+        return f"{label[:-1]}{start})"
+    return f"{label} ({start.removeprefix(', ')})"
 
 
 def _price_label(currency: str, base: str) -> str:
@@ -128,7 +132,10 @@ def _price_label(currency: str, base: str) -> str:
 
 
 def _legend(ax: Axes, loc: str = "best") -> None:
-    ax.legend(loc=loc, framealpha=0.85)
+    """The legend under the axes, in rows, where it covers no data (inside, "best" still
+    covered points once a run had many); ``loc`` is kept for callers that name a corner."""
+    del loc
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, ncols=3)
 
 
 def _legend_below(ax: Axes) -> None:
@@ -199,7 +206,7 @@ def plot_prices(
         low.set_ylabel(_price_label(detail.currency, detail.base))
         low.set_title(f"{detail.label}: best bid, best ask and trades (zoomed)", loc="left")
         _legend(low)
-    axes[-1, 0].set_xlabel(books[0].time_label + _start(start_wall_ns))
+    axes[-1, 0].set_xlabel(_time_label(books[0].time_label, start_wall_ns))
     _title(fig, title, simulated)
     return fig
 
@@ -236,7 +243,7 @@ def plot_premium(
         pad = max((hi - lo) * 0.15, 0.02)
         ax.set_ylim(lo - pad, hi + pad)
     ax.set_ylabel(f"premium ({premium.unit})")
-    ax.set_xlabel(premium.time_label + _start(start_wall_ns))
+    ax.set_xlabel(_time_label(premium.time_label, start_wall_ns))
     ax.set_title(premium.name, loc="left", fontsize=_RC["font.size"])
     _legend(ax)
     _title(fig, title, simulated)
@@ -284,7 +291,7 @@ def plot_spreads(
     unit = spreads[0].unit
     # A short y label (a long one ran into the title); the unit is explained in the title.
     ax.set_ylabel(f"spread ({unit})" + (", log scale" if log else ""))
-    ax.set_xlabel(spreads[0].time_label + _start(start_wall_ns))
+    ax.set_xlabel(_time_label(spreads[0].time_label, start_wall_ns))
     explained = ", in bp (1 bp = 0.01 %)" if unit == "bp" else f", in {unit}"
     ax.set_title(f"(best ask - best bid) / mid{explained}", loc="left", fontsize=_RC["font.size"])
     _legend_below(ax)
@@ -353,16 +360,20 @@ def plot_quotes(
     title: str | None = None,
     start_wall_ns: int | None = None,
 ) -> Figure:
-    """One market over the run: best bid, best ask (the spread as a band) and trade prices.
+    """One market over the run: best bid, best ask (the spread as a band) and trade prices,
+    and under them the spread itself.
 
-    One panel, one price axis: on a single venue the quotes and the trades are close
-    together, so nothing needs a second axis or a zoom. ``reason`` says why the simulator
-    stood in (shown under the SIMULATED DATA line).
+    At the scale of the price a one-tick spread (0.01 USDT on 95,000) is thinner than the
+    lines, so the lower panel draws it on its own axis, in the quote currency. ``reason`` is
+    accepted for the callers that pass it (the notice above the run says it).
     """
     if len(book) == 0:
         raise ValueError(f"plot_quotes: no {book.label} snapshot recorded")
-    fig, axes = _figure(1, 1)
-    ax = axes[0, 0]
+    fig = Figure(figsize=(_SIZE[0], _SIZE[1] * 1.35), dpi=_DPI, layout="constrained")
+    ax, low = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    for a in (ax, low):
+        a.grid(True, alpha=0.3)
+        a.ticklabel_format(useOffset=False, style="plain")
     ax.fill_between(
         book.t, book.bid, book.ask, step="post", color="#888888", alpha=0.18,
         label="spread (best bid to best ask)",
@@ -376,8 +387,15 @@ def plot_quotes(
             label=f"trades ({len(trades)})",
         )  # fmt: skip
     ax.set_ylabel(_price_label(book.currency, book.base))
-    ax.set_xlabel(book.time_label + _start(start_wall_ns))
-    _legend(ax)
+    spread = np.asarray(book.ask, dtype=float) - np.asarray(book.bid, dtype=float)
+    low.step(book.t, spread, where="post", color="#555555", lw=1.2)
+    low.fill_between(book.t, 0, spread, step="post", color="#888888", alpha=0.3)
+    low.set_ylabel(f"spread ({book.currency})", fontsize=10)
+    low.set_ylim(bottom=0)
+    low.set_xlabel(_time_label(book.time_label, start_wall_ns))
+    # The price panel's legend, under the spread panel: it covers no data there.
+    low.legend(*ax.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, -0.55),
+               frameon=False, ncols=2)  # fmt: skip
     _title(fig, title or f"{book.label}: best bid, best ask and trades", simulated, reason)
     return fig
 
@@ -416,9 +434,11 @@ def plot_twin_mids(
         axis.set_ylabel(f"{book.label} mid ({book.currency})", color=color)
         axis.tick_params(axis="y", colors=color)
         axis.yaxis.set_major_formatter(StrMethodFormatter(f"{{x:,.{_mid_decimals(book)}f}}"))
-    ax.set_xlabel(left.time_label + _start(start_wall_ns))
+    ax.set_xlabel(_time_label(left.time_label, start_wall_ns))
     ax.set_title("Mid price = (best bid + best ask) / 2", loc="left", fontsize=_RC["font.size"])
-    other.legend(handles=handles, loc="best", framealpha=0.85)  # the top axes: not hidden
+    # On the top axes (not hidden by the other), under both, where it covers no line.
+    other.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22),
+                 frameon=False, ncols=2)  # fmt: skip
     _title(fig, title or f"{left.label} and {right.label}: mid prices", simulated, reason)
     return fig
 
@@ -440,3 +460,77 @@ def _decimals(prices: np.ndarray) -> int:
     steps = np.diff(np.unique(prices))
     smallest = float(steps.min()) if len(steps) else 1.0
     return 0 if smallest >= 1 else min(8, int(np.ceil(-np.log10(smallest) - 1e-6)))
+
+
+@_styled
+def plot_timeline(lab: Any, *, title: str = "Step F: what the recorder did") -> Figure:
+    """A fault lab run (:class:`btclib.tools.faultlab.LabRun`) on one time axis.
+
+    Above, one row per exchange: each connection the simulator accepted as a bar (shades
+    alternate so that back-to-back connections stay apart), the gaps the events log names
+    shaded red, reconnects marked by a vertical tick, make-before-break rotations by a star,
+    and each fault that took effect as a labelled triangle (the slow disk on a row of its own).
+    Below, the lines written per second.
+    """
+    fig = Figure(figsize=(_SIZE[0], _SIZE[1] * 1.6), dpi=_DPI, layout="constrained")
+    top, low = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    exchanges = list(dict.fromkeys(x for x, *_ in lab.spans))
+    disk = bool(lab.slow) or any(x == "disk" for _, x, _ in lab.fired)
+    rows = [*exchanges, "disk"] if disk else exchanges
+    y = {x: len(rows) - 1 - i for i, x in enumerate(rows)}
+    shade = {x: 0 for x in rows}
+    for exchange, conn, opened, closed in lab.spans:
+        color = _COLORS.get(exchange, "#6c757d")
+        alpha = 0.85 if shade[exchange] % 2 == 0 else 0.55
+        shade[exchange] += 1
+        top.broken_barh([(opened, max(closed - opened, 0.01))], (y[exchange] - 0.3, 0.6),
+                        facecolors=color, alpha=alpha, edgecolor="white")  # fmt: skip
+        top.text(opened + 0.05, y[exchange], f"#{conn}", va="center", fontsize=8, color="white")
+    for start, end in lab.slow:
+        top.broken_barh([(start, end - start)], (y["disk"] - 0.3, 0.6), facecolors="#8e44ad",
+                        alpha=0.6)  # fmt: skip
+    t0 = lab.started
+    gaps = rotations = reconnects = 0
+    for e in lab.events:
+        exchange = e.get("exchange")
+        if exchange not in y:
+            continue
+        if e.get("event") == "gap":
+            top.axvspan(float(e["start"]) - t0, float(e["end"]) - t0, color="firebrick",
+                        alpha=0.25, label="gap (no connection)" if not gaps else None)  # fmt: skip
+            gaps += 1
+        elif e.get("event") == "reconnect":
+            top.vlines(float(e["time"]) - t0, y[exchange] - 0.45, y[exchange] + 0.45,
+                       color="black", lw=1.2,
+                       label="reconnect" if not reconnects else None)  # fmt: skip
+            reconnects += 1
+        elif e.get("event") == "rotated":
+            top.plot([float(e["time"]) - t0], [y[exchange] + 0.38], marker="*", ms=12,
+                     color="black", ls="none",
+                     label="rotation (make-before-break)" if not rotations else None)  # fmt: skip
+            rotations += 1
+    for i, (t, exchange, what) in enumerate(lab.fired):
+        row = y.get(exchange, 0)
+        top.plot([t], [row - 0.42], marker="v", ms=8, color="firebrick", ls="none",
+                 label="fault planted" if i == 0 else None)  # fmt: skip
+        top.annotate(what, (t, row - 0.42), xytext=(0, -11), textcoords="offset points",
+                     fontsize=8, ha="center", va="top", color="firebrick")  # fmt: skip
+    top.set_yticks([y[x] for x in rows], [x for x in rows])
+    top.set_ylim(-0.9, len(rows) - 0.4)
+    top.set_xlim(0, lab.stopped - t0)
+    top.set_ylabel("connections")
+    samples = np.asarray(lab.samples, dtype=float)
+    if len(samples) > 1:
+        t, n = samples[:, 0], samples[:, 1]
+        rate = np.diff(n) / np.maximum(np.diff(t), 1e-6)
+        low.step(t[1:], rate, where="pre", color="#2a9d8f", lw=1.2)
+        low.fill_between(t[1:], 0, rate, step="pre", color="#2a9d8f", alpha=0.25)
+    low.set_ylabel("lines/s")
+    low.set_ylim(bottom=0)
+    low.set_xlabel("time (s from the start of the run)")
+    low.grid(True, alpha=0.3)
+    # The marks' legend under the lower panel, where it covers nothing.
+    low.legend(*top.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, -0.4),
+               frameon=False, ncols=3, fontsize=9)  # fmt: skip
+    _title(fig, title, True)
+    return fig

@@ -39,15 +39,13 @@ def lines_of(ax) -> dict[str, np.ndarray]:
     return {line.get_label(): np.asarray(line.get_ydata()) for line in ax.get_lines()}
 
 
-def test_title_text_adds_the_reason_only_when_simulated() -> None:
+def test_title_text_says_simulated_in_one_short_line() -> None:
     assert plots.title_text("Prices") == "Prices"
     assert plots.title_text("Prices", False, REASON) == "Prices"
     assert plots.title_text("Prices", True) == f"Prices\n{plots.SIMULATED}"
-    text = plots.title_text("Prices", True, REASON + " " + REASON)
-    head, simulated, *why = text.split("\n")
-    assert (head, simulated) == ("Prices", plots.SIMULATED)
-    assert len(why) >= 2 and all(len(line) <= 84 for line in why)  # wrapped to the figure
-    assert " ".join(why) == f"Why: {REASON} {REASON}"
+    # The reason is the notice's, printed once above the run: not five red lines per plot.
+    assert plots.title_text("Prices", True, REASON) == f"Prices\n{plots.SIMULATED}"
+    assert len(plots.SIMULATED) <= 70
 
 
 @pytest.mark.parametrize("simulated", [True, False])
@@ -56,16 +54,20 @@ def test_plot_quotes_shows_bid_ask_and_trades(tmp_path: Path, simulated: bool) -
         BINANCE, TRADES, simulated=simulated, reason=REASON, start_wall_ns=1_795_000_000 * 10**9
     )
     title = fig.get_suptitle()
-    assert ("SIMULATED DATA" in title) == simulated and ("Why: DNS" in title) == simulated
+    assert ("SIMULATED DATA" in title) == simulated and "Why: DNS" not in title
     assert "Binance BTCUSDT" in title
-    (ax,) = fig.axes
+    ax, low = fig.axes
     lines = lines_of(ax)
     assert lines["best bid (3)"].tolist()[:3] == [100.0, 100.5, 101.0]
     assert lines["best ask (3)"].tolist()[:3] == [100.01, 100.6, 101.02]
     (points,) = ax.collections[1:]  # after the spread band: the trades
     assert np.asarray(points.get_offsets()).tolist() == [[0.2, 100.01], [0.7, 100.5]]
-    assert "USDT per BTC" in ax.get_ylabel() and "2026" in ax.get_xlabel()
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "USDT per BTC" in ax.get_ylabel() and "2026" in low.get_xlabel()
+    assert low.get_xlabel().count("(") == 1  # "time (s, 0 = ... UTC)", not "(s) (t = 0 ...)"
+    # The spread on its own axis: visible however thin it is beside the price.
+    (spread,) = lines_of(low).values()
+    assert spread.tolist()[:3] == pytest.approx([0.01, 0.1, 0.02])
+    labels = [t.get_text() for t in low.get_legend().get_texts()]
     assert "trades (2)" in labels
     fig.savefig(tmp_path / "q.png")
 
@@ -103,18 +105,10 @@ def test_plot_twin_mids_puts_each_venue_on_its_own_axis(tmp_path: Path, simulate
     fig.savefig(tmp_path / "m.png")
 
 
-def test_the_reason_grows_the_figure_not_shrinks_the_axes() -> None:
-    plain = plots.plot_twin_mids(BINANCE, UPBIT, simulated=True)
-    long = plots.plot_twin_mids(BINANCE, UPBIT, simulated=True, reason=f"{REASON}; {REASON}")
-    lines = long.get_suptitle().count("\n") - plain.get_suptitle().count("\n")
-    assert lines >= 2
-    assert long.get_figheight() == pytest.approx(plain.get_figheight() + 0.25 * lines)
-
-
 def test_plot_depth_takes_a_reason() -> None:
     d = analysis.depth(UPBIT)
     fig = plots.plot_depth([d], simulated=True, reason=REASON, title="Upbit book")
-    assert fig.get_suptitle().startswith(f"Upbit book\n{plots.SIMULATED}\nWhy: DNS")
+    assert fig.get_suptitle() == f"Upbit book\n{plots.SIMULATED}"
     assert plots.plot_depth([d], title="Upbit book").get_suptitle() == "Upbit book"
     assert not math.isnan(d.mid)
 
