@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 
 from . import arguments, exchanges, simulator
 from .errors import BtclibError
+from .files.datafile import try_writing
 from .files.rotating import Output
 from .files.rotation import parse_rotate
 from .files.runs import events_path, format_runs, read_runs
@@ -163,14 +164,7 @@ def _check_writable(flag: str, given: str | None, fail: Callable[[str], NoReturn
         return
     try:
         arguments.writable_file(given)
-        path = Path(given)
-        if path.exists():
-            with path.open("ab"):
-                return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("xb"):
-            pass
-        path.unlink()
+        try_writing(Path(given))
     except argparse.ArgumentTypeError as exc:
         fail(f"argument {flag}: {exc}")
     except OSError as exc:

@@ -37,6 +37,7 @@ __all__ = [
     "MsvcrtLock",
     "open_append",
     "platform_lock",
+    "try_writing",
     "writable",
     "writable_set",
 ]
@@ -135,6 +136,19 @@ def platform_lock() -> FileLock:
 def open_append(path: str | Path) -> int:
     """Open ``path`` for appending bytes exactly as written (binary mode on Windows)."""
     return os.open(path, APPEND_FLAGS | getattr(os, "O_BINARY", 0), 0o644)
+
+
+def try_writing(path: Path) -> None:
+    """Raise ``OSError`` unless ``path`` can be opened for appending, leaving no file behind
+    that was not there (the command line checks its files before anything starts; folders
+    it had to make stay)."""
+    if path.exists():
+        with path.open("ab"):
+            return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("xb"):
+        pass
+    path.unlink()
 
 
 def writable(path: Path) -> None:
