@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import random
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ...simulator import binance as sim_binance
 from ...simulator import upbit as sim_upbit
@@ -137,17 +138,33 @@ class Cycle:
     """(offset of the high id digits, their value in cycle 0) per numbered frame."""
     trades: int = 0
     """Trades per cycle (for peers that count trades)."""
+    _groups: list[tuple[int, Any]] | None = field(default=None, repr=False, compare=False)
+    """Byte positions of the high digits per base, built on the first patch."""
 
     def patch(self, cycle: int) -> None:
-        """Set the high digits of every id for cycle number ``cycle``."""
-        buf = self.buffer
-        cache: dict[int, bytes] = {}
-        for offset, base in self.patches:
-            digits = cache.get(base)
-            if digits is None:
-                digits = cache[base] = b"%d" % (base + cycle)
-                assert len(digits) == ID_HIGH_DIGITS, "id ran out of digits"
-            buf[offset : offset + ID_HIGH_DIGITS] = digits
+        """Set the high digits of every id for cycle number ``cycle``.
+
+        One numpy assignment per distinct base (two in a Binance cycle: trades, books), not
+        a Python loop per frame: that loop cost 0.7 us a frame and made the flood server,
+        not the client, the bound near 1M frames/s.
+        """
+        import numpy as np
+
+        groups = self._groups
+        if groups is None:
+            starts: dict[int, list[int]] = {}
+            for offset, base in self.patches:
+                starts.setdefault(base, []).append(offset)
+            groups = self._groups = [
+                (base, [np.asarray(offsets) + k for k in range(ID_HIGH_DIGITS)])
+                for base, offsets in starts.items()
+            ]
+        view = np.frombuffer(self.buffer, dtype=np.uint8)
+        for base, positions in groups:  # positions[k]: where digit k of every id sits
+            digits = b"%d" % (base + cycle)
+            assert len(digits) == ID_HIGH_DIGITS, "id ran out of digits"
+            for where, digit in zip(positions, digits, strict=True):
+                view[where] = digit
 
 
 def _split_id(value: int) -> tuple[int, bytes]:
