@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
+import gzip
 import json
 import os
 import signal
@@ -31,13 +32,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from btclib.feed import Feed
+from btclib.files.capture import CaptureWriter
+from btclib.files.rotating import Output
+from btclib.files.rotation import set_files
 from btclib.files.sink import LineSink
 from btclib.recorder import Progress, RecorderOptions, record_feeds
 from btclib.simulator import SentFrame, SimConfig, Simulator
@@ -58,7 +62,7 @@ CPP_LACKS = {
     "and in its summary (cpp/README.md)",
     "queue limit": "btcrec's line queue has no size option and waits for room instead of "
     "dropping a line: no line is too large for it (cpp/README.md)",
-    "rotate": "btcrec writes one file: no --rotate/--split (cpp/README.md)",
+    "rotate": "btcrec writes one file: no rotation or split (--rotate, --split) (cpp/README.md)",
     "capture": "btcrec keeps no capture of the frames (cpp/README.md)",
 }
 
@@ -135,6 +139,11 @@ class Setup:
     #: ``full`` after ``full_after`` bytes (ENOSPC from the writer thread).
     disk: str | None = None
     full_after: int = 4000
+    #: A set of files instead of one: ``rotate`` ``"daily"`` or a size, ``split``
+    #: ``"market"`` (btclib.files.rotation); ``capture``: keep every frame as received.
+    rotate: str | None = None
+    split: str | None = None
+    capture: bool = False
 
 
 @dataclass
@@ -197,6 +206,10 @@ class Run:
     stderr: list[str] | None = None
     code: int | None = None
     raw: Any = None
+    #: When the test told the source to end (wall clock): later breaks are no gaps.
+    stopped_at: float = 0.0
+    #: The data files (more than one when rotated or split), in recording order.
+    files: list[Path] = field(default_factory=list)
 
     @property
     def lines(self) -> list[bytes]:
@@ -366,7 +379,9 @@ class PythonRecorder(Recorder):
             options = dataclasses.replace(options, max_queued_bytes=setup.max_queued_bytes)
         return options
 
-    def target(self, out: Path, setup: Setup, options: RecorderOptions) -> Path | LineSink:
+    def target(self, out: Path, setup: Setup, options: RecorderOptions) -> Path | LineSink | Output:
+        if setup.rotate is not None or setup.split is not None:
+            return Output.parse(out, setup.rotate, setup.split)
         if setup.disk is None:
             return out
         if setup.disk == "full":
@@ -387,14 +402,19 @@ class PythonRecorder(Recorder):
                 if until(seen, sim):
                     reached.set()
 
+            feeds = self.feeds(step, sim, setup)
+            capture = CaptureWriter(tmp_path / "capture.jsonl") if setup.capture else None
+            if capture is not None:
+                capture.open(feeds, {})
             task = asyncio.create_task(
                 record_feeds(
-                    self.feeds(step, sim, setup),
+                    feeds,
                     self.target(out, setup, options),
                     events_path=events,
                     options=options,
                     progress=progress,
                     finish=finish,
+                    tap=capture,
                 )
             )
             waiter = asyncio.create_task(reached.wait())
@@ -406,12 +426,17 @@ class PythonRecorder(Recorder):
             if not reached.is_set():
                 task.cancel()
                 raise AssertionError(f"condition not reached within {timeout} s")
+            stopped_at = time.time()
             finish.set()  # the source is ending: read each connection to its close
             await host.stop()
             summary = await asyncio.wait_for(task, timeout)
+            if capture is not None:
+                await capture.aclose()
         log = [json.loads(line) for line in events.read_text().splitlines()]
-        return Run("python", out.read_bytes(), sim, Summary.of_python(summary), events=log,
-                   raw=summary)  # fmt: skip
+        files = set_files(out) if setup.rotate or setup.split else [out]
+        data = b"".join(_read_member(f) for f in files)
+        return Run("python", data, sim, Summary.of_python(summary), events=log, raw=summary,
+                   stopped_at=stopped_at, files=files)  # fmt: skip
 
     async def fail(self, tmp_path, step, config, setup=Setup(), *, out=None, timeout=20.0):
         out = out or tmp_path / "data.txt"
@@ -455,6 +480,12 @@ class PythonRecorder(Recorder):
                 if proc.returncode is None:
                     proc.kill()
         return Interrupted("python", code, out.read_bytes(), process.stdout, list(sim.sent))
+
+
+def _read_member(path: Path) -> bytes:
+    """A file of a set as its lines (a finished member may be gzip-compressed)."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.name.endswith(".gz") else data
 
 
 def _rotations(events: Path) -> int:
@@ -533,6 +564,10 @@ class CppRecorder(Recorder):
             args += ["--first-data-within", f"{setup.first_data_within:g}"]
         if setup.max_queued_bytes is not None:
             self.lacks("queue limit")
+        if setup.rotate is not None or setup.split is not None:
+            self.lacks("rotate")
+        if setup.capture:
+            self.lacks("capture")
         return args
 
     @contextlib.contextmanager
@@ -601,6 +636,7 @@ class CppRecorder(Recorder):
                         assert loop.time() < deadline, f"condition not reached within {timeout} s"
                         await process.event(0.05)
                     mark = len(process.stderr)
+                    stopped_at = time.time()
                     await host.stop()
                     # Every connection btcrec opened is closed (it read each to its end).
                     await process.wait_for(lambda: not process.open_connections(), timeout)
@@ -615,7 +651,8 @@ class CppRecorder(Recorder):
         summary["reconnects"] -= after
         summary["gaps"] = summary["gaps"][: len(summary["gaps"]) - after]
         return Run("cpp", data.read_bytes(), sim, Summary.of_cpp(summary),
-                   stderr=process.stderr, code=code, raw=process)  # fmt: skip
+                   stderr=process.stderr, code=code, raw=process, stopped_at=stopped_at,
+                   files=[data])  # fmt: skip
 
     @staticmethod
     def _seen(process: Process, data: Path, started: float) -> Seen:
