@@ -285,6 +285,7 @@ class Recording:
             reconnects=summary.reconnects,
             done=done,
             links=summary.links_at(asyncio.get_running_loop().time()),
+            summary=summary,
         )
 
     async def _tick(self) -> None:

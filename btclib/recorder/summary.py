@@ -98,6 +98,8 @@ class Progress:
     done: bool = False
     links: dict[str, LinkState] = field(default_factory=dict)
     """Per exchange: its connection state (copies as of this snapshot)."""
+    summary: RunSummary | None = None
+    """The run's summary so far (gaps, bad frames...), for live metrics; do not change it."""
 
     @property
     def connecting(self) -> list[LinkState]:

@@ -314,6 +314,7 @@ async def perform(
     stop_reason: str | None = None,
     announce: Callable[[str], None] = print,
     backfill: bool = False,
+    metrics: str | None = None,
 ) -> RunSummary:
     """Record ``plan`` (see :func:`record` for what each keyword means): the output is
     checked writable first, then the source chosen, the markets listed, the run recorded."""
@@ -350,14 +351,19 @@ async def perform(
                 skipped=endpoints.skipped,
                 stop_reason=stop_reason or ("stopped" if stop is not None else "interrupted"),
             )
+            shown = make_progress(progress, f"{plan.step} ({'/'.join(endpoints.sources.values())})")
+            served = None
+            if metrics is not None:  # --metrics: Prometheus and /health while it runs
+                from ..quality.metrics import serve_while_recording
+
+                served = await serve_while_recording(metrics, feeds, shown)
+                shown = served.progress
             try:
                 summary = await record_feeds(
                     feeds,
                     plan.output,
                     duration=duration,
-                    progress=make_progress(
-                        progress, f"{plan.step} ({'/'.join(endpoints.sources.values())})"
-                    ),
+                    progress=shown,
                     events_path=plan.events,
                     options=options,
                     stop=stop or own_stop,
@@ -372,6 +378,8 @@ async def perform(
             finally:
                 if tap is not None:
                     await tap.aclose()
+                if served is not None:
+                    await served.aclose()
             if backfill:  # while the source is up: the simulator serves old trades too
                 from ..quality.backfill import backfill as fetch_missed
                 from ..quality.backfill import rest_bases
@@ -407,6 +415,7 @@ async def record(
     split: str | None = None,
     strict: bool = False,
     backfill: bool = False,
+    metrics: str | None = None,
     **settings: Any,
 ) -> RunSummary:
     """Record one step for ``duration`` seconds (``None``: until stopped) and summarise.
@@ -455,7 +464,9 @@ async def record(
     with ``strict=True`` it raises :class:`~btclib.errors.RecordingError`
     instead, the summary attached. ``backfill=True`` fetches the trade ids a gap
     cost from the exchange's REST API once the run ends, into ``<out>.backfill.txt``
-    (:mod:`btclib.quality.backfill`); the summary says what came back.
+    (:mod:`btclib.quality.backfill`); the summary says what came back. ``metrics``
+    (``"127.0.0.1:9108"``) serves Prometheus metrics and ``/health`` while it runs
+    (:mod:`btclib.quality.metrics`).
     """
     plan = make_plan(
         step,
@@ -473,6 +484,7 @@ async def record(
         stop_reason=stop_reason,
         announce=announce,
         backfill=backfill,
+        metrics=metrics,
     )
     if strict and summary.problems:
         failed = RecordingError("; ".join(summary.problems))
