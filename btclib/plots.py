@@ -495,9 +495,11 @@ def plot_timeline(lab: Any, *, title: str = "Step F: what the recorder did") -> 
         exchange = e.get("exchange")
         if exchange not in y:
             continue
-        if e.get("event") == "gap":
-            top.axvspan(float(e["start"]) - t0, float(e["end"]) - t0, color="firebrick",
-                        alpha=0.25, label="gap (no connection)" if not gaps else None)  # fmt: skip
+        if e.get("event") == "gap":  # shaded in its exchange's row, a little wider to be seen
+            start, end = float(e["start"]) - t0, float(e["end"]) - t0
+            top.broken_barh([(start - 0.05, end - start + 0.1)], (y[exchange] - 0.5, 1.0),
+                            facecolors="firebrick", alpha=0.35,
+                            label="gap (no connection)" if not gaps else None)  # fmt: skip
             gaps += 1
         elif e.get("event") == "reconnect":
             top.vlines(float(e["time"]) - t0, y[exchange] - 0.45, y[exchange] + 0.45,
@@ -509,12 +511,16 @@ def plot_timeline(lab: Any, *, title: str = "Step F: what the recorder did") -> 
                      color="black", ls="none",
                      label="rotation (make-before-break)" if not rotations else None)  # fmt: skip
             rotations += 1
+    per_row: dict[str, int] = {}
     for i, (t, exchange, what) in enumerate(lab.fired):
         row = y.get(exchange, 0)
+        # Faults close together on one row: their labels alternate between two heights.
+        nth = per_row[exchange] = per_row.get(exchange, -1) + 1
         top.plot([t], [row - 0.42], marker="v", ms=8, color="firebrick", ls="none",
                  label="fault planted" if i == 0 else None)  # fmt: skip
-        top.annotate(what, (t, row - 0.42), xytext=(0, -11), textcoords="offset points",
-                     fontsize=8, ha="center", va="top", color="firebrick")  # fmt: skip
+        top.annotate(what, (t, row - 0.42), xytext=(0, -9 - 10 * (nth % 2)),
+                     textcoords="offset points", fontsize=8, ha="center", va="top",
+                     color="firebrick")  # fmt: skip
     top.set_yticks([y[x] for x in rows], [x for x in rows])
     top.set_ylim(-0.9, len(rows) - 0.4)
     top.set_xlim(0, lab.stopped - t0)
