@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import btclib
 from btclib.recorder import Progress, RecorderOptions, record_feeds
 from btclib.simulator import SimConfig, Simulator
 from btclib.steps.steps import build_feeds, default_path, step_exchanges
@@ -79,3 +80,18 @@ def test_step_c_stays_the_assignments_two_exchanges() -> None:
     assert step_exchanges("both") == ("binance", "upbit")
     with pytest.raises(ValueError, match="unknown step"):
         step_exchanges("binance,bithumb,kraken")
+
+
+async def test_a_bithumb_capture_replays_to_the_same_lines(tmp_path: Path) -> None:
+    first, again, capture = tmp_path / "first.txt", tmp_path / "again.txt", tmp_path / "c.jsonl"
+    recorded = await btclib.record(
+        "bithumb", source="sim", duration=2.0, capture=capture, out=first, progress=None,
+        announce=lambda _: None,
+    )  # fmt: skip
+    assert recorded.total > 0 and not recorded.problems
+    replayed = await btclib.record(
+        "bithumb", replay=capture, speed="max", duration=30.0, out=again, progress=None,
+        announce=lambda _: None,
+    )  # fmt: skip
+    assert replayed.total == recorded.total
+    assert again.read_bytes() == first.read_bytes()
