@@ -45,6 +45,10 @@ class SimConfig:
     faults: Faults = field(default_factory=Faults)
     #: Keep every data frame sent in ``Simulator.sent`` (for tests).
     record_sent: bool = False
+    #: Share of data frames laid out anew (other key order, spaces, escapes: valid JSON the
+    #: exchanges do not send), so the recorders' general parsing path runs end to end
+    #: (:mod:`btclib.simulator.layout`). 0 sends every frame in the exchange's own layout.
+    layout_rate: float = 0.01
     #: Wall clock (seconds since the epoch) that anchors market timestamps.
     clock: Callable[[], float] = time.time
 

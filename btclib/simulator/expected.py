@@ -21,74 +21,16 @@ import json
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+from .jsontext import members, string
 from .link import SentFrame
 
 __all__ = ["distinct_messages", "expected_line", "line_for", "message_key"]
 
-_WS = b" \t\r\n"
+def _members(buf: bytes) -> dict[str, bytes]:
+    return {key: value for key, _, value in members(buf)}
 
 
-def _skip_ws(buf: bytes, i: int) -> int:
-    while i < len(buf) and buf[i] in _WS:
-        i += 1
-    return i
-
-
-def _value_end(buf: bytes, i: int) -> int:
-    """The index after the JSON value at ``buf[i]`` (strings with escapes, nesting)."""
-    depth, in_string, escaped = 0, False, False
-    for j in range(i, len(buf)):
-        c = buf[j]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == 0x5C:  # backslash
-                escaped = True
-            elif c == 0x22:
-                in_string = False
-                if depth == 0:
-                    return j + 1
-        elif c == 0x22:
-            in_string = True
-        elif c in b"[{":
-            depth += 1
-        elif c in b"]}":
-            if depth == 0:
-                return j
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        elif depth == 0 and c in b", \t\r\n":
-            return j
-    return len(buf)
-
-
-def _members(buf: bytes, start: int = 0) -> dict[str, bytes]:
-    """Each key of the object at ``buf[start]`` and its value's bytes exactly as sent."""
-    i = _skip_ws(buf, start)
-    if buf[i : i + 1] != b"{":
-        return {}
-    out: dict[str, bytes] = {}
-    i = _skip_ws(buf, i + 1)
-    while buf[i : i + 1] == b'"':
-        key_end = _value_end(buf, i)
-        key = json.loads(buf[i:key_end])
-        i = _skip_ws(buf, _skip_ws(buf, key_end) + 1)  # past the colon
-        end = _value_end(buf, i)
-        out[key] = buf[i:end]
-        i = _skip_ws(buf, end)
-        if buf[i : i + 1] != b",":
-            break
-        i = _skip_ws(buf, i + 1)
-    return out
-
-
-def _text(value: bytes | None) -> str | None:
-    """A JSON string member's text (escapes decoded), None when absent or not a string."""
-    if value is None or not value.startswith(b'"'):
-        return None
-    text = json.loads(value)
-    return text if isinstance(text, str) else None
+_text = string
 
 
 def _binance(payload: bytes, symbol: str | None, depth_speed: str | None) -> bytes | None:

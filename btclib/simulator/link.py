@@ -35,6 +35,7 @@ from .faults import (
     Stall,
     Stalls,
 )
+from .layout import Layout
 from .market import Market, Step
 
 __all__ = [
@@ -183,6 +184,10 @@ class Link:
         self.malformed = [f for f in faults if isinstance(f, Malformed)]
         self.shutdowns = [f for f in faults if isinstance(f, Shutdown)]
         self.micro = any(isinstance(f, MicrosecondTimestamps) for f in faults)
+        # A replay sends its capture's frames exactly; a synthetic market now and then lays
+        # a data frame out anew (:mod:`.layout`), from a generator of this connection's own.
+        rate = 0.0 if host.replay is not None else self.config.layout_rate
+        self.layout = Layout(rate, self.config.seed * 1_000_003 + info.conn_id)
         self._unsubscribe: Callable[[], None] | None = None
         self._writer_task: asyncio.Task[Any] | None = None
 
@@ -327,6 +332,8 @@ class Link:
     async def _send(self, out: _Out) -> SentFrame:
         binary = self.binary if out.binary is None else out.binary
         payload = out.text
+        if out.channel is not None and not out.injected:
+            payload = self.layout(payload)
         if binary and isinstance(payload, str):
             payload = payload.encode()
         elif not binary and isinstance(payload, bytes):

@@ -33,6 +33,7 @@ WRAPPED_RE = re.compile(r'^\{"stream":"(?P<stream>[^"]+)","data":(?P<data>\{.*\}
 def config(**kw: Any) -> SimConfig:
     kw.setdefault("speedup", 20.0)
     kw.setdefault("record_sent", True)
+    kw.setdefault("layout_rate", 0.0)  # these tests check the exchanges' own layout
     return SimConfig(**kw)
 
 
