@@ -90,6 +90,7 @@ async def test_text_ping_gets_status_up_and_keeps_it_coming() -> None:
         ('[{"type":"orderbook","codes":["KRW-BTC"]}]', "NO_TICKET"),
         ("hello", "WRONG_FORMAT"),
         ('[{"ticket":"t"},{"type":"nope","codes":["KRW-BTC"]}]', "INVALID_PARAM"),
+        ('[{"ticket":"t"},{"type":"orderbook","codes":[]}]', "INVALID_PARAM"),
     ],
 )
 async def test_a_bad_request_gets_an_error_then_a_normal_close(
@@ -163,3 +164,17 @@ def test_sizes_keep_four_decimals_as_the_wire_prints_them() -> None:
     assert size_text(84_592_000_0) == "8.4592"
     assert size_text(4_999) == "0"  # dust under 0.0001 prints 0
     assert size_text(300_000_000) == "3"
+
+
+async def test_an_unknown_format_and_snake_case_flags_are_ignored_as_on_the_wire() -> None:
+    request = (
+        '[{"ticket":"t"},{"format":"NOPE"},'
+        '{"type":"orderbook","codes":["KRW-BTC"],"is_only_snapshot":true}]'
+    )
+    async with Simulator(config()) as sim:
+        ws = await connect(sim.urls["bithumb"])
+        await ws.send(request)
+        frames = [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(3)]
+        await ws.close()
+    assert [f["stream_type"] for f in frames] == ["SNAPSHOT", "REALTIME", "REALTIME"]
+    assert all("orderbook_units" in f for f in frames)  # DEFAULT format, not an error

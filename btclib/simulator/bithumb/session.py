@@ -1,9 +1,9 @@
 """One Bithumb connection's subscription and publication state, without I/O.
 
 The request is Upbit's array (ticket, type objects, format; docs/protocols-bithumb.md
-3), so it is validated by the same rules (:mod:`..upbit.requests`): the same
-errors for the same mistakes, the same ``.N`` unit counts. What this session sends
-is Bithumb's: its number spelling, its field order (:mod:`.frames`), its books.
+3), validated by Upbit's rules with the differences the wire showed (:mod:`.requests`).
+What this session sends is Bithumb's: its number spelling, its field order
+(:mod:`.frames`), its books.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..market import Market, Step
-from ..upbit.requests import UpbitError, UpbitRequest, parse_request
+from ..upbit.requests import UpbitError, UpbitRequest
 from .frames import STATUS_UP, format_orderbook, format_trade
+from .requests import parse
 
 __all__ = ["VENUE", "BithumbSession", "Reply"]
 
@@ -50,7 +51,7 @@ class BithumbSession:
         """Answer one client text (or decoded binary) message; ``market`` None in a replay."""
         if text == "PING":
             return Reply(control=[STATUS_UP], ping=True)
-        request = parse_request(text)
+        request = parse(text)
         if isinstance(request, UpbitError):
             return Reply(control=[request.to_json()], close=True)
         reply = Reply()
