@@ -38,6 +38,8 @@ from .records import (
 __all__ = [
     "API_KEY_ENV",
     "API_KEY_HEADER",
+    "CLOCK_PATH",
+    "DEFAULT_DEPTH_SPEED",
     "DEFAULT_MARKETS",
     "DEPTH_SPEEDS",
     "DEPTH_STALL_AFTER",
@@ -78,6 +80,7 @@ __all__ = [
     "read_frame",
     "read_line",
     "routed_parse",
+    "server_time",
     "stream_names",
     "stream_url",
     "symbols",
@@ -100,6 +103,8 @@ LISTING_PATH = "/api/v3/exchangeInfo"
 """The listing's path, served by the simulator on its own port too."""
 
 DEFAULT_MARKETS = ("btcusdt",)
+DEFAULT_DEPTH_SPEED = "1000ms"
+"""The book's update speed unless told otherwise (``--depth-speed``)."""
 MARKETS_OPTION = "symbol"
 """The option that names the markets (``all``: every symbol of :data:`LISTING_URL`)."""
 OPTIONS = (
@@ -110,7 +115,7 @@ OPTIONS = (
         "Binance symbol, repeatable, or 'all' (every spot symbol trading; default btcusdt)",
         repeatable=True,
     ),
-    Option("depth_speed", "--depth-speed", "1000ms", choices=tuple(DEPTH_SPEEDS)),
+    Option("depth_speed", "--depth-speed", DEFAULT_DEPTH_SPEED, choices=tuple(DEPTH_SPEEDS)),
 )
 """What :func:`make_feeds` takes besides the URL: the symbols, the book's update speed."""
 
@@ -126,7 +131,7 @@ LIMITS = Limits(
     url_budget=2000,
     lifetime=24 * 3600.0,
     first_data_within=5.0,
-    stall_after=DEPTH_STALL_AFTER["1000ms"],
+    stall_after=DEPTH_STALL_AFTER[DEFAULT_DEPTH_SPEED],
     keepalive=None,
 )
 """What Binance allows and does (protocols.md 1.7, 1.8): 300 connection attempts per 5
@@ -186,7 +191,9 @@ def currencies(market: str) -> tuple[str, str] | None:
     return None
 
 
-def stream_names(symbol: str = "btcusdt", depth_speed: str = "1000ms") -> tuple[str, str]:
+def stream_names(
+    symbol: str = DEFAULT_MARKETS[0], depth_speed: str = DEFAULT_DEPTH_SPEED
+) -> tuple[str, str]:
     """The two stream names of Step A: partial book depth 5 and trades."""
     if depth_speed not in DEPTH_SPEEDS:
         raise ValueError(
@@ -196,7 +203,9 @@ def stream_names(symbol: str = "btcusdt", depth_speed: str = "1000ms") -> tuple[
     return f"{symbol}@depth5{DEPTH_SPEEDS[depth_speed]}", f"{symbol}@trade"
 
 
-def stream_url(symbol: str = "btcusdt", depth_speed: str = "1000ms", base: str = LIVE_URL) -> str:
+def stream_url(
+    symbol: str = DEFAULT_MARKETS[0], depth_speed: str = DEFAULT_DEPTH_SPEED, base: str = LIVE_URL
+) -> str:
     """The combined-stream URL carrying both streams on one connection.
 
     >>> stream_url()
@@ -242,7 +251,7 @@ def parse_listing(body: bytes | str) -> list[str]:
 
 
 def connection_plan(
-    chosen: Sequence[str], depth_speed: str = "1000ms", base: str = LIVE_URL
+    chosen: Sequence[str], depth_speed: str = DEFAULT_DEPTH_SPEED, base: str = LIVE_URL
 ) -> tuple[str, tuple[str, ...]]:
     """The URL and SUBSCRIBE messages of one connection carrying ``chosen``'s streams.
 
@@ -333,7 +342,9 @@ class Parser:
     layout of valid JSON goes through the general path.
     """
 
-    def __init__(self, symbol: str = "btcusdt", depth_speed: str = "1000ms") -> None:
+    def __init__(
+        self, symbol: str = DEFAULT_MARKETS[0], depth_speed: str = DEFAULT_DEPTH_SPEED
+    ) -> None:
         self.symbol = check_symbol(symbol)
         depth, trade = stream_names(symbol, depth_speed)
         self.depth_key = f"{self.symbol}@orderbook"
@@ -489,8 +500,8 @@ class Parser:
 
 
 def feed(
-    symbol: str | Sequence[str] = "btcusdt",
-    depth_speed: str = "1000ms",
+    symbol: str | Sequence[str] = DEFAULT_MARKETS[0],
+    depth_speed: str = DEFAULT_DEPTH_SPEED,
     base: str = LIVE_URL,
     stall_after: float | None = None,
     *,
@@ -573,8 +584,8 @@ def _naming_subscriptions(
 
 
 def feeds(
-    symbol: str | Sequence[str] = "btcusdt",
-    depth_speed: str = "1000ms",
+    symbol: str | Sequence[str] = DEFAULT_MARKETS[0],
+    depth_speed: str = DEFAULT_DEPTH_SPEED,
     base: str = LIVE_URL,
     stall_after: float | None = None,
 ) -> list[Feed]:
@@ -744,3 +755,19 @@ def history_lines(body: bytes, stream: str) -> list[tuple[int, bytes]]:
         price, qty = str(row["price"]).encode(), str(row["qty"]).encode()
         out.append((int(row["id"]), format_trade(symbol, price, qty)))
     return sorted(out)
+
+
+# -- The exchange's clock (btclib.quality.clock) --
+
+CLOCK_PATH = "/api/v3/time"
+"""``GET /api/v3/time``: ``{"serverTime": <ms>}``, weight 1."""
+
+
+def server_time(body: bytes, headers: Mapping[str, str]) -> tuple[float, float] | None:
+    """The exchange's time in an answer to :data:`CLOCK_PATH` and its resolution (seconds)."""
+    try:
+        stamp = json.loads(body)["serverTime"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    seconds = epoch_seconds(stamp)
+    return None if seconds is None else (seconds, 0.001)

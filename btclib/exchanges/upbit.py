@@ -37,6 +37,7 @@ from .records import (
 )
 
 __all__ = [
+    "CLOCK_PATH",
     "DEFAULT_MARKETS",
     "LIMITS",
     "LISTING_PATH",
@@ -66,6 +67,7 @@ __all__ = [
     "parse_listing",
     "read_frame",
     "read_line",
+    "server_time",
     "subscription",
 ]
 
@@ -178,7 +180,7 @@ def line_key(code: str) -> str:
     return f"{base.lower()}{quote.lower()}@orderbook"
 
 
-def subscription(codes: Sequence[str] = ("KRW-BTC",), ticket: str | None = None) -> str:
+def subscription(codes: Sequence[str] = DEFAULT_MARKETS, ticket: str | None = None) -> str:
     """The request array: ticket, one orderbook type object for all codes, format.
 
     One frame carries every code because a new request on an open socket
@@ -252,7 +254,7 @@ class Parser:
     Frames may be text or binary: both arrive here as bytes.
     """
 
-    def __init__(self, codes: Sequence[str] = ("KRW-BTC",)) -> None:
+    def __init__(self, codes: Sequence[str] = DEFAULT_MARKETS) -> None:
         self.codes = tuple(check_code(c) for c in codes)
         self._keys = {code: line_key(code) for code in self.codes}
         self._fast = {
@@ -332,7 +334,7 @@ class Parser:
 
 
 def feed(
-    codes: str | Sequence[str] = ("KRW-BTC",),
+    codes: str | Sequence[str] = DEFAULT_MARKETS,
     url: str = LIVE_URL,
     keepalive: float | None = None,
     stall_after: float | None = None,
@@ -383,7 +385,7 @@ _codes = codes
 
 
 def feeds(
-    codes: str | Sequence[str] = ("KRW-BTC",),
+    codes: str | Sequence[str] = DEFAULT_MARKETS,
     url: str = LIVE_URL,
     keepalive: float | None = None,
     stall_after: float | None = None,
@@ -513,3 +515,22 @@ def frame_facts(frame: bytes | str) -> FrameFacts | None:
     except ValueError:
         return None
     return FrameFacts(key, None, epoch_seconds(message.get("timestamp", message.get("tms"))))
+
+
+# -- The exchange's clock (btclib.quality.clock) --
+
+CLOCK_PATH = LISTING_PATH
+"""Upbit has no time endpoint: the HTTP ``Date`` header of a light public GET tells its clock."""
+
+
+def server_time(body: bytes, headers: Mapping[str, str]) -> tuple[float, float] | None:
+    """The exchange's time from an answer's ``Date`` header, and its resolution (1 s)."""
+    import email.utils
+
+    date = next((v for k, v in headers.items() if k.lower() == "date"), None)
+    if date is None:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(date).timestamp(), 1.0
+    except (TypeError, ValueError):
+        return None
