@@ -4,7 +4,7 @@ plain words.
 An :class:`Option` declares one setting once, where it belongs: an exchange
 module's (``OPTIONS``: ``--symbol``, ``--keepalive``), a simulated exchange's
 (``--ping-interval``), and from that one declaration come the keyword of
-:func:`btclib.steps.steps`, the argparse option (:meth:`Option.add_to`) and its
+:func:`btclib.record`, the argparse option (:meth:`Option.add_to`) and its
 default. Its ``type`` is one of the types below, so a bad value reads the same
 whichever module declared it.
 
@@ -239,7 +239,7 @@ _PLAIN: set[Callable[[str], Any]] = {
 class Option:
     """One setting, declared once: its name, its command-line spelling, its default and type.
 
-    Exchange modules list theirs (``OPTIONS``: keywords of :func:`btclib.steps.steps`
+    Exchange modules list theirs (``OPTIONS``: keywords of :func:`btclib.record`
     and keys of the settings ``make_feed`` gets), simulated exchanges theirs
     (:class:`~btclib.simulator.SimConfig` fields), and the command line adds
     each with :meth:`add_to`; neither names an exchange.

@@ -220,7 +220,7 @@ def _blame_one_value(args: argparse.Namespace, fail: Callable[[str], NoReturn]) 
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The exchanges' options by keyword, as :func:`btclib.steps.steps` takes them."""
+    """The exchanges' options by keyword, as :func:`btclib.record` takes them."""
     return {option.name: getattr(args, option.name) for option in exchanges.options()}
 
 

@@ -12,10 +12,11 @@ Adding an exchange means three things: its module here, with every name of
 request or URL, ``Parser`` with its fast path, ``feed``/``make_feed``, ``read_line``,
 ``read_frame``, ``classify``); its simulator module (:mod:`btclib.simulator`);
 and one line in :data:`EXCHANGES`. Its ``OPTIONS`` become keywords of
-:func:`btclib.steps.steps` and options of ``python -m btclib record``, its
+:func:`btclib.record` and options of ``python -m btclib record``, its
 URL override the keyword ``<name>_url``, the option ``--<name>-url`` and the
-variable ``URL_ENV``; the steps gain ``<name>`` (the exchange alone) and it
-joins ``both`` (every exchange, one file).
+variable ``URL_ENV``; the steps gain ``<name>`` (the exchange alone), and a
+run of several names it (``binance,upbit,<name>``, one file): ``both`` stays
+the assignment's exchanges (:data:`ASSIGNMENT`).
 """
 
 from __future__ import annotations

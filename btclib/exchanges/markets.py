@@ -62,7 +62,7 @@ def chosen(
     """The markets of a setting, each through ``check``, repeats dropped, order kept.
 
     ``all`` is resolved from the listing before feeds are built
-    (:func:`btclib.steps.resolve_markets`); left unresolved it stands for the
+    (:func:`btclib.steps.steps.resolve_markets`); left unresolved it stands for the
     ``default`` markets, which is what a check of the arguments or a probe of
     the host needs.
     """
