@@ -391,19 +391,30 @@ def why(summary: Sourced) -> str | None:
 
 
 def notice(summary: Sourced) -> str:
-    """A plain-text notice for each exchange the simulator stood in for; ``""`` when all live.
+    """One plain-text notice for the exchanges the simulator stood in for; ``""`` when all live.
 
     Printed above data the reader could otherwise take for the real market (the tail of the
-    data file, for one): the lines look exactly like live ones.
+    data file, for one): the lines look exactly like live ones. One notice names every
+    simulated exchange and the reason (one per exchange when they differ), instead of one
+    identical notice per exchange.
     """
     sources, _ = _sources(summary)
+    simulated = _simulated(summary)
+    if not simulated:
+        return ""
     path = getattr(summary, "path", None)
     where = f" in {path}" if path is not None else ""
-    return "\n".join(
-        f"SIMULATED DATA: the {exchange} lines{where} come from btclib's local exchange "
-        f"simulator{_unless_plain(sources[exchange])}, not from the live "
-        f"{exchange.capitalize()} exchange. Why: {reason}"
-        for exchange, reason in _simulated(summary).items()
+    names = list(simulated)
+    kinds = {_unless_plain(sources[x]) for x in names}
+    how = kinds.pop() if len(kinds) == 1 else ""
+    live = " and ".join(x.capitalize() for x in names)
+    plural = "exchanges" if len(names) > 1 else "exchange"
+    return (
+        f"SIMULATED DATA: the {' and '.join(names)} lines{where} come from btclib's local "
+        f"exchange simulator{how}, not from the live {live} {plural}. Why: {why(summary)}"
+        if len(names) > 1
+        else f"SIMULATED DATA: the {names[0]} lines{where} come from btclib's local exchange "
+        f"simulator{how}, not from the live {live} exchange. Why: {simulated[names[0]]}"
     )
 
 
@@ -413,17 +424,15 @@ def _unless_plain(source: str) -> str:
 
 
 def banner(recording: Sourced) -> str:
-    """The SIMULATED DATA banner ``btclib.record`` prints, for each simulated exchange of a
-    recording loaded from a capture (nothing was recorded, so nothing announced it); ``""``
-    when every exchange was live."""
+    """The SIMULATED DATA banner ``btclib.record`` prints, for the simulated exchanges of a
+    recording loaded from a capture (nothing was recorded, so nothing announced it): one box
+    for all of them; ``""`` when every exchange was live."""
     sources, reasons = _sources(recording)
     path = getattr(recording, "path", None)
     said = f"the capture {Path(path).name} says" if path is not None else "the recording says"
-    return "\n".join(
-        _exchange_banner(x, reasons.get(x) or f"{said} its source was '{s}'")
-        for x, s in sources.items()
-        if s != "live"
-    )
+    simulated = {x: reasons.get(x) or f"{said} its source was '{s}'"
+                 for x, s in sources.items() if s != "live"}  # fmt: skip
+    return _exchange_banner(list(simulated), simulated) if simulated else ""
 
 
 def mixed(summary: Sourced) -> bool:

@@ -135,7 +135,11 @@ def test_why_merges_one_reason_for_both() -> None:
     same = {"binance": "source 'sim' was chosen", "upbit": "source 'sim' was chosen"}
     s = summary({"binance": "simulator", "upbit": "simulator"}, same)
     assert notebook.why(s) == "binance and upbit: source 'sim' was chosen"
-    assert len(notebook.notice(s).splitlines()) == 2
+    # One notice naming both exchanges and the shared reason, not one per exchange.
+    (text,) = notebook.notice(s).splitlines()
+    assert text.startswith("SIMULATED DATA: the binance and upbit lines in ")
+    assert "not from the live Binance and Upbit exchanges" in text
+    assert text.endswith("Why: binance and upbit: source 'sim' was chosen")
     different = summary({"binance": "simulator", "upbit": "simulator replay"}, {"binance": "x"})
     assert notebook.why(different) == "binance: x; upbit: source was 'simulator replay'"
 

@@ -97,13 +97,25 @@ async def probe(url: str, timeout: float) -> str | None:
     return None
 
 
-def banner(exchange: str, reason: str) -> str:
-    """The notice printed when the simulator stands in for a live exchange."""
+def banner(exchange: str | Sequence[str], reason: str | Mapping[str, str]) -> str:
+    """The notice printed when the simulator stands in for live exchanges: one box for all of
+    them (two identical boxes, one per exchange, said the same thing twice). ``reason`` is
+    the shared reason, or one per exchange (then each is named)."""
+    names = [exchange] if isinstance(exchange, str) else list(exchange)
     width = 78
+    who = " AND ".join(n.upper() for n in names)
+    verb = "IS" if len(names) == 1 else "ARE"
+    if isinstance(reason, Mapping):
+        texts = {reason[n] for n in names}
+        whys = ([f"Why: {texts.pop()}"] if len(texts) == 1
+                else [f"Why ({n}): {reason[n]}" for n in names])  # fmt: skip
+    else:
+        whys = [f"Why: {reason}"]
+    these = "this exchange" if len(names) == 1 else "these exchanges"
     lines = [
-        f"SIMULATED DATA: {exchange.upper()} IS NOT LIVE.",
-        f"Why: {reason}",
-        "Every line recorded for this exchange comes from btclib's local exchange "
+        f"SIMULATED DATA: {who} {verb} NOT LIVE.",
+        *whys,
+        f"Every line recorded for {these} comes from btclib's local exchange "
         "simulator (synthetic market on 127.0.0.1), not from the real exchange.",
     ]
     body = [
@@ -163,10 +175,10 @@ async def open_source(
         settings.update(replay=Path(replay), replay_speed=speed)
     config = SimConfig(**settings)  # type: ignore[arg-type]
     async with Simulator(config) as sim:
+        announce(banner(list(need_sim), need_sim))  # one box for every simulated exchange
         for exchange, reason in need_sim.items():
             endpoints.sources[exchange] = "simulator replay" if replay is not None else "simulator"
             endpoints.reasons[exchange] = reason
-            announce(banner(exchange, reason))
             endpoints.urls[exchange] = sim.urls[exchange]
             endpoints.listings[exchange] = sim.listing_urls.get(exchange, "")
         if sim.replay is not None:
