@@ -3,7 +3,8 @@
 This is the glue a notebook or the command line calls. It knows which
 exchanges a step uses and where its file goes (SPEC section 2), by their
 names in the registry (:data:`btclib.exchanges.EXCHANGES`): a step per
-exchange, and ``both`` for all of them in one file. The recorder below it
+exchange, ``both`` for the assignment's two in one file, and any exchanges
+named together (``binance,upbit,bithumb``) in one file. The recorder below it
 knows no exchange, and the exchange modules know no I/O.
 """
 
