@@ -103,6 +103,9 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     )
     for option in exchanges.options():  # each exchange's own settings and URL override
         option.add_to(rec)
+    from .broker import cli as broker_cli
+
+    broker_cli.add_record_arguments(rec)  # --publish, --stream, --no-file, --partition
     rec.add_argument(
         "--capture",
         type=arguments.writable_file,
@@ -143,6 +146,11 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     )
     report.add_arguments(rep)
     parsers = {"record": rec, "simulate": sim, "bench": ben, "soak": chaos, "runs": runs}
+    con = commands.add_parser(
+        "consume", help="write the lines of a NATS JetStream stream back into a line file"
+    )
+    broker_cli.add_consume_arguments(con)
+    parsers["consume"] = con
     return top, {**parsers, "report": rep}
 
 
@@ -196,6 +204,9 @@ def _check_record(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> 
             fail(f"argument {flag}: {given!r} is also the file of {same}; give each its own file")
     _check_writable("--out", args.out, fail)
     _check_writable("--capture", args.capture, fail)
+    from .broker import cli as broker_cli
+
+    broker_cli.check_record(args, fail)
 
 
 def _blame_one_value(args: argparse.Namespace, fail: Callable[[str], NoReturn]) -> None:
@@ -260,13 +271,21 @@ async def _record(args: argparse.Namespace) -> RunSummary:
     stop = asyncio.Event()
     restore = install_stop_handlers(asyncio.get_running_loop(), stop)
     try:
-        return await perform(
-            args.plan,
-            duration=args.duration,
-            progress="terminal",
-            stop=stop,
-            stop_reason="interrupted",  # Ctrl+C or SIGTERM: the handlers set ``stop``
-        )
+        from .broker import cli as broker_cli
+
+        broker = await broker_cli.open_for_record(args)  # a refusal: before anything starts
+        args.plan = broker_cli.publishing_plan(args.plan, broker, args)
+        try:
+            return await perform(
+                args.plan,
+                duration=args.duration,
+                progress="terminal",
+                stop=stop,
+                stop_reason="interrupted",  # Ctrl+C or SIGTERM: the handlers set ``stop``
+            )
+        finally:
+            if broker is not None:
+                await broker.close()
     finally:
         restore()
 
@@ -292,6 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .tools import soak
 
         return soak.main(args)
+    if args.command == "consume":
+        from .broker import cli as broker_cli
+
+        return broker_cli.consume_main(args)
     if args.command == "runs":
         print(format_runs(read_runs(args.file), args.file))
         return 0
@@ -322,4 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"btclib: error: {exc}", file=sys.stderr)
         return 1
     print(summary.text())
+    from .broker import cli as broker_cli
+
+    if broker_text := broker_cli.summary_text(args.plan):
+        print(broker_text)  # how far behind the broker is (btclib.broker)
     return 0

@@ -111,7 +111,9 @@ async def open_broker(
             name=name,
             connect_timeout=connect_timeout,
             allow_reconnect=True,
-            max_reconnect_attempts=-1,
+            # Tried twice each at the start (a refusal is an error before recording);
+            # once connected, reconnecting never gives up (see below).
+            max_reconnect_attempts=1,
             reconnect_time_wait=0.25,
             ping_interval=5,
             max_outstanding_pings=2,
@@ -132,6 +134,7 @@ async def open_broker(
             f"cannot reach a NATS server at {shown} ({said}): start one (nats-server -js) or "
             "check the address"
         ) from None
+    nc.options["max_reconnect_attempts"] = -1  # an outage from now on: spool and retry
     js = nc.jetstream(timeout=5.0)
     try:
         try:

@@ -7,7 +7,7 @@ each line handed to the publisher is first appended to a segment file of the spo
 (one ``os.write`` per flush of the recorder, the lines exactly as in the data file),
 and each line is known by its run and its sequence number in that run: a segment is
 named ``<run>.<first sequence>.lines`` and holds consecutive lines, so the number is the
-position and nothing else needs to be stored with it. ``<run>.json`` says how far the
+position and nothing else needs to be stored with it. ``<run>.run.json`` says how far the
 broker has acknowledged the run in order (``acked``, and the stream sequence of that
 line, ``stream_seq``) and how far lines were ever sent (``sent``: those after it cannot
 be in the stream yet). Segments whose lines are all acknowledged are deleted.
@@ -67,7 +67,7 @@ class RunSpool:
 
     @property
     def meta(self) -> Path:
-        return self.folder / f"{self.run}.json"
+        return self.folder / f"{self.run}.run.json"
 
     @property
     def pending_bytes(self) -> int:
@@ -197,7 +197,7 @@ class Spool:
             self._lock_fd = -1
             raise
         left = []
-        for meta in sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
+        for meta in sorted(self.folder.glob("*.run.json"), key=lambda p: p.stat().st_mtime):
             try:
                 info = json.loads(meta.read_text())
             except (OSError, ValueError):

@@ -1,0 +1,41 @@
+"""One recorder, one server, no fault: the stream rebuilds the recorder's file exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from btclib.broker.servers import NatsServer
+
+from .conftest import btclib, consume
+
+
+def test_record_both_publish_then_consume_is_byte_identical(server: NatsServer, tmp_path: Path):
+    data = tmp_path / "stream-data-multi.txt"
+    done = btclib(
+        "record", "both", "--source", "sim", "--duration", "3",
+        "--out", str(data), "--publish", server.url,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "broker:" in done.stdout and "nothing left in the spool" in done.stdout
+    back = tmp_path / "back.txt"
+    consumed = consume(server.url, back)
+    assert "caught up" in consumed.stdout
+    recorded = data.read_bytes()
+    assert recorded.count(b"\n") > 20
+    assert back.read_bytes() == recorded  # cmp
+    # Consuming again into the same file resumes: nothing new, nothing twice.
+    consume(server.url, back)
+    assert back.read_bytes() == recorded
+
+
+def test_subject_filter_gives_one_exchange_lines_in_order(server: NatsServer, tmp_path: Path):
+    data = tmp_path / "d.txt"
+    done = btclib(
+        "record", "both", "--source", "sim", "--duration", "2",
+        "--out", str(data), "--publish", server.url,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    back = tmp_path / "upbit.txt"
+    consume(server.url, back, "--subject", "btclib.upbit.>")
+    upbit = [x for x in data.read_bytes().splitlines(keepends=True) if x.startswith(b"btckrw@")]
+    assert upbit and back.read_bytes() == b"".join(upbit)
