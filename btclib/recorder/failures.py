@@ -68,11 +68,15 @@ def explain(exc: BaseException, url: str, timeout: float | None = None) -> str:
 def tls_problem(exc: ssl.SSLError) -> str:
     """A TLS failure in plain words: whose certificate, and what is wrong with it."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        detail = exc.verify_message or exc.reason or str(exc)
-        if exc.verify_code in (62, 64) or "mismatch" in detail.lower():  # host name or IP
+        # The ssl module sets these attributes on the errors it raises; one made elsewhere
+        # (a library re-raising, a test) may lack them.
+        reason = getattr(exc, "reason", None)
+        detail = getattr(exc, "verify_message", None) or reason or str(exc)
+        code = getattr(exc, "verify_code", None)
+        if code in (62, 64) or "mismatch" in detail.lower():  # host name or IP
             return f"hostname mismatch: the server's certificate is not valid for it ({detail})"
         return f"certificate not trusted ({detail})"
-    return f"TLS handshake failed ({exc.reason or exc})"
+    return f"TLS handshake failed ({getattr(exc, 'reason', None) or exc})"
 
 
 def failure(exc: Exception) -> Failure:
