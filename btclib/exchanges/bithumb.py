@@ -377,7 +377,7 @@ class Parser:
         key = keys.get(code) if isinstance(code, str) else None
         if key is None:
             return Notice("unexpected", f"code {code!r} not subscribed: {excerpt(frame)}")
-        spans = member_spans(frame)
+        spans = {_key(k): span for k, span in member_spans(frame).items()}
         if kind == "orderbook":
             units = spans.get("orderbook_units", spans.get("obu"))
             if units is None or frame[units[0]] != ord("["):
@@ -391,6 +391,11 @@ class Parser:
         if not all(_is_number(n) for n in numbers):
             return Notice("malformed", f"trade price or volume not a number: {excerpt(frame)}")
         return Data(key, None, format_trade(key, *numbers))
+
+
+def _key(raw: str) -> str:
+    """A member name as JSON means it (``orderbook_\\u0075nits`` is ``orderbook_units``)."""
+    return str(json.loads(f'"{raw}"')) if "\\" in raw else raw
 
 
 def _is_number(text: bytes) -> bool:

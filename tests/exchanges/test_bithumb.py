@@ -191,3 +191,11 @@ def test_frame_facts_name_the_line_key_the_trade_id_and_the_microsecond_time() -
     trade = bithumb.frame_facts(next(r for r in DATA if "@trade" in r["expect"])["frame"])
     assert trade is not None and trade.seq == 1079953210371761700
     assert bithumb.frame_facts(b'{"status":"UP"}') is None
+
+
+def test_escaped_member_names_are_the_names_they_spell() -> None:
+    trade = rb'{"type":"tr\u0061de","code":"KRW-BTC","tr\u0061de_price":116208000,"trade_volume":0.0009}'
+    assert bithumb.Parser()(trade).line == b"bithumb:btckrw@trade, p:116208000,q:0.0009\n"
+    book = rb'{"orderbook_\u0075nits":[{"ask_price":1,"bid_price":0}],"code":"KRW-BTC","type":"orderbook"}'
+    line = b'bithumb:btckrw@orderbook,[{"ask_price":1,"bid_price":0}]\n'
+    assert bithumb.Parser()(book).line == line
