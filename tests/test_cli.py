@@ -118,6 +118,10 @@ def test_simulate_refuses_a_bad_fault_spec():
 BAD_ARGUMENTS = {
     "record": [
         (["record", "bitstamp"], "step", "invalid choice: 'bitstamp'"),
+        (["record", "binance", "--publish", "http://x:4222"], "--publish", "is not a NATS URL"),
+        (["record", "binance", "--publish", "nats://x:4222", "--stream", "a.b"], "--stream", "expected a name"),
+        (["record", "binance", "--partition", "5/4"], "--partition", "K must be between 1 and N"),
+        (["record", "binance", "--no-file"], "--no-file", "only with --publish"),
         (["record", "binance", "--duration", "abc"], "--duration", "expected a number above 0"),
         (["record", "binance", "--duration", "0"], "--duration", "above 0, got '0'"),
         (["record", "binance", "--duration", "-5"], "--duration", "above 0, got '-5'"),
@@ -230,6 +234,13 @@ BAD_ARGUMENTS = {
         (["soak", "--duration", "nan"], "--duration", "must be more than 0 seconds"),
         (["soak", "--seed", "-1"], "--seed", "the seed must be 0 or more"),
         (["soak", "--seed", "one"], "--seed", "'one' is not a whole number"),
+    ],
+    "consume": [
+        (["consume", "http://x:4222", "--out", "f.txt"], "urls", "is not a NATS URL"),
+        (["consume", "nats://x:4222", "--out", "{folder}"], "--out", "is a folder, expected a file"),
+        (["consume", "nats://x:4222", "--out", "f.txt", "--subject", "a..b"], "--subject", "expected a subject"),
+        (["consume", "nats://x:4222", "--out", "f.txt", "--stream", "a.b"], "--stream", "expected a name"),
+        (["consume", "nats://x:4222", "--out", "f.txt", "--durable", "a b"], "--durable", "expected a name"),
     ],
     "runs": [
         (["runs", "{missing}"], "FILE", "no such file"),

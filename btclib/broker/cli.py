@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,30 @@ def _urls(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,200}")
+_SUBJECT = re.compile(r"[^\s.*>]+|\*|>")
+
+
+def _name(text: str) -> str:
+    """A JetStream stream or consumer name: no spaces, dots, wildcards or slashes."""
+    if not _NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a name of letters, digits, '-' and '_', got {text!r}"
+        )
+    return text
+
+
+def _subject(text: str) -> str:
+    """A NATS subject filter: dot-separated tokens, ``*`` one token, ``>`` the rest."""
+    tokens = text.split(".")
+    if not text or not all(_SUBJECT.fullmatch(t) for t in tokens) or ">" in tokens[:-1]:
+        raise argparse.ArgumentTypeError(
+            f"expected a subject such as 'btclib.binance.>' or 'btclib.*.btcusdt.trade', "
+            f"got {text!r}"
+        )
+    return text
+
+
 def _partition(text: str) -> Any:
     try:
         return parse_partition(text)
@@ -53,6 +78,7 @@ def add_record_arguments(rec: argparse.ArgumentParser) -> None:
     )
     rec.add_argument(
         "--stream",
+        type=_name,
         default=DEFAULT_STREAM,
         metavar="NAME",
         help=f"the JetStream stream (default {DEFAULT_STREAM}, made if missing)",
@@ -110,21 +136,23 @@ def summary_text(plan: Any) -> str:
 
 
 def add_consume_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("urls", type=_urls, metavar="nats://HOST:PORT[,...]")
+    parser.add_argument("urls", type=_urls, help="the NATS server(s): nats://HOST:PORT[,...]")
     parser.add_argument(
         "--out", type=arguments.writable_file, required=True, help="the line file to write"
     )
     parser.add_argument(
         "--subject",
+        type=_subject,
         default=DATA_SUBJECTS,
         help=f"subject filter (default {DATA_SUBJECTS}: every data line; e.g. 'btclib.binance.>')",
     )
-    parser.add_argument("--stream", default=DEFAULT_STREAM, metavar="NAME")
+    parser.add_argument("--stream", type=_name, default=DEFAULT_STREAM, metavar="NAME")
     parser.add_argument(
         "--follow", action="store_true", help="go on writing new lines until Ctrl+C"
     )
     parser.add_argument(
         "--durable",
+        type=_name,
         default=None,
         metavar="NAME",
         help="the durable consumer (default: from --out's name; the same name resumes)",
