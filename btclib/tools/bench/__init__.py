@@ -41,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "frames/s, recorder CPU and memory, lines lost (btclib.tools.bench.scale)",
     )
     parser.add_argument(
+        "--broker",
+        action=_Broker,
+        nargs=0,
+        default=False,
+        help="a 3-node NATS JetStream cluster here: lines/s, publish-to-consume latency at "
+        "2,000 lines/s, CPU a line with and without --publish (btclib.tools.bench.broker)",
+    )
+    parser.add_argument(
         "--json",
         dest="json_path",
         default=None,
@@ -57,6 +65,14 @@ class _Scale(argparse.Action):
         namespace.quick = "scale"
 
 
+class _Broker(argparse.Action):
+    """``--broker``: sets ``broker``, and ``quick`` to ``"broker"`` (as ``--scale`` does)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        namespace.broker = True
+        namespace.quick = "broker"
+
+
 def main(
     quick: bool | str,
     json_path: str | None,
@@ -70,6 +86,10 @@ def main(
 
     ``scale`` (or ``quick == "scale"``): :mod:`btclib.tools.bench.scale` instead.
     """
+    if quick == "broker":
+        from . import broker
+
+        return broker.main(json_path)
     if scale or quick == "scale":
         from . import scale as scale_bench
 
