@@ -99,6 +99,13 @@ _BLOCK = 64 * 1024
 # Long outputs scroll in a box of this height in JupyterLab (HTML) instead of filling screens;
 # the PDF (text/plain or LaTeX) still prints them whole.
 _BOX = "max-height: 26em; overflow: auto; border: 1px solid #d0d0d0; padding: 2px 6px;"
+# In JupyterLab a tail line shows its head (an Upbit line is ~2,600 characters, longer than the
+# whole box): this many characters, with the line's length; the PDF prints every line whole.
+_HEAD = 240
+# Set by the report (btclib.report.build) for the kernels whose outputs it exports: only then
+# do listings compute their LaTeX form (in JupyterLab that took long enough for a second
+# interrupt to land in the listing's cell).
+_EXPORT = "BTCLIB_EXPORT"
 
 # -- parameters ---------------------------------------------------------------------------------
 
@@ -192,6 +199,13 @@ def print_tail(path: str | Path, n: int = 10, *, summary: Sourced | None = None)
     print(tail(path, n), end="")
 
 
+def _more(line: str) -> str:
+    """``... (+2,410)``: how much of a long tail line the JupyterLab view leaves out."""
+    if len(line) <= _HEAD:
+        return ""
+    return f'<span style="color: #888;"> ... (+{len(line) - _HEAD:,})</span>'
+
+
 class Tail:
     """The last lines of a data file, to ``display()``: what :func:`print_tail` prints.
 
@@ -210,20 +224,32 @@ class Tail:
 
     def _repr_html_(self) -> str:
         notice = (
-            f'<div style="color: firebrick; font-weight: bold; margin-bottom: 4px;">'
-            f"{html.escape(self.notice)}</div>"
+            f'<div style="color: firebrick; font-weight: bold; margin-bottom: 4px; '
+            f'border: 2px solid firebrick; padding: 4px 6px;">{html.escape(self.notice)}</div>'
             if self.notice
             else ""
         )
+        lines = self.text.splitlines()
+        long = any(len(line) > _HEAD for line in lines)
         bands = "".join(
             f'<div style="background: {"#f4f4f4" if i % 2 else "transparent"};">'
-            f"{html.escape(line)}</div>"
-            for i, line in enumerate(self.text.splitlines())
+            f'<span style="color: #888;">[{len(line):,} chars]</span> '
+            f"{html.escape(line[:_HEAD])}"
+            + _more(line)
+            + "</div>"
+            for i, line in enumerate(lines)
+        )
+        note = (
+            f'<div style="color: #666; font-size: 0.85em;">Each line shows its first {_HEAD} '
+            "characters and its length; the PDF (and <code>notebook.tail</code>) prints every "
+            "line whole.</div>"
+            if long
+            else ""
         )
         return (
             f'{notice}<pre style="margin: 0;">$ tail -n {self.n} {html.escape(str(self.path))}'
             f'</pre><div style="{_BOX} font-family: monospace; font-size: 0.85em; '
-            f'white-space: pre-wrap; overflow-wrap: anywhere;">{bands}</div>'
+            f'white-space: pre-wrap; overflow-wrap: anywhere;">{bands}</div>{note}'
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
@@ -252,8 +278,22 @@ class TextView:
         return self.text
 
     def _repr_html_(self) -> str:
-        style = "margin: 0; white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere;"
-        return f'<pre style="{style}">{html.escape(self.text)}</pre>'
+        # One block per line, its wrapped continuations indented under its own text (a wrapped
+        # summary line lost its indent); words break only when longer than the line, and
+        # paths and URLs break after a slash or a dot, not mid-word.
+        rows = []
+        for line in self.text.split("\n"):
+            indent = len(line) - len(line.lstrip(" "))
+            body = html.escape(line.lstrip(" ")) or "&nbsp;"
+            body = re.sub(r"([/.])(?=\w)", r"\1<wbr>", body)
+            rows.append(
+                f'<div style="padding-left: {indent + 2}ch; text-indent: -2ch;">{body}</div>'
+            )
+        style = (
+            "margin: 0; font-family: var(--jp-code-font-family, monospace); "
+            "white-space: pre-wrap; word-break: normal; overflow-wrap: break-word;"
+        )
+        return f'<div style="{style}">{"".join(rows)}</div>'
 
 
 def text_view(text: str) -> TextView:
@@ -329,7 +369,7 @@ class Listing:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         """Every form, with the metadata that asks the report template for a smaller size."""
         data = {"text/plain": self.text, "text/html": self._repr_html_()}
-        latex = self._repr_latex_()
+        latex = self._repr_latex_() if os.environ.get(_EXPORT) else None
         if latex is not None:
             data["text/latex"] = latex
         return data, {"btclib": {"listing": True}}

@@ -312,11 +312,37 @@ def test_tail_view_scrolls_in_the_notebook_and_is_whole_in_text(
     assert "SIMULATED" not in repr(
         notebook.tail_view(path, 1, summary=summary({"upbit": "live"}, {}))
     )
+    assert "[38 chars]" in html and "PDF" not in html  # each line's length; short: no note
 
 
-def test_listing_scrolls_in_the_notebook_and_asks_for_a_smaller_size_in_the_pdf() -> None:
+def test_tail_view_shows_a_long_lines_head_and_length_the_pdf_prints_it_whole(
+    tmp_path: Path,
+) -> None:
+    line = b"btckrw@orderbook," + b"x" * 2600 + b"\n"
+    path = write(tmp_path / "stream-data-upbit.txt", line * 2)
+    data, _ = notebook.tail_view(path, 2)._repr_mimebundle_()
+    assert data["text/plain"].count("x" * 2600) == 2  # the PDF: whole
+    assert "x" * 2600 not in data["text/html"] and "[2,617 chars]" in data["text/html"]
+    assert "... (+2,377)" in data["text/html"] and "prints every line whole" in data["text/html"]
+
+
+def test_text_view_keeps_a_wrapped_lines_indent_and_breaks_paths_after_slashes() -> None:
+    shown = notebook.text_view("Recorded 3 lines\n  source binance: simulator (a/b/c.txt)")
+    html = shown._repr_html_()
+    assert 'padding-left: 4ch; text-indent: -2ch;">source binance' in html
+    assert "a/<wbr>b/<wbr>c.<wbr>txt" in html
+    assert repr(shown) == "Recorded 3 lines\n  source binance: simulator (a/b/c.txt)"
+
+
+def test_listing_scrolls_in_the_notebook_and_asks_for_a_smaller_size_in_the_pdf(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     pytest.importorskip("pygments")
     shown = notebook.listing(binance.stream_url)
+    monkeypatch.delenv("BTCLIB_EXPORT", raising=False)
+    data, metadata = shown._repr_mimebundle_()
+    assert "text/latex" not in data  # JupyterLab: no LaTeX computed (a second interrupt hit it)
+    monkeypatch.setenv("BTCLIB_EXPORT", "1")  # what the report sets for the kernels it exports
     data, metadata = shown._repr_mimebundle_()
     assert metadata == {"btclib": {"listing": True}}
     assert data["text/plain"] == str(shown)

@@ -81,7 +81,10 @@ def test_cpp_listing_refuses_a_function_that_is_not_defined_there(tmp_path: Path
         notebook.cpp_listing()
 
 
-def test_cpp_listing_is_highlighted_cpp_in_html_and_latex(tmp_path: Path) -> None:
+def test_cpp_listing_is_highlighted_cpp_in_html_and_latex(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BTCLIB_EXPORT", "1")  # the report's kernels compute the LaTeX form
     (tmp_path / "a.cpp").write_text(SOURCE)
     shown = notebook.cpp_listing("a.cpp:Parser::other", folder=tmp_path)
     data, meta = shown._repr_mimebundle_()

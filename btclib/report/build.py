@@ -270,7 +270,9 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.monotonic()
         name = nb_path.relative_to(root).as_posix()
         print(f"report: running {name}", flush=True)
-        done = subprocess.run(cmd, cwd=root, check=False)
+        # BTCLIB_EXPORT: the kernel's outputs are exported, so listings add their LaTeX form
+        # (in JupyterLab they do not compute it: btclib.notebook).
+        done = subprocess.run(cmd, cwd=root, check=False, env={**os.environ, "BTCLIB_EXPORT": "1"})
         result = output_dir / EXECUTED / nb_path.name
         if done.returncode != 0 or not result.is_file():
             print(f"report: FAILED {name} after {time.monotonic() - t0:.0f} s", file=sys.stderr)

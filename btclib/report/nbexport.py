@@ -497,6 +497,9 @@ def export_notebook(
         config.ExecutePreprocessor.timeout = timeout
 
     nb = nbformat.read(nb_path, as_version=4)
+    # The kernel (started by nbclient, inheriting this environment) knows its outputs are
+    # exported: listings then add their LaTeX form (btclib.notebook, as for the report).
+    os.environ["BTCLIB_EXPORT"] = "1"
     resources: dict[str, Any] = {
         "metadata": {"path": str(nb_path.parent), "name": nb_path.stem},
         "unique_key": nb_path.stem,
