@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..recorder import Progress
-from ..steps.progress import ProgressFn, make_progress
 from ..errors import BuildError
+from ..recorder import Progress
 from ..recorder.options import TIMINGS
+from ..steps.progress import ProgressFn, make_progress
 from ..steps.sources import live_urls, open_source
 from ..steps.steps import STEPS, build_feeds, default_path, interrupt_stops
 from .bench.cpp import BINARY
@@ -137,11 +137,19 @@ def _build_commands(root: Path) -> list[list[str]]:
     return [configure, [cmake, "--build", "cpp/build", "-j", "2"]]
 
 
-def build(root: str | Path = ROOT, *, timeout: float = 900.0) -> Build:
+def build(
+    root: str | Path = ROOT,
+    *,
+    timeout: float = 900.0,
+    echo: Callable[[str], None] | None = None,
+) -> Build:
     """Build ``<root>/cpp/build/btcrec`` (``make cpp``) and return where it is.
 
-    Raises :class:`BuildError` when it cannot be built: the message first says why in plain
-    words (see :func:`explain_build`), then the command and the last lines of its output.
+    ``echo`` gets each line of the build's output as it comes (a first build takes about a
+    minute: ``echo=print`` shows it working, ``[ 40%] Building CXX object ...``); without it
+    the output is only kept. Raises :class:`BuildError` when it cannot be built: the message
+    first says why in plain words (see :func:`explain_build`), then the command and the last
+    lines of its output.
     """
     root = Path(root)
     if not (root / "cpp" / "CMakeLists.txt").is_file():
@@ -155,26 +163,17 @@ def build(root: str | Path = ROOT, *, timeout: float = 900.0) -> Build:
     shown = ""
     for command in _build_commands(root):
         shown = shlex.join(Path(command[0]).name if i == 0 else c for i, c in enumerate(command))
-        try:
-            done = subprocess.run(
-                command,
-                cwd=root,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
+        returncode, text = _run_build(command, root, timeout, echo)
+        if returncode is None:
             raise BuildError(
                 f"btcrec could not be built: `{shown}` did not finish within {timeout:g} s"
-            ) from None
-        output.append(done.stdout + done.stderr)
-        if done.returncode != 0:
+            )
+        output.append(text)
+        if returncode != 0:
             text = "".join(output)
             last = "\n".join(text.rstrip().splitlines()[-15:])
             raise BuildError(
-                f"btcrec could not be built: {explain_build(text, done.returncode)}.\n"
+                f"btcrec could not be built: {explain_build(text, returncode)}.\n"
                 f"Command: {shown} (in {root})\nLast lines of its output:\n{last}"
             )
     binary = root / "cpp" / "build" / "btcrec"
@@ -183,6 +182,34 @@ def build(root: str | Path = ROOT, *, timeout: float = 900.0) -> Build:
             f"btcrec could not be built: `{shown}` succeeded but {binary} is not there"
         )
     return Build(binary, shown, time.perf_counter() - started, "".join(output))
+
+
+def _run_build(
+    command: list[str], root: Path, timeout: float, echo: Callable[[str], None] | None
+) -> tuple[int | None, str]:
+    """Run one build command: (exit status or None on timeout, its output), each line of
+    the output (stderr merged) handed to ``echo`` as it comes."""
+    deadline = time.monotonic() + timeout
+    proc = subprocess.Popen(
+        command, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, errors="replace",
+    )  # fmt: skip
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:  # ends when the build closes its output
+        lines.append(line)
+        if echo is not None:
+            echo(line.rstrip("\n"))
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            return None, "".join(lines)
+    try:
+        return proc.wait(timeout=max(1.0, deadline - time.monotonic())), "".join(lines)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None, "".join(lines)
 
 
 # -- record -------------------------------------------------------------------------------------
