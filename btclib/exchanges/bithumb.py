@@ -308,7 +308,7 @@ class Parser:
     def _fast_path(self) -> Callable[[bytes], Line | Notice]:
         """The documented compact layout in a few C calls; anything else to :meth:`_general`.
 
-        The head (type and code, 30-odd bytes) picks the line; a book's
+        The head (type and code, 30-odd bytes, found by two finds) picks the line; a book's
         ``orderbook_units`` array holds objects of numbers only, so its first ``]`` ends
         it; a trade's two numbers end at the next ``,`` or ``}``. Any surprise (a head
         not known, a key missing, a number not followed by a separator) goes the slow
@@ -320,7 +320,7 @@ class Parser:
         digits, starts = b"0123456789", b"-0123456789"
 
         def parse(frame: bytes) -> Line | Notice:
-            end = frame.find(b'",', 16)
+            end = frame.find(b'",', frame.find(b',"code":"', 8) + 9)
             head = bytes(frame[: end + 2])
             if frame.endswith(b"}"):
                 hit = books.get(head)
