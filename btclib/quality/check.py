@@ -12,6 +12,7 @@ writes to the recording; :meth:`Card.write` writes the card where asked.
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from ..files.capture import frames
 from ..files.linereader import Skipped, read_lines
 from ..files.rotation import set_base, set_files
 from ..files.runs import Run, events, events_path, read_runs
-from .card import Card, Finding, Gap, Hole, RunCard, StreamCard
+from .card import Card, Finding, Gap, Hole, Latency, RunCard, StreamCard
 from .rules import RateRules, book_faults, latency, rate_findings, trade_holes, update_id_backwards
 
 __all__ = ["BACKFILL_SUFFIX", "backfill_path", "check"]
@@ -267,22 +268,23 @@ def _judge(
                 Finding("update_id_backwards", len(back), _hms(s.seq_times[back[0]]),
                         f"lastUpdateId {s.seqs[back[0] - 1]} then {s.seqs[back[0]]}")
             )  # fmt: skip
-    # rates and latency (receive times: the capture)
+    # rates and latency (receive times: the capture), against the clock ledger
+    ledger = _ledger(evs, exchange)
+    raw = latency(s.latencies)
     if have_capture and s.times:
         span = (started, end) if started is not None and end is not None else None
         times = sorted(s.times)
         card.rate_per_min, collapses = rate_findings(times, rules, excluded, span)
         card.findings += collapses
-        card.latency = latency(s.latencies)
-        if card.latency is not None and card.latency.negative:
-            lat = card.latency
-            card.findings.append(
-                Finding("clock", lat.negative, "the whole run",
-                        f"{lat.negative} of {lat.count} messages received before the exchange's "
-                        f"own time (down to {_lowest(s.latencies):.1f} ms): the exchange's clock "
-                        "is ahead of this machine's, or this machine's is behind")
-            )  # fmt: skip
-    elif not have_capture:
+        if ledger is None:
+            card.latency = raw
+        else:  # corrected by the exchange's measured offset, with the ledger's bound
+            offset, bound, _ = ledger
+            card.latency = latency([v + offset for v in s.latencies], bound_s=bound)
+    clock = _clock_finding(raw, ledger, s.latencies)
+    if clock is not None:
+        card.findings.append(clock)
+    if not have_capture:
         card.notes.append("rates and latency need the capture (the line file has no times)")
     if card.gaps and not card.numbered and exchange:
         card.notes.append(f"{exchange} books cannot be backfilled: no exchange serves past books")
@@ -297,6 +299,70 @@ def _log_holes(event: dict[str, Any], key: str) -> list[Hole]:
     if not ranges:
         return [Hole(None, None, int(event["missed"][key]), start, end)]
     return [Hole(int(a), int(b), int(b) - int(a) + 1, start, end) for a, b in ranges]
+
+
+CLOCK_TOLERANCE_S = 0.010
+"""An exchange clock offset beyond its bound by more than this is named (10 ms: below it,
+latencies are not worth correcting)."""
+
+
+def _ledger(evs: list[dict[str, Any]], exchange: str) -> tuple[float, float, dict[str, Any]] | None:
+    """The exchange's clock offset (median of the run's ``clock`` entries), its bound,
+    and this machine's clock state, or None when the ledger has no entry for it."""
+    offsets, bounds, local = [], [], {}
+    for e in evs:
+        if e.get("event") != "clock":
+            continue
+        for x in e.get("exchanges") or []:
+            if x.get("exchange") == exchange and "offset_s" in x:
+                offsets.append(float(x["offset_s"]))
+                bounds.append(float(x["bound_s"]))
+                local = e.get("local") or local
+    if not offsets:
+        return None
+    return statistics.median(offsets), statistics.median(bounds), local
+
+
+def _clock_finding(
+    raw: Latency | None, ledger: tuple[float, float, dict[str, Any]] | None, values: list[float]
+) -> Finding | None:
+    """A clock problem, and whose clock it is when the ledger can tell."""
+    negative = raw.negative if raw is not None else 0
+    if ledger is None:
+        if not negative:
+            return None
+        return Finding(
+            "clock", negative, "the whole run",
+            f"{negative} of {raw.count} messages received before the exchange's own time "  # type: ignore[union-attr]
+            f"(down to {_lowest(values):.1f} ms): the exchange's clock is ahead of this "
+            "machine's, or this machine's is behind (no clock ledger to tell which)",
+        )  # fmt: skip
+    offset, bound, local = ledger
+    if not negative and abs(offset) <= bound + CLOCK_TOLERANCE_S:
+        return None
+    side = "ahead of" if offset > 0 else "behind"
+    if local.get("synced"):
+        whose = (
+            f"this machine's clock is synchronised (adjtimex, estimated error "
+            f"{local.get('est_error_s', 0) * 1000:.1f} ms): the exchange's clock is off"
+        )
+    elif local.get("source"):
+        whose = (
+            "this machine's clock is not synchronised (adjtimex): it may be the one off, "
+            f"by up to {local.get('max_error_s', 0):g} s"
+        )
+    else:
+        whose = "the OS does not say how good this machine's clock is"
+    counted = (
+        f"{negative} of {raw.count} messages received before their exchange time; "
+        if raw and negative
+        else ""
+    )
+    return Finding(
+        "clock", max(negative, 1), "the whole run",
+        f"{counted}the exchange's clock is {abs(offset):.3f} s {side} this machine's "
+        f"(+-{bound * 1000:.1f} ms, round trips); {whose}",
+    )  # fmt: skip
 
 
 def _book_detail(kind: str) -> str:

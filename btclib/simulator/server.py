@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import email.utils
 import http
 import itertools
 import logging
@@ -264,6 +265,9 @@ class Simulator:
                 response = connection.respond(http.HTTPStatus.OK, body)
                 del response.headers["Content-Type"]
                 response.headers["Content-Type"] = "application/json;charset=UTF-8"
+                # The Date header from the simulator's clock, which a test may set off.
+                del response.headers["Date"]
+                response.headers["Date"] = email.utils.formatdate(self.config.clock(), usegmt=True)
                 return response
         return None
 

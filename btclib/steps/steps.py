@@ -316,6 +316,7 @@ async def perform(
     announce: Callable[[str], None] = print,
     backfill: bool = False,
     metrics: str | None = None,
+    clock_ledger: bool = True,
 ) -> RunSummary:
     """Record ``plan`` (see :func:`record` for what each keyword means): the output is
     checked writable first, then the source chosen, the markets listed, the run recorded."""
@@ -359,6 +360,13 @@ async def perform(
 
                 served = await serve_while_recording(metrics, feeds, shown)
                 shown = served.progress
+            ledger = None
+            if clock_ledger:  # whose clock is off: clock events in the events log
+                from ..quality.backfill import rest_bases
+                from ..quality.clock import ClockLedger
+
+                ledger = ClockLedger(rest_bases(endpoints.listings), plan.events, shown=shown)
+                shown = ledger.progress
             try:
                 summary = await record_feeds(
                     feeds,
@@ -381,6 +389,8 @@ async def perform(
                     await tap.aclose()
                 if served is not None:
                     await served.aclose()
+                if ledger is not None:
+                    await ledger.aclose()
             if backfill:  # while the source is up: the simulator serves old trades too
                 from ..quality.backfill import backfill as fetch_missed
                 from ..quality.backfill import rest_bases
@@ -417,6 +427,7 @@ async def record(
     strict: bool = False,
     backfill: bool = False,
     metrics: str | None = None,
+    clock_ledger: bool = True,
     **settings: Any,
 ) -> RunSummary:
     """Record one step for ``duration`` seconds (``None``: until stopped) and summarise.
@@ -467,7 +478,9 @@ async def record(
     cost from the exchange's REST API once the run ends, into ``<out>.backfill.txt``
     (:mod:`btclib.quality.backfill`); the summary says what came back. ``metrics``
     (``"127.0.0.1:9108"``) serves Prometheus metrics and ``/health`` while it runs
-    (:mod:`btclib.quality.metrics`).
+    (:mod:`btclib.quality.metrics`). ``clock_ledger`` (on) writes ``clock`` events into
+    the events log at the start, every few minutes and at the end: this machine's clock
+    state and each exchange's clock offset from round trips (:mod:`btclib.quality.clock`).
     """
     plan = make_plan(
         step,
@@ -486,6 +499,7 @@ async def record(
         announce=announce,
         backfill=backfill,
         metrics=metrics,
+        clock_ledger=clock_ledger,
     )
     if strict and summary.problems:
         failed = RecordingError("; ".join(summary.problems))

@@ -75,7 +75,7 @@ async def test_each_planted_fault_is_named_where_it_was_and_nothing_else(tmp_pat
     streams = {s.stream: s for s in card.streams}
     found = {name: sorted(f.kind for f in s.findings) for name, s in streams.items()}
     assert found == {
-        "btcusdt@orderbook": ["silence"],  # the stalled depth stream (no exchange time: no clock)
+        "btcusdt@orderbook": ["clock", "silence"],  # the stalled depth stream; the ledger's clock
         "btcusdt@trade": ["clock"],
         "btckrw@orderbook": ["clock", "collapse"],
     }
@@ -99,7 +99,16 @@ async def test_each_planted_fault_is_named_where_it_was_and_nothing_else(tmp_pat
     (collapse,) = [f for f in upbit.findings if f.kind == "collapse"]
     run = card.runs[0]
     assert 3.0 <= collapse.start - run.started <= 5.5 and 6.0 <= collapse.end - run.started <= 8.5
-    assert upbit.latency.negative == upbit.latency.count  # 30 s ahead: every one
+    # The clock ledger measured both exchanges 30 s ahead (their REST time against round
+    # trips): every raw latency was negative; corrected by the offset, none is.
+    for s in (trade, upbit):
+        (clock,) = [f for f in s.findings if f.kind == "clock"]
+        measured = float(re.search(r"clock is ([\d.]+) s ahead of", clock.detail).group(1))
+        assert clock.count == s.latency.count and "round trips" in clock.detail
+        assert abs(measured - 30.0) <= s.latency.bound_ms / 1000 + 0.05
+        assert s.latency.negative == 0 and 0 <= s.latency.p50 < 1500
+    assert trade.latency.bound_ms < 50  # Binance's /api/v3/time: milliseconds
+    assert 500 <= upbit.latency.bound_ms < 600  # Upbit's Date header: whole seconds
     assert upbit.verdict == depth.verdict == "degraded"
     assert "books cannot be backfilled" in " ".join(depth.notes)
     # From the command line: --strict fails, naming the hole.
