@@ -102,7 +102,9 @@ class Sink(Protocol):
     files switched daily or by size) and :class:`~btclib.files.rotating.SplitSink` (a file
     per market) implement it; so may a sink that wraps one of them (a tee that also
     publishes each line to a broker delegates everything below to the file sink it wraps,
-    and adds its own work to :meth:`append`/:meth:`write`/:meth:`flush`/:meth:`aclose`).
+    :meth:`start_fields`/:meth:`stop_fields` included, and adds its own work to
+    :meth:`append`/:meth:`write`/:meth:`flush`/:meth:`aclose`; ``tests/files/
+    test_sink_contract.py`` records through such a tee).
     The recorder (:mod:`btclib.recorder`) depends on this protocol alone: it never asks
     which class it holds.
 
@@ -113,7 +115,10 @@ class Sink(Protocol):
 
     The life of a sink in a run (:func:`btclib.recorder.record_feeds`):
 
-    1. made by the caller, not yet open (:func:`btclib.files.rotating.open_sink`);
+    1. made, not yet open: by the recorder from the plan's
+       :class:`~btclib.files.rotating.Output` (:meth:`~btclib.files.rotating.Output.sink`,
+       which a wrapping output overrides), or by the caller
+       (:func:`btclib.files.rotating.open_sink`, a benchmark's own ``LineSink``);
     2. :meth:`open`, then at once :meth:`start_fields` (before any line);
     3. the hot loop, once per frame: ``if not append(line): await room(); write(line)``,
        and :meth:`flush` before every ``await`` of the socket; :attr:`waiting` and

@@ -3,8 +3,9 @@
 The rules (:mod:`.supervisor`, :mod:`.gaps`, :mod:`.continuity`,
 :mod:`.backoff`) are pure code on an injected clock; the asyncio modules
 (:mod:`.runner`: one feed's connections and hot loop; :mod:`.record`: the run)
-perform what they decide. :mod:`.summary` and :mod:`.events` hold what a run
-reports.
+perform what they decide. :mod:`.summary` holds what a run reports; :mod:`.events` the
+tap that sees every frame. The files it writes (the sink, the events log) belong to
+:mod:`btclib.files`, known here by the :class:`~btclib.files.sink.Sink` protocol alone.
 """
 
 from .options import RecorderOptions
