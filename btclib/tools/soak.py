@@ -540,7 +540,8 @@ def check(
                 )
     if spans:
         _breaks(spans, events, stop, v)
-    v.missed_sent = _trade_holes(required)
+    # A trade sent after the recorder's cut that it read all the same was not missed.
+    v.missed_sent = _trade_holes(required | (optional & written))
     logged: dict[str, int] = dict.fromkeys(v.missed_sent, 0)
     for e in events:
         if e.get("event") == "gap":
@@ -808,6 +809,8 @@ async def _soak_btcrec(
     elif code not in (0, 130):
         error = error or f"btcrec exit status {code}"
     events = events_of(run.said)
+    with (work / "soak.btcrec.stderr").open("w") as f:  # beside the files, for a failure
+        f.writelines(f"{at:.6f} {line}" for at, line in run.said)
     summary = json.loads(run.summary_json.read_text()) if run.summary_json.is_file() else {}
     trades = [s for s in summary.get("lines", {}) if s.endswith("@trade")]
     if len(trades) == 1:  # btcrec counts missed trades per run, not per gap

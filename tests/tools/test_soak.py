@@ -281,3 +281,21 @@ def test_a_20_second_soak_of_btcrec_with_a_fixed_seed_loses_nothing(tmp_path: Pa
     assert (v.lost, v.duplicated, v.torn) == (0, 0, 0), report
     assert v.gaps_explained and v.breaks > 0, report
     assert result.memory.bounded and result.ok, report
+
+
+def test_a_trade_sent_after_the_cut_but_read_all_the_same_is_no_missed_trade() -> None:
+    # The recorder cuts connection 1 at +1.0 s, yet reads trade 11 the simulator sent at
+    # +1.01 s before it noticed: no trade was missed, and the log says none.
+    sent = [trade(1, 10), trade(1, 11), trade(2, 12)]
+    times = [(T0, sent[0]), (T0 + 1.01, sent[1]), (T0 + 1.6, sent[2])]
+    events = [
+        {"time": T0 - 0.1, "event": "connected", "exchange": "binance", "conn": 1},
+        {"time": T0 + 1.0, "event": "stall", "exchange": "binance", "conn": 1},
+        {"time": T0 + 1.5, "event": "connected", "exchange": "binance", "conn": 2},
+        {"time": T0 + 1.6, "event": "gap", "exchange": "binance", "start": T0 + 1.03},
+    ]
+    spans = [span(1, "binance", T0 - 0.1, T0 + 1.02), span(2, "binance", T0 + 1.5, None)]
+    v = soak.check(times, file_of(sent), events, spans, stop=T0 + 10)
+    assert (v.sent, v.written, v.lost, v.after_cut) == (3, 3, 0, 1)
+    assert v.missed_sent == v.missed_logged == {"btcusdt@trade": 0}
+    assert v.ok
