@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 import uuid
 from collections import deque
@@ -61,6 +62,7 @@ from .subjects import Router, event_subject
 __all__ = ["BrokerSink", "PublishOptions", "Publisher"]
 
 MSG_ID = "Nats-Msg-Id"
+_ACK_SEQ = re.compile(rb'"seq":(\d+)')
 
 
 @dataclass
@@ -169,7 +171,7 @@ class Publisher:
         self._down_since: float | None = None
         self._down_lines = 0
         self._wake = asyncio.Event()
-        self._acked = asyncio.Event()
+        self._window_full = False
         self._connected = asyncio.Event()
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -285,30 +287,31 @@ class Publisher:
             run.mem_bytes += sum(map(len, got))
 
     async def _send_loop(self) -> None:
+        # Woken by new lines (add), by an acknowledgement when the window was full, by
+        # the watchdog (:meth:`_save_loop`) when an acknowledgement is late, and by a
+        # reconnect. No timeout per wait: at live rates that timer cost more than the
+        # sending (asyncio.wait_for makes a task each time).
+        wake = self._wake
         while True:
             run = self._head()
             if run is None or (run.next >= run.end and run.base >= run.doubt):
                 if self._closing and run is None:
                     return
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.options.ack_timeout / 4)
-                if run is not None:
-                    self._check_timeout(run)
+                wake.clear()
+                await wake.wait()
                 continue
-            await self._connected.wait()
-            self._refill(run)
+            if not self._connected.is_set():
+                await self._connected.wait()
+            if run.mem_end < run.end:
+                self._refill(run)
             if run.base < run.doubt:
                 await self._resend_one_by_one(run)
                 continue
-            self._check_timeout(run)
-            if run.base < run.doubt:
-                continue
             limit = min(run.end, run.mem_end, run.base + self.options.max_inflight)
             if run.next >= limit:
-                self._acked.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._acked.wait(), self.options.ack_timeout / 4)
+                self._window_full = True
+                wake.clear()
+                await wake.wait()
                 continue
             await self._send_batch(run, limit)
 
@@ -329,7 +332,8 @@ class Publisher:
         run.next = seq
         run.spool.sent = max(run.spool.sent, seq - 1)
         run.sent_at.append((seq - 1, time.monotonic()))
-        await asyncio.sleep(0)
+        if seq < limit:
+            await asyncio.sleep(0)  # more to send: let the reader have the loop between
 
     async def _on_ack(self, msg: Any) -> None:
         token = msg.subject[len(self._inbox) + 1 :]
@@ -343,18 +347,20 @@ class Publisher:
         if msg.headers and msg.headers.get("Status") == "503":
             self._outage("no responders (no stream leader: the cluster has no quorum?)")
             run.doubt = max(run.doubt, run.next)
+            self._wake.set()
             return
-        try:
-            answer = json.loads(msg.data)
-            stream_seq = int(answer["seq"])
-        except (ValueError, KeyError, TypeError):
-            self._outage(f"the broker answered {msg.data[:200]!r}")
+        data = msg.data
+        found = _ACK_SEQ.search(data)  # {"stream":"BTCLIB","seq":12[,"duplicate":true]}
+        if found is None or b'"error"' in data:
+            self._outage(f"the broker answered {data[:200]!r}")
             run.doubt = max(run.doubt, run.next)
+            self._wake.set()
             return
-        run.acks[seq] = stream_seq
+        run.acks[seq] = int(found.group(1))
         self._advance(run)
-        if not self._acked.is_set():
-            self._acked.set()
+        if self._window_full:
+            self._window_full = False
+            self._wake.set()
 
     def _advance(self, run: _Run) -> None:
         acks = run.acks
@@ -363,6 +369,7 @@ class Publisher:
             if stream_seq <= run.last_stream_seq:  # stored before an earlier line: misplaced
                 run.doubt = max(run.doubt, run.next)
                 self._outage("a line was stored out of order (a resend after a failover)")
+                self._wake.set()
                 return
             del acks[run.base]
             run.confirm(stream_seq)
@@ -457,9 +464,15 @@ class Publisher:
     # Saving progress, events.
 
     async def _save_loop(self) -> None:
+        """Save progress; and the watchdog: a late acknowledgement is an outage."""
         synced = time.monotonic()
         while True:
             await asyncio.sleep(self.options.save_interval)
+            run = self._head()
+            if run is not None and run.base >= run.doubt:
+                self._check_timeout(run)
+                if run.base < run.doubt:
+                    self._wake.set()
             self.save()
             if time.monotonic() - synced > 1.0:
                 synced = time.monotonic()
