@@ -77,7 +77,9 @@ __all__ = [
     "cpp_binary",
     "cpp_listing",
     "explain_events",
+    "fault_controls",
     "fault_lab",
+    "fault_rules",
     "listing",
     "mixed",
     "mixed_warning",
@@ -617,6 +619,12 @@ explain_events = _faultlab.explain
 
 refused_451 = _faultlab.refused_451
 """``await refused_451(out)``: a short Step A refused with HTTP 451; the error it stops with."""
+
+fault_controls = _faultlab.controls
+"""``display(c := fault_controls(plan))``: check boxes and a slider in JupyterLab; ``c.plan``."""
+
+fault_rules = _faultlab.rules
+"""The simulator's fault rules for a plan (what the lab plants, and when)."""
 
 # soak_check (btclib.tools.soak.check): the soak checker's comparison of the file with what the
 # simulator sent; a LabRun's verdict is its result.

@@ -157,6 +157,7 @@ def test_there_are_step_notebooks() -> None:
         "step_c_multi.ipynb",
         "step_d_cross_exchange.ipynb",
         "step_e_cpp.ipynb",
+        "step_f_fault_lab.ipynb",
     ]
 
 

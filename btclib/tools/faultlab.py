@@ -21,7 +21,7 @@ import contextlib
 import random
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from ..errors import BtclibError
 from ..files.eventlog import events_path as events_path_of
 from ..files.runs import events as read_events
 from ..files.sink import LineSink
-from ..recorder import RecorderOptions, RunSummary, record_feeds
+from ..recorder import Progress, RecorderOptions, RunSummary, record_feeds
 from ..recorder.record import RunContext
 from ..simulator import SimConfig, Simulator
 from ..simulator.faults import (
@@ -43,10 +43,12 @@ from ..simulator.faults import (
     Shutdown,
     Stall,
 )
+from ..steps.progress import ProgressFn, make_progress
 from ..steps.steps import build_feeds, interrupt_stops
 from .soak import OPTIONS, SentSpool, SlowDisk, Verdict, check
 
-__all__ = ["FAULTS", "LabRun", "Plan", "explain", "refused_451", "rules", "run"]
+__all__ = ["FAULTS", "Controls", "LabRun", "Plan", "controls", "explain", "refused_451", "rules",
+           "run"]  # fmt: skip
 
 FAULTS: dict[str, str] = {
     "drop": "Binance drops the connection without a close frame (the client sees 1006)",
@@ -159,6 +161,10 @@ class LabRun:
             said += " Problems: " + "; ".join(v.problems)
         return said
 
+    def planted(self) -> list[str]:
+        """What took effect, each kind once, in the order first seen."""
+        return list(dict.fromkeys(what for _, _, what in self.fired))
+
     @property
     def nothing_lost(self) -> bool:
         return self.verdict.ok
@@ -183,16 +189,18 @@ async def run(
     out: str | Path,
     *,
     options: RecorderOptions = OPTIONS,
-    progress: Callable[[float, int], None] | None = None,
+    progress: str | ProgressFn | None = "auto",
 ) -> LabRun:
     """Record Step C from the simulator with ``plan``'s faults into ``out`` (a fresh file:
-    the checker compares the whole file with what was sent), then check it."""
+    the checker compares the whole file with what was sent), then check it. ``progress`` is
+    ``btclib.record``'s (the notebook bar in Jupyter), fed every quarter second."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     events_path = events_path_of(out)
     for stale in (out, events_path):
         stale.unlink(missing_ok=True)
     faults, disk = rules(plan)
+    show = make_progress(progress, "fault lab")
     with tempfile.TemporaryDirectory(prefix="btclib-lab-") as scratch:
         spool = SentSpool(Path(scratch) / "sent.pickle")
         config = SimConfig(seed=plan.seed, speedup=1.0, record_sent=True, faults=faults)
@@ -214,13 +222,18 @@ async def run(
                              finish=finish, context=context)
             )  # fmt: skip
 
+            def shown(done: bool = False) -> None:
+                t = time.time() - started
+                lines = out.read_bytes().count(b"\n") if out.exists() else 0
+                samples.append((t, lines))
+                if show is not None:
+                    show(Progress(elapsed=t, duration=plan.duration, lines=lines,
+                                  rate=lines / t if t > 0 else 0.0, per_stream={},
+                                  reconnects=len(sim.fired), done=done))  # fmt: skip
+
             async def watch() -> None:
                 while True:
-                    t = time.time() - started
-                    lines = out.read_bytes().count(b"\n") if out.exists() else 0
-                    samples.append((t, lines))
-                    if progress is not None:
-                        progress(t, lines)
+                    shown()
                     await asyncio.sleep(0.25)
 
             watcher = asyncio.create_task(watch())
@@ -235,6 +248,7 @@ async def run(
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
+                shown(done=True)
                 stopped = time.time()
                 finish.set()
                 await sim.stop()
@@ -310,3 +324,51 @@ async def refused_451(out: str | Path, *, seed: int = 2026) -> str:
         except BtclibError as exc:
             return str(exc)
     return "the run was not refused (unexpected: the simulator should have said 451)"
+
+
+class Controls:
+    """The lab's controls in JupyterLab: a check box per fault and a slider for the duration
+    (ipywidgets); :attr:`plan` is what they say now. Without ipywidgets (or in the PDF) the
+    plan is the one given, and nothing is displayed."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self.widget: Any = None
+        try:
+            import ipywidgets as widgets
+        except ImportError:
+            return
+        self._boxes = {name: widgets.Checkbox(value=name in plan.faults, description=name,
+                                              indent=False) for name in FAULTS}  # fmt: skip
+        self._length = widgets.IntSlider(value=int(plan.duration), min=8, max=120,
+                                         description="seconds")  # fmt: skip
+        for w in [*self._boxes.values(), self._length]:
+            w.observe(self._changed, names="value")
+        self.widget = widgets.VBox([widgets.HBox(list(self._boxes.values())), self._length])
+
+    def _changed(self, change: Any = None) -> None:
+        picked = tuple(n for n, b in self._boxes.items() if b.value)
+        self._plan = Plan(faults=picked, duration=self._length.value, seed=self._plan.seed)
+
+    @property
+    def plan(self) -> Plan:
+        return self._plan
+
+    def text(self) -> str:
+        """The plan in words: what each chosen fault does."""
+        p = self._plan
+        lines = [f"Plan (seed {p.seed}, {p.duration:g} s):"]
+        lines += [f"  {name:<11} {FAULTS[name]}" for name in p.faults]
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"text/plain": self.text()}
+        if self.widget is not None:
+            data.update(self.widget._repr_mimebundle_() or {})
+            data["text/plain"] = self.text()
+        return data
+
+
+def controls(plan: Plan) -> Controls:
+    """``display(lab_controls := controls(plan))``, then ``lab_controls.plan``."""
+    return Controls(plan)
