@@ -54,11 +54,18 @@ def _bases(rng: random.Random, count: int, taken: set[str]) -> list[str]:
 
 
 def _instrument(
-    venue: str, symbol: str, rank: int, rng: random.Random, busiest: float, depth: int
+    venue: str,
+    symbol: str,
+    quote: str,
+    rank: int,
+    rng: random.Random,
+    busiest: float,
+    depth: int,
+    deep_book: bool = False,
 ) -> Instrument:
     """A generated market of rank ``rank`` (1: busiest): its price, tick and rates."""
-    price = math.exp(rng.uniform(math.log(1e-4), math.log(5e3)))  # in the quote currency
-    if venue == "upbit":
+    price = math.exp(rng.uniform(math.log(1e-4), math.log(5e3)))  # in USD
+    if quote == "KRW":
         price *= 1_400.0
     # Ticks of about 1e-4 of the price, as the exchanges' tick tables give.
     tick_value = 10 ** math.floor(math.log10(price * 1e-4))
@@ -69,7 +76,7 @@ def _instrument(
         venue,  # type: ignore[arg-type]
         symbol,
         f"{venue}:{symbol}",
-        "KRW" if venue == "upbit" else "USDT",
+        quote,
         decimals,
         max(1, round(tick_value * 10**decimals)),
         1,
@@ -81,6 +88,7 @@ def _instrument(
         own_walk=True,
         start_price=price,
         phase_ms=rng.randrange(0, 1000, 10),
+        deep_book=deep_book,
     )
 
 
@@ -99,11 +107,11 @@ def listed_instruments(params: MarketParams | None = None) -> tuple[Instrument, 
             continue
         have.add(symbol)
         rank = len(binance) + 1
-        binance.append(_instrument("binance", symbol, rank, rng, 40.0, 20))
+        binance.append(_instrument("binance", symbol, "USDT", rank, rng, 40.0, 20, deep_book=True))
     upbit = [i for i in core if i.venue == "upbit"]
     for base in _bases(rng, UPBIT_MARKETS - len(upbit), taken):
         rank = len(upbit) + 1
-        upbit.append(_instrument("upbit", f"KRW-{base}", rank, rng, 8.0, 30))
+        upbit.append(_instrument("upbit", f"KRW-{base}", "KRW", rank, rng, 8.0, 30))
     out = [*binance, *upbit]
     return tuple(out)
 

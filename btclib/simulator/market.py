@@ -84,6 +84,9 @@ class Instrument:
     #: Offset of its publication grids (Binance depth every 1000 ms at this phase):
     #: 1,500 books are not all published in the same millisecond.
     phase_ms: int = 0
+    #: The exchange's whole book reaches far beyond what it publishes (Binance's, beyond
+    #: 20 levels), so its update id moves on every step and at each 100 ms publication.
+    deep_book: bool = False
 
     @property
     def key(self) -> str:
@@ -133,6 +136,7 @@ def default_instruments(params: MarketParams) -> tuple[Instrument, ...]:
             params.binance_trade_rate,
             40.0,
             max_gap_ticks=8,
+            deep_book=True,
         ),
         Instrument(
             "binance",
@@ -147,6 +151,7 @@ def default_instruments(params: MarketParams) -> tuple[Instrument, ...]:
             params.binance_trade_rate / 2,
             25.0,
             max_gap_ticks=5,
+            deep_book=True,
         ),
         Instrument(
             "upbit",
@@ -386,8 +391,8 @@ class Market:
                 changed.add(key)
                 book.version += 1
                 book.changed_us = t1
-            if inst.venue == "binance":
-                # The full Binance book (far beyond 20 levels) changes all the
+            if inst.deep_book:
+                # The whole book (far beyond the levels published) changes all the
                 # time, so its update id moves on every step.
                 book.update_id += rng.randint(1, 40)
             elif key in changed:
@@ -437,7 +442,7 @@ class Market:
         self._next_trade_us[key] = now + self._interarrival_us(inst, rng)
         self._next_update_us[key] = now + _exponential_us(inst.update_rate, rng)
         heapq.heappush(self._events, (self._next_event(key), key))
-        if inst.venue == "binance":
+        if inst.deep_book:
             self._phases.setdefault(inst.phase_ms % 100, []).append(book)
 
     def _next_event(self, key: str) -> int:
