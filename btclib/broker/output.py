@@ -33,6 +33,15 @@ class PublishedOutput(Output):
     sinks: list[BrokerSink] = field(default_factory=list, compare=False)
     """The sinks made (the caller reads how far behind the broker is from them)."""
 
+    def spooled(self) -> int:
+        """Lines not yet in the stream, over the sinks made: the ``spooled`` hook of the
+        progress line and of ``--metrics`` (:mod:`btclib.quality.metrics`)."""
+        return sum(sink.behind()[0] for sink in self.sinks)
+
+    def oldest_age(self) -> float:
+        """Seconds the oldest line not yet in the stream has waited (0: none)."""
+        return max((sink.behind()[1] for sink in self.sinks), default=0.0)
+
     def check_writable(self) -> None:
         if self.file:
             super().check_writable()
