@@ -122,6 +122,18 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
         "--speed", type=arguments.speed, default="max", help="replay speed: 1, 10, ... or max"
     )
     rec.add_argument("--seed", type=arguments.integer, default=None, help="simulator seed")
+    rec.add_argument(
+        "--metrics",
+        type=arguments.plain(_metrics_address),
+        default=None,
+        metavar="HOST:PORT",
+        help="serve Prometheus /metrics and /health while recording (e.g. 127.0.0.1:9108)",
+    )
+    rec.add_argument(
+        "--backfill",
+        action="store_true",
+        help="after the run, fetch the trade ids a gap cost over REST into <out>.backfill.txt",
+    )
 
     sim = commands.add_parser("simulate", help="serve the exchange simulator until Ctrl+C")
     simulator.add_arguments(sim)
@@ -139,6 +151,20 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     soak.add_arguments(chaos)
     runs = commands.add_parser("runs", help="list the runs a data file holds")
     runs.add_argument("file", metavar="FILE", help="a data file (its events log sits beside it)")
+    quality = commands.add_parser(
+        "check", help="the quality report card of a data file (or a rotated or split set)"
+    )
+    quality.add_argument("file", metavar="FILE", help="a data file or the base of a set")
+    quality.add_argument(
+        "--capture",
+        type=arguments.existing_file,
+        default=None,
+        help="its capture (rates, latency, every id)",
+    )
+    quality.add_argument("--json", action="store_true", help="the card as JSON")
+    quality.add_argument(
+        "--strict", action="store_true", help="exit 1 when a stream's verdict is holes or degraded"
+    )
     from .report import build as report
 
     rep = commands.add_parser(
@@ -146,12 +172,21 @@ def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentPars
     )
     report.add_arguments(rep)
     parsers = {"record": rec, "simulate": sim, "bench": ben, "soak": chaos, "runs": runs}
+    parsers["check"] = quality
     con = commands.add_parser(
         "consume", help="write the lines of a NATS JetStream stream back into a line file"
     )
     broker_cli.add_consume_arguments(con)
     parsers["consume"] = con
     return top, {**parsers, "report": rep}
+
+
+def _metrics_address(text: str) -> str:
+    """``--metrics``' value, checked (HOST:PORT, an IP address) before anything starts."""
+    from .quality.metrics import parse_address
+
+    host, port = parse_address(text)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _step(text: str) -> str:
@@ -262,7 +297,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             fail(str(exc))
     elif args.command == "bench":
         _check_bench(args, fail)
-    elif args.command == "runs":
+    elif args.command in ("runs", "check"):
         _check_runs(args, fail)
     return args
 
@@ -282,6 +317,8 @@ async def _record(args: argparse.Namespace) -> RunSummary:
                 progress="terminal",
                 stop=stop,
                 stop_reason="interrupted",  # Ctrl+C or SIGTERM: the handlers set ``stop``
+                backfill=args.backfill,
+                metrics=args.metrics,
             )
         finally:
             if broker is not None:
@@ -318,6 +355,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "runs":
         print(format_runs(read_runs(args.file), args.file))
         return 0
+    if args.command == "check":
+        from .quality import check
+
+        card = check(args.file, capture=args.capture)
+        print(card.to_json() if args.json else card.text())
+        return 1 if args.strict and card.failed else 0
     if args.command == "report":
         from .report import build as report
 
@@ -349,4 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if broker_text := broker_cli.summary_text(args.plan):
         print(broker_text)  # how far behind the broker is (btclib.broker)
+    if summary.problems:  # never connected, or nothing written: a failed run says so
+        print(f"btclib: error: {'; '.join(summary.problems)}", file=sys.stderr)
+        return 1
     return 0

@@ -123,6 +123,8 @@ BAD_ARGUMENTS = {
         (["record", "binance", "--partition", "5/4"], "--partition", "K must be between 1 and N"),
         (["record", "binance", "--no-file"], "--no-file", "only with --publish"),
         (["record", "binance", "--duration", "abc"], "--duration", "expected a number above 0"),
+        (["record", "binance", "--metrics", "9108"], "--metrics", "is not HOST:PORT"),
+        (["record", "binance", "--metrics", "host.example:9108"], "--metrics", "not an IP address"),
         (["record", "binance", "--duration", "0"], "--duration", "above 0, got '0'"),
         (["record", "binance", "--duration", "-5"], "--duration", "above 0, got '-5'"),
         (["record", "binance", "--duration", "nan"], "--duration", "above 0, got 'nan'"),
@@ -246,6 +248,11 @@ BAD_ARGUMENTS = {
         (["runs", "{missing}"], "FILE", "no such file"),
         (["runs", "{folder}"], "FILE", "is a folder, expected a data file"),
     ],
+    "check": [
+        (["check", "{missing}"], "FILE", "no such file"),
+        (["check", "{folder}"], "FILE", "is a folder, expected a data file"),
+        (["check", "{file}", "--capture", "{missing}"], "--capture", "no such file"),
+    ],
 }
 
 
@@ -269,7 +276,7 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
 def test_every_option_of_every_subcommand_has_a_bad_value_tried():
     for name, command in subcommands().items():
         tried = {option.split()[0] for _, option, _ in BAD_ARGUMENTS.get(name, [])}
-        untried = value_options(command) - tried - ({"file"} if name == "runs" else set())
+        untried = value_options(command) - tried - ({"file"} if name in ("runs", "check") else set())
         assert not untried, f"{name}: add a bad value of {sorted(untried)} to BAD_ARGUMENTS"
 
 

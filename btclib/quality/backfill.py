@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..exchanges import EXCHANGES
 from ..files.rotation import set_base
@@ -94,14 +95,26 @@ class BackfillResult:
         return "\n".join(out)
 
 
-def rest_bases(listings: Mapping[str, str]) -> dict[str, str]:
-    """Each exchange's REST base from its listing URL (the same source as its streams:
-    the live API, or the simulator's port): ``https://api.binance.com``."""
+def rest_bases(
+    listings: Mapping[str, str], urls: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Each exchange's REST base: from its listing URL (the same source as its streams:
+    the live API, or the simulator's port), or, when the streams come from a server the
+    user named (``--binance-url ws://127.0.0.1:8765``: ``simulate`` on a port), from
+    that server (``http://127.0.0.1:8765``)."""
     out = {}
     for name, url in listings.items():
-        path = getattr(EXCHANGES.get(name), "LISTING_PATH", None)
+        module = EXCHANGES.get(name)
+        path = getattr(module, "LISTING_PATH", None)
         if url and path and url.split("?", 1)[0].endswith(path):
             out[name] = url.split("?", 1)[0][: -len(path)]
+        stream = (urls or {}).get(name)
+        live = getattr(module, "LIVE_URL", None)
+        if stream and live and url == getattr(module, "LISTING_URL", None):
+            given = urlsplit(stream)
+            if given.hostname and given.hostname != urlsplit(live).hostname:
+                scheme = "https" if given.scheme == "wss" else "http"
+                out[name] = f"{scheme}://{given.netloc}"
     return out
 
 

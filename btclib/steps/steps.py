@@ -365,7 +365,8 @@ async def perform(
                 from ..quality.backfill import rest_bases
                 from ..quality.clock import ClockLedger
 
-                ledger = ClockLedger(rest_bases(endpoints.listings), plan.events, shown=shown)
+                bases = rest_bases(endpoints.listings, endpoints.urls)
+                ledger = ClockLedger(bases, plan.events, shown=shown)
                 shown = ledger.progress
             try:
                 summary = await record_feeds(
@@ -395,7 +396,8 @@ async def perform(
                 from ..quality.backfill import backfill as fetch_missed
                 from ..quality.backfill import rest_bases
 
-                healed = await fetch_missed(plan.output.path, rest_bases(endpoints.listings))
+                bases = rest_bases(endpoints.listings, endpoints.urls)
+                healed = await fetch_missed(plan.output.path, bases)
                 summary.backfill = healed.text()
     summary.markets = markets_with_data(feeds, summary.lines)
     if summary.stopped == "interrupted" and stop is None:  # our own handler: a notebook's

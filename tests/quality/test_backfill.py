@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from btclib.files.runs import events, events_path
 from btclib.quality import backfill_path, check
 from btclib.quality.backfill import Pacer, backfill
 from btclib.recorder import RecorderOptions, record_feeds
@@ -143,3 +145,41 @@ async def test_without_backfill_strict_fails_naming_the_hole(tmp_path):
     )  # fmt: skip
     stdout, _ = await proc.communicate()
     assert proc.returncode == 1 and b"HOLES" in stdout and b"hole: " in stdout
+
+
+def test_from_the_command_line_simulate_drop_after_then_record_backfill_heals_it(tmp_path):
+    """``simulate --drop-after N`` on a port, ``record --binance-url ... --backfill``: the
+    REST calls go to that server, and ``check --strict`` passes."""
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "btclib", "simulate", "--port", str(port), "--speedup", "10",
+         "--fault-connection", "0", "--drop-after", "150",
+         # ... and before the drop, 0.3 s of trades held back: ids jump, always some.
+         "--stall-after", "100", "--stall-for", "0.3", "--stall-channel", "trade"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert "listening" in server.stdout.readline()  # the banner: the port is bound
+        out = tmp_path / "cli.txt"
+        done = subprocess.run(
+            [sys.executable, "-m", "btclib", "record", "binance", "--source", "live",
+             "--binance-url", f"ws://127.0.0.1:{port}", "--duration", "5", "--backfill",
+             "--out", str(out)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert done.returncode == 0, done.stderr
+    gaps = [e for e in events(events_path(out)) if e.get("event") == "gap"]
+    missed = sum(e["missed"].get(TRADES, 0) for e in gaps)
+    healed = sum(e["count"] for e in events(events_path(out)) if e.get("event") == "backfill")
+    assert "Backfill: " in done.stdout and missed > 0 and healed == missed
+    assert len(backfill_path(out).read_text().splitlines()) == missed
+    strict = subprocess.run([sys.executable, "-m", "btclib", "check", str(out), "--strict"],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert strict.returncode == 0, strict.stdout
