@@ -283,9 +283,12 @@ def routed_parse(parsers: Sequence[Parser]) -> Callable[[bytes], Line | Notice]:
     """One connection's parse function over several symbols' parsers.
 
     The stream name in the wrapper picks the symbol's own parser (its fast
-    path unchanged): one ``find`` and one dict look-up more per frame. A frame
-    naming no known stream (a reply, an error, a shutdown, a stream not asked
-    for) goes to the first parser, whose general path says what it is.
+    path unchanged): one ``find`` and one dict look-up more per frame, on the
+    compact layout Binance sends (``{"stream":"<name>",...``). Any other layout
+    (the wrapper's keys in another order, spaces, an escaped name) is routed by
+    the name ``json`` reads. A frame naming no known stream (a reply, an error,
+    a shutdown, a stream not asked for) goes to the first parser, whose general
+    path says what it is.
     """
     if len(parsers) == 1:
         return parsers[0].parse
@@ -295,8 +298,14 @@ def routed_parse(parsers: Sequence[Parser]) -> Callable[[bytes], Line | Notice]:
             table[name.encode()] = parser.parse
     get, first = table.get, parsers[0].parse
 
+    def by_name(frame: bytes) -> Line | Notice:
+        message = load_object(frame)
+        stream = None if isinstance(message, Notice) else message.get("stream")
+        chosen = get(stream.encode(), first) if isinstance(stream, str) else first
+        return chosen(frame)
+
     def parse(frame: bytes) -> Line | Notice:
-        return get(bytes(frame[11 : frame.find(b'"', 11)]), first)(frame)
+        return get(bytes(frame[11 : frame.find(b'"', 11)]), by_name)(frame)
 
     return parse
 

@@ -179,3 +179,23 @@ def test_the_recorders_parse_function_gives_the_same_fields_as_the_parser():
         assert feed.parser(frame) == parser(frame)
     assert type(feed.parser(R6)) is tuple  # the hot path skips building a Data
     assert isinstance(parser(R6), Data)
+
+
+def test_a_connection_of_several_symbols_routes_any_json_layout_to_its_symbol():
+    """The router reads the stream name where Binance puts it; a frame laid out otherwise
+    (keys in another order, spaces, an escaped name) is routed by the name json reads,
+    not taken for a stream nobody asked for (the scale bench lost such frames)."""
+    from btclib.exchanges.binance import Parser, routed_parse
+    from btclib.simulator.layout import VARIANTS, relayout
+
+    parse = routed_parse([Parser("btcusdt"), Parser("ethusdt")])
+    frame = (
+        b'{"stream":"ethusdt@trade","data":{"e":"trade","E":1,"s":"ETHUSDT","t":7,'
+        b'"p":"4149.74000000","q":"0.43870000","T":1,"m":true,"M":true}}'
+    )
+    want = ("ethusdt@trade", 7, b"ethusdt@trade, p:4149.74000000,q:0.43870000\n")
+    assert tuple(parse(frame)) == want
+    for variant in VARIANTS:
+        assert tuple(parse(relayout(frame, variant))) == want, variant
+    reply = parse(b'{"result":null,"id":1}')
+    assert isinstance(reply, Notice) and reply.kind == "reply"
