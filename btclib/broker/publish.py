@@ -376,6 +376,8 @@ class Publisher:
             self.published += 1
         while run.sent_at and run.sent_at[0][0] < run.base:
             run.sent_at.popleft()
+        if self._closing and run.base >= run.end:
+            self._wake.set()  # the last line is in: closing need not wait any longer
         if self._down_since is not None and run.base >= run.doubt:
             self._recovered()
 
