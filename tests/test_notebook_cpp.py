@@ -106,7 +106,7 @@ def test_cpp_listing_finds_the_parsers_and_the_hot_loop_in_btcrec_sources() -> N
     assert "// Parser::parse  (cpp/src/binance.cpp, line " in shown
     assert "if (kind == 't' && fast_trade(f, out)) return out;" in shown
     assert "// Parser::parse  (cpp/src/upbit.cpp, line " in shown
-    assert "run_.sink.write(streams[p.stream], p);" in shown
+    assert "append_line(batch, streams[p.stream], p);" in shown
 
 
 # -- build_cpp ----------------------------------------------------------------------------------

@@ -61,7 +61,9 @@ std::string help() {
            "  --keepalive S     client ping interval for Upbit (default " + seconds(*u::limits.keepalive) +
            ", at most " + seconds(u::keepalive_max) + ")\n"
            "tuning (tests): --stall-after S, --first-data-within S, --backoff-base S,\n"
-           "  --backoff-cap S, --check-interval S, --overlap-max S, --summary-json PATH,\n"
+           "  --backoff-cap S, --check-interval S, --overlap-max S, --rotate-before S,\n"
+           "  --lifetime S (the server's connection lifetime, as btcrec believes it),\n"
+           "  --summary-json PATH,\n"
            "  --upbit-request TEXT (sent instead of the Upbit subscription)\n";
 }
 
@@ -130,6 +132,8 @@ Options parse_args(int argc, char** argv) {
         else if (flag == "--backoff-cap") o.timings.backoff_cap = number(flag, value);
         else if (flag == "--check-interval") o.timings.check_interval = number(flag, value);
         else if (flag == "--overlap-max") o.timings.overlap_max = number(flag, value);
+        else if (flag == "--rotate-before") o.timings.rotate_before = number(flag, value);
+        else if (flag == "--lifetime") o.lifetime = number(flag, value);
         else if (flag == "--summary-json") o.summary_json = value;
         else if (flag == "--upbit-request") o.upbit_request = value;
         else throw UsageError("unrecognized argument '" + flag + "'");
@@ -152,7 +156,10 @@ std::vector<FeedSpec> build_feeds(const Options& o) {
             if (o.upbit_request)
                 feeds.back().requests = [text = *o.upbit_request] { return std::vector<std::string>{text}; };
         }
-        for (const auto& f : feeds) Url::parse(f.url);
+        for (auto& f : feeds) {
+            Url::parse(f.url);
+            if (o.lifetime && f.lifetime) f.lifetime = o.lifetime;
+        }
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }

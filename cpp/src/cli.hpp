@@ -28,6 +28,7 @@ struct Options {
     std::string depth_speed{contract::binance::default_depth_speed};
     double keepalive = *contract::upbit::limits.keepalive;
     std::optional<double> stall_after;  // seconds; the feeds' own limits when unset
+    std::optional<double> lifetime;     // replaces a feed's connection lifetime (tests)
     std::string summary_json;           // also write the summary here, as JSON
     std::optional<std::string> upbit_request;  // replaces the Upbit request (tests: NO_CODES)
     Timings timings;

@@ -1,12 +1,21 @@
-// One WebSocket client connection, ws:// or wss://, over Boost.Beast (the network, nothing else:
-// what to send and when is the runner's and the feed's business).
+// One WebSocket client connection, ws:// or wss:// (the network, nothing else: what to send
+// and when is the runner's and the feed's business).
+//
+// The opening handshake is Boost.Beast's HTTP (request, response, the body of a refusal such as
+// Binance's 451 JSON); the frames after it are read here, RFC 6455 for a client: a read takes
+// what the socket has (up to 256 KiB, hundreds of frames at a flood) and hands every complete
+// message in it to the caller before the next read, one wake-up for all of them (Beast's own
+// stream read 1.5 kB per system call and resumed the reader once per frame: most of btcrec's
+// CPU at a flood, cpp/README.md "Where the time goes"). Text messages are checked to be UTF-8
+// as Beast and websockets do; pings get pongs with their payload (all Binance gets from us);
+// fragmented messages are joined; a server close is answered and reported with its code.
 //
 // wss:// uses OpenSSL through Boost.Asio's ssl::stream: the system's CA store, certificate
 // verification on, the host name checked against the certificate, and SNI set (both
-// exchanges sit behind CDNs that need it). Pings from the server are answered by Beast itself
-// with a pong carrying the ping's payload, during reads: the only frames Binance gets from us.
+// exchanges sit behind CDNs that need it).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -48,9 +57,12 @@ public:
 
     // Resolve, connect, TLS handshake (wss), WebSocket upgrade; throws ConnectError.
     virtual boost::asio::awaitable<void> open(double timeout) = 0;
-    // The next whole message, text or binary, as bytes; valid until consume(). Throws Closed.
-    virtual boost::asio::awaitable<std::string_view> read() = 0;
-    virtual void consume() = 0;
+    // Wait for bytes, then hand every complete message received so far, text or binary, to
+    // `on_message` in order (each view valid during its call); returns after the last complete
+    // one. Throws Closed when the connection ends (messages before the end were handed over),
+    // and whatever `on_message` throws.
+    using OnMessage = std::function<void(std::string_view)>;
+    virtual boost::asio::awaitable<void> read_some(const OnMessage& on_message) = 0;
     virtual boost::asio::awaitable<void> send_text(std::string text) = 0;
     virtual boost::asio::awaitable<void> ping() = 0;
     // The closing handshake, bounded by `timeout`; errors are ignored (the socket is closed).

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <filesystem>
 #include <stdexcept>
 #include <unistd.h>
@@ -16,6 +17,16 @@ LineSink::LineSink(std::string path, std::size_t max_queued)
     if (!folder.empty()) std::filesystem::create_directories(folder, ec);
     fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) throw std::runtime_error("cannot write " + path_ + ": " + std::strerror(errno));
+    // One writer a file, as btclib's (btclib/files/datafile.py: flock, held while open): two
+    // recorders appending to one file would interleave their lines.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        ::close(fd_);
+        fd_ = -1;
+        throw std::runtime_error("cannot write " + path_ + ": " +
+                                 (err == EWOULDBLOCK ? "another btclib recorder is writing to this file right now"
+                                                     : std::strerror(err)));
+    }
     writer_ = std::thread([this] { run(); });
 }
 
@@ -31,6 +42,20 @@ void LineSink::write(const Stream& stream, const Parsed& parsed) {
     append_line(front_, stream, parsed);
     bool wake = before == 0 || (before < batch_bytes && front_.size() >= batch_bytes);
     lock.unlock();
+    if (wake) wake_writer_.notify_one();
+}
+
+void LineSink::write_lines(std::string& lines) {
+    if (lines.empty()) return;
+    std::unique_lock lock(mutex_);
+    if (front_.size() >= max_queued_)
+        room_.wait(lock, [this] { return front_.size() < max_queued_ || !error_.empty(); });
+    std::size_t before = front_.size();
+    if (before == 0) front_.swap(lines);  // the usual case: no copy
+    else front_.append(lines);
+    bool wake = before == 0 || (before < batch_bytes && front_.size() >= batch_bytes);
+    lock.unlock();
+    lines.clear();
     if (wake) wake_writer_.notify_one();
 }
 

@@ -30,6 +30,9 @@ public:
 
     // Append one data line. Waits (rarely) when the disk is max_queued bytes behind.
     void write(const Stream& stream, const Parsed& parsed);
+    // Append whole lines (a read's worth, built by the caller; `lines` is left empty): one
+    // lock for all of them. Waits (rarely) when the disk is max_queued bytes behind.
+    void write_lines(std::string& lines);
 
     // Write what is queued and stop the writer; returns the error text, empty when none.
     std::string close();
