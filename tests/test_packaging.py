@@ -43,13 +43,39 @@ CONDA_ONLY = {"python", "pip", "pandoc"}
 """In environment.yml only: the interpreter, pip, and pandoc (a program, not a pip package)."""
 
 
+def pip_list(text: str) -> dict[str, str]:
+    """The packages of environment.yml's ``pip:`` list (the clone's own ``-e .`` apart)."""
+    found: dict[str, str] = {}
+    in_pip = False
+    for line in text.splitlines():
+        if line.strip() == "- pip:":
+            in_pip = True
+        elif in_pip and line.startswith("      - ") and line.strip() != "- -e .":
+            name, bounds = _requirement(line.strip().removeprefix("- "))
+            found[name] = bounds
+        elif in_pip and line.strip() and not line.lstrip().startswith("#"):
+            in_pip = line.startswith("      ")
+    return found
+
+
+def wanted_by_pyproject(project: dict) -> list[str]:
+    """The dependencies, the notebooks extra and the dev extra, with the extras dev names
+    (``btclib-recorder[broker]``) expanded: what ``make`` installs."""
+    extras = project["optional-dependencies"]
+    wanted = [*project["dependencies"], *extras["notebooks"]]
+    for spec in extras["dev"]:
+        own = re.fullmatch(rf"{re.escape(project['name'])}\[(\w+)\]", spec)
+        wanted += extras[own[1]] if own else [spec]
+    return wanted
+
+
 def test_environment_yml_lists_the_same_packages_and_bounds_as_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    wanted = [*project["dependencies"], *project["optional-dependencies"]["notebooks"]]
-    wanted += project["optional-dependencies"]["dev"]
-    pip = dict(_requirement(spec) for spec in wanted)
-    conda = conda_dependencies((REPO / "environment.yml").read_text(encoding="utf-8"))
-    assert {k: v for k, v in conda.items() if k not in CONDA_ONLY} == pip
+    pip = dict(_requirement(spec) for spec in wanted_by_pyproject(project))
+    text = (REPO / "environment.yml").read_text(encoding="utf-8")
+    conda = conda_dependencies(text)
+    listed = {k: v for k, v in conda.items() if k not in CONDA_ONLY} | pip_list(text)
+    assert listed == pip
     assert conda.keys() >= CONDA_ONLY
     # The interpreter it pins satisfies requires-python.
     pinned = tuple(int(x) for x in conda["python"].lstrip("=").split("."))
