@@ -39,3 +39,26 @@ def test_subject_filter_gives_one_exchange_lines_in_order(server: NatsServer, tm
     consume(server.url, back, "--subject", "btclib.upbit.>")
     upbit = [x for x in data.read_bytes().splitlines(keepends=True) if x.startswith(b"btckrw@")]
     assert upbit and back.read_bytes() == b"".join(upbit)
+
+
+def test_no_file_writes_no_data_file_and_the_stream_has_every_line(
+    server: NatsServer, tmp_path: Path
+):
+    data = tmp_path / "d.txt"
+    done = btclib(
+        "record", "both", "--source", "sim", "--duration", "2", "--no-file",
+        "--out", str(data), "--publish", server.url,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert not data.exists()
+    assert data.with_name("d.events.jsonl").exists()  # what happened is still told
+    recorded = int(done.stdout.split("Recorded ", 1)[1].split(" ", 1)[0])
+    back = tmp_path / "back.txt"
+    consume(server.url, back)
+    lines = back.read_bytes().splitlines()
+    assert recorded > 10 and len(lines) == recorded
+    assert {line.split(b",")[0] for line in lines} == {
+        b"btcusdt@orderbook",
+        b"btcusdt@trade",
+        b"btckrw@orderbook",
+    }
