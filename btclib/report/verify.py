@@ -129,13 +129,6 @@ def _check_file(
     )
 
 
-def _step_of(sources: dict[str, str]) -> str:
-    from ..steps.steps import STEPS
-
-    wanted = tuple(sources)
-    return next((s for s, names in STEPS.items() if names == wanted), "both")
-
-
 def rerun_runs(folder: Path) -> list[Finding]:
     """Re-record each simulated run of the manifest from its seed; compare per stream."""
     from ..steps.steps import record_sync
@@ -149,13 +142,17 @@ def rerun_runs(folder: Path) -> list[Finding]:
                 findings.append(Finding(True, f"{facts['shown']}: not a simulated run with a "
                                               "seed: nothing to re-record"))  # fmt: skip
                 continue
+            if not run.get("step"):
+                findings.append(Finding(True, f"{facts['shown']}: not re-recorded: its notebook "
+                                              "names no step of btclib.record (btcrec's run, "
+                                              "or the fault lab's)"))  # fmt: skip
+                continue
             path = _locate(facts, folder)
             lines = path.read_bytes().splitlines()[facts["first_line"] - 1 : facts["last_line"]]
             with tempfile.TemporaryDirectory(prefix="btclib-rerun-") as scratch:
                 out = Path(scratch) / "rerun.txt"
-                heads = sorted({s.split("@")[0] for s in run.get("per_stream", {})})
-                settings = run.get("settings") or _settings(heads)
-                step = run.get("step") or _step_of(sources)
+                settings = run.get("settings") or {}
+                step = run["step"]
                 record_sync(
                     step, duration=float(run.get("elapsed") or 3), source="sim",
                     seed=int(run["seed"]), out=out, progress=None, announce=lambda _: None,
@@ -164,13 +161,6 @@ def rerun_runs(folder: Path) -> list[Finding]:
                 again = out.read_bytes().splitlines()
             findings.append(_compare(facts["shown"], lines, again, run["seed"]))
     return findings
-
-
-def _settings(stream_heads: list[str]) -> dict[str, Any]:
-    """The Upbit markets of a run from its stream names (``btckrw`` is ``KRW-BTC``: Upbit's
-    lines name base then quote, and only Upbit quotes in won)."""
-    codes = tuple(f"KRW-{h[:-3].upper()}" for h in stream_heads if h.endswith("krw"))
-    return {"codes": codes} if codes else {}
 
 
 def _compare(shown: str, lines: list[bytes], again: list[bytes], seed: int) -> Finding:

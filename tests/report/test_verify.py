@@ -72,3 +72,29 @@ def test_verify_fails_when_the_pdf_does_not_print_the_manifests_hash(tmp_path: P
 def test_verify_without_a_report_says_what_to_run(tmp_path: Path) -> None:
     (finding,) = verify.check(tmp_path)
     assert not finding.ok and "python -m btclib report" in finding.text
+
+
+def test_rerun_re_records_a_simulated_run_from_its_seed_and_finds_a_changed_line(
+    tmp_path: Path,
+) -> None:
+    from btclib import record_sync
+    from btclib.notebook import check_run
+
+    folder = tmp_path / "outputs"
+    folder.mkdir()
+    data = folder / "stream-data-binance.txt"
+    run = record_sync("binance", duration=2, source="sim", seed=11, out=data, progress=None,
+                      announce=lambda _: None, depth_speed="100ms")  # fmt: skip
+    facts = check_run(run, step="binance", settings={"depth_speed": "100ms"}).facts
+    entry = {"notebook": "n", "pdf": "x.pdf", "runs": [facts],
+             "files": [{"path": str(data), "shown": "outputs/stream-data-binance.txt",
+                        **provenance.file_facts(data), "first_line": facts["first_line"],
+                        "last_line": facts["last_line"]}]}  # fmt: skip
+    (folder / provenance.MANIFEST).write_text(json.dumps({"notebooks": [entry]}))
+    (finding,) = verify.rerun_runs(folder)
+    assert finding.ok and "agree stream by stream" in finding.text, finding.text
+    lines = data.read_bytes().splitlines(keepends=True)
+    lines[0] = lines[0].replace(b"0", b"1", 1)  # one digit of the first line
+    data.write_bytes(b"".join(lines))
+    (finding,) = verify.rerun_runs(folder)
+    assert not finding.ok and "line 1" in finding.text, finding.text
