@@ -37,6 +37,8 @@ def test_quick_bench_writes_json_with_the_required_keys(tmp_path: Path):
         # The C++ twin on the same flood server: measured when built (make test builds it).
         if "cpp_skipped" not in workload:
             assert workload["cpp_fps"] > 0 and workload["cpp_cpu_us_per_frame"] > 0, name
+        if name == "binance":  # the flood server's own ceiling, beside btcrec's
+            assert workload["server_ceiling_fps"] > 0
     for rate in ("1000", "10000"):
         for key in ("p50", "p99", "max"):
             assert result["latency_ms"][rate][key] > 0, (rate, key)

@@ -8,13 +8,19 @@ workload closed: all frames read and handed to the writer); btcrec is then stopp
 with SIGINT, which flushes and prints its summary. CPU time and peak RSS are the
 child's own (``getrusage(RUSAGE_CHILDREN)``, taken in this otherwise idle process).
 The last line printed is a JSON object, as for :mod:`btclib.tools.bench.client`.
+
+``{"pipeline": "server-ceiling", ...}`` measures the flood server instead
+(:func:`server_ceiling`): the frames/s it sends to a client that only drains, so a
+run shows whether btcrec or the server is the bound.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BINARY", "main", "run"]
+from . import frames as fr
+
+__all__ = ["BINARY", "main", "run", "server_ceiling"]
 
 BINARY = Path(__file__).resolve().parents[3] / "cpp" / "build" / "btcrec"
 """Where ``make cpp`` puts btcrec."""
@@ -81,9 +89,69 @@ def run(spec: dict[str, Any], binary: Path = BINARY) -> dict[str, Any]:
     }
 
 
+def server_ceiling(spec: dict[str, Any]) -> dict[str, Any]:
+    """The flood server's own send ceiling: a client that only drains the socket.
+
+    It opens the workload's Binance stream (``n`` frames, then a close frame), reads into
+    one 1 MiB buffer and looks at nothing but the last bytes (for the close frame): no
+    framing, no parsing, no file. Measured in the same run as btcrec, it says whether
+    btcrec or the server is the bound. Timed from the first byte after the upgrade to the
+    close frame.
+    """
+    n = spec["n"]
+    path = f"/n={n}/stream?streams=btcusdt@depth5/btcusdt@trade"
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    close = fr.close_frame(1000)
+    with socket.create_connection(("127.0.0.1", spec["port"]), timeout=60) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return {"error": "the flood server closed during the upgrade"}
+            head += chunk
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        buffer = bytearray(1 << 20)
+        tail = rest[-len(close) :]
+        started = cpu = None
+        while not tail.endswith(close):
+            got = sock.recv_into(buffer)
+            if not got:
+                return {"error": "the flood server closed before its close frame"}
+            if started is None:
+                started, cpu = time.perf_counter(), time.process_time()
+            tail = (tail + buffer[max(0, got - len(close)) : got])[-len(close) :]
+        seconds = time.perf_counter() - (started or time.perf_counter())
+        used = time.process_time() - (cpu or time.process_time())
+        sock.sendall(_masked_close())
+    return {
+        "frames": n,
+        "seconds": seconds,
+        "fps": n / seconds if seconds > 0 else 0.0,
+        "cpu_us_per_frame": used / n * 1e6,
+    }
+
+
+def _masked_close() -> bytes:
+    """The client's answer to the server's close frame (masked, as RFC 6455 wants)."""
+    payload = (1000).to_bytes(2, "big")
+    mask = os.urandom(4)
+    return (
+        bytes([0x88, 0x80 | len(payload)])
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    print(json.dumps(run(spec)))
+    measure = server_ceiling if spec.get("pipeline") == "server-ceiling" else run
+    print(json.dumps(measure(spec)))
     sys.stdout.flush()
     os._exit(0)
 

@@ -244,22 +244,49 @@ def run(
     return result
 
 
+CPP_FRAMES = 5
+"""btcrec reads several times the Python pipelines' frames (``plan.frames``): at millions of
+frames a second, their count would last a tenth of a second."""
+
+
 def cpp(base: dict[str, Any], plan: Plan, workload: str, log: Any) -> dict[str, Any]:
-    """btcrec, the C++ twin, on the same flood server: ``plan.repeats`` runs, medians."""
-    outs = []
-    for _ in range(plan.repeats):
-        spec = {**base, "module": "btclib.tools.bench.cpp", "workload": workload, "n": plan.frames}
+    """btcrec, the C++ twin, on the same flood server: ``plan.repeats`` runs, medians.
+
+    For Binance, each btcrec run alternates with the flood server's own send ceiling (a
+    client that only drains the socket, :func:`btclib.tools.bench.cpp.server_ceiling`), so
+    the table shows in the same run whether btcrec or the server is the bound.
+    """
+    n = plan.frames * CPP_FRAMES
+    outs, ceilings = [], []
+    for r in range(plan.repeats):
+        spec = {**base, "module": "btclib.tools.bench.cpp", "workload": workload, "n": n}
+        ceiling = {**base, "module": "btclib.tools.bench.cpp", "pipeline": "server-ceiling", "n": n}
+        if workload == "binance" and r % 2 == 0:
+            ceilings.append(child(ceiling))
         outs.append(child(spec))
         log(f"  {workload:8s} {'cpp':9s} {outs[-1].get('skipped') or _fmt_run(outs[-1])}")
         if "skipped" in outs[-1]:
             return {"cpp_skipped": outs[-1]["skipped"]}
+        if workload == "binance" and r % 2 == 1:
+            ceilings.append(child(ceiling))
+        if workload == "binance":
+            log(f"  {workload:8s} {'server':9s} {_fmt_run(ceilings[-1])} (a drain-only client)")
     good = [o for o in outs if o.get("fps")]
-    errors = [o["error"] for o in outs if "error" in o]
+    errors = [o["error"] for o in (*outs, *ceilings) if "error" in o]
     return {
         "cpp_fps": _median([o["fps"] for o in good]),
         "cpp_cpu_us_per_frame": _median([o["cpu_us_per_frame"] for o in good]),
         "cpp_peak_rss_mb": max((o["peak_rss_mb"] for o in good), default=None),
         "cpp_runs": [o.get("fps") for o in outs],
+        "cpp_frames": n,
+        **(
+            {
+                "server_ceiling_fps": _median([o["fps"] for o in ceilings if o.get("fps")]),
+                "server_ceiling_runs": [o.get("fps") for o in ceilings],
+            }
+            if ceilings
+            else {}
+        ),
         **({"cpp_errors": errors} if errors else {}),
     }
 

@@ -38,19 +38,21 @@ def table(result: dict[str, Any]) -> str:
     if any("cpp_fps" in w or "cpp_skipped" in w for w in result["workloads"].values()):
         out += [
             "",
-            "| workload | btcrec (C++) frames/s | ratio to websockets ceiling "
+            "| workload | btcrec (C++) frames/s | flood server ceiling frames/s "
+            "| ratio to websockets ceiling "
             "| ratio to btclib recorder | btcrec CPU us/frame | btcrec peak RSS MB |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, w in result["workloads"].items():
             if "cpp_skipped" in w:
-                out.append(f"| {name} | {w['cpp_skipped']} | - | - | - | - |")
+                out.append(f"| {name} | {w['cpp_skipped']} | - | - | - | - | - |")
                 continue
             fps = w.get("cpp_fps")
             vs_ceiling = fps / w["ceiling_fps"] if fps and w.get("ceiling_fps") else None
             vs_recorder = fps / w["recorder_fps"] if fps and w.get("recorder_fps") else None
             out.append(
-                f"| {name} | {_num(fps)} | {_num(vs_ceiling, '.2f')} | {_num(vs_recorder, '.2f')} "
+                f"| {name} | {_num(fps)} | {_num(w.get('server_ceiling_fps'))} "
+                f"| {_num(vs_ceiling, '.2f')} | {_num(vs_recorder, '.2f')} "
                 f"| {_num(w.get('cpp_cpu_us_per_frame'), '.2f')} "
                 f"| {_num(w.get('cpp_peak_rss_mb'), '.0f')} |"
             )
