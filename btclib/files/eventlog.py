@@ -53,7 +53,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -200,6 +200,9 @@ class FileEvents:
         self.log: EventLog | None = None
         self.first: dict[Path, int] = {}
         """This run's first line number in each file it wrote."""
+        self.on_closed: Callable[[Path], None] | None = None
+        """Called on the loop with each file a switch closed, once its ``rotate`` event is
+        logged (btclib.quality writes the file's report card beside it)."""
 
     def _log(self, event: str, **fields: Any) -> None:
         if self.log is not None:
@@ -230,6 +233,8 @@ class FileEvents:
             line=line,
             **fields,
         )
+        if self.on_closed is not None:
+            self.on_closed(switch.closed)
 
     def compressed(self, outcome: Compressed) -> None:
         if outcome.gz is not None:

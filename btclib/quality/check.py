@@ -69,7 +69,11 @@ class _Reader:
         self.capture = capture
         self.rules = rules
         base = set_base(path)
-        self.files = set_files(base) or ([path] if path.exists() else [])
+        gz = path.with_name(path.name + ".gz")
+        if path != base and (path.exists() or gz.exists()):  # one file of a set: that file
+            self.files = [path if path.exists() else gz]
+        else:
+            self.files = set_files(base) or ([path] if path.exists() else [])
         own = events_path(path)
         self.log = own if own.exists() else events_path(base)
         self.runs: list[Run] = read_runs(path) if self.log.exists() else []

@@ -50,6 +50,8 @@ class RunContext:
     seed: int | None = None
     skipped: Sequence[Skipped] = ()
     stop_reason: str = "stopped"
+    on_file_closed: Callable[[Path], None] | None = None
+    """Called with each file of a rotated or split set once it is closed (its card)."""
 
 
 async def record_feeds(
@@ -123,6 +125,7 @@ class Recording:
         self.context = context
         self.tap = tap
         self.files = FileEvents(summary.events_path)
+        self.files.on_closed = context.on_file_closed
         self.log = EventLog(None)
         """The events log, open once :meth:`open` returns."""
         self.start_fields: dict[str, Any] = {}

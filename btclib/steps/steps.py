@@ -346,12 +346,16 @@ async def perform(
             if plan.capture is not None:
                 tap = CaptureWriter(plan.capture)
                 tap.open(feeds, endpoints.sources)
+            from ..quality.cards import CardWriter
+
+            cards = CardWriter()  # <file>.check.json beside each file a rotation closes
             context = RunContext(
                 sources=endpoints.sources,
                 reasons=endpoints.reasons,
                 seed=endpoints.seed,
                 skipped=endpoints.skipped,
                 stop_reason=stop_reason or ("stopped" if stop is not None else "interrupted"),
+                on_file_closed=cards.closed,
             )
             shown = make_progress(progress, f"{plan.step} ({'/'.join(endpoints.sources.values())})")
             served = None
@@ -392,6 +396,7 @@ async def perform(
                     await served.aclose()
                 if ledger is not None:
                     await ledger.aclose()
+                await cards.aclose()
             if backfill:  # while the source is up: the simulator serves old trades too
                 from ..quality.backfill import backfill as fetch_missed
                 from ..quality.backfill import rest_bases
