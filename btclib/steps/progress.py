@@ -90,7 +90,9 @@ class NotebookProgress:
             # A run stopped early (an interrupt) ended as asked: tqdm paints a bar closed short
             # of its total red, which reads as an error, so the total becomes what was recorded.
             if self._bar.total and self._bar.n < self._bar.total:
-                self._bar.total = self._bar.n
+                done = self._bar.n
+                self._bar.reset(total=done)  # the widget's bar takes its new length here
+                self._bar.n = done
             self._bar.close()
             # Short enough not to wrap in JupyterLab (which breaks printed text inside words);
             # the per-stream counts follow in the run's summary.
