@@ -43,7 +43,7 @@ from . import exchanges
 from .exchanges import Book, Record, Trade
 from .files.capture import read_capture
 from .files.linereader import read_lines
-from .files.rotation import set_files
+from .files.rotation import set_base, set_files
 
 __all__ = [
     "LEVELS",
@@ -188,7 +188,8 @@ class _Rows:
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         levels = pd.DataFrame(self.levels, columns=LEVEL_COLUMNS)
-        trades = pd.DataFrame(self.trades, columns=TRADE_COLUMNS)
+        extra = [c for c in self.trades if c not in TRADE_COLUMNS]  # ``backfill``, when asked
+        trades = pd.DataFrame(self.trades, columns=[*TRADE_COLUMNS, *extra])
         for frame in (levels, trades):
             frame["time"] = pd.to_datetime(frame["time"], unit="ns", utc=True)
             frame["t"] = frame["t"].astype(float)
@@ -556,7 +557,9 @@ def load_capture(path: str | Path, levels: int = LEVELS, *, run: int | None = No
     return Recording(book_rows, trade_rows, True, wall0, sources, path, levels)
 
 
-def load_lines(paths: str | Path | Iterable[str | Path], levels: int = LEVELS) -> Recording:
+def load_lines(
+    paths: str | Path | Iterable[str | Path], levels: int = LEVELS, *, backfill: bool = False
+) -> Recording:
     """Read data files (SPEC section 1) into tidy frames indexed by line number.
 
     The fallback when no capture was kept: the lines have no receive times (``time`` is
@@ -568,12 +571,26 @@ def load_lines(paths: str | Path | Iterable[str | Path], levels: int = LEVELS) -
     :func:`btclib.recorder.record_feeds`) reads the whole set as one recording, its files in
     order (:func:`btclib.files.rotation.set_files`: the base file, then by date or number; market
     after market when split), compressed ones included.
+
+    ``backfill=True`` adds the trades fetched again after the recording's gaps (the
+    sidecar ``<file>.backfill.txt``, :mod:`btclib.quality.backfill`), marked in a
+    ``backfill`` column of ``prints``; their place in the line order is not known (they
+    were fetched afterwards), so they come after the lines recorded live.
     """
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     rows = _Rows()
     n = 0
-    for item in items:
-        for path in set_files(item) or [Path(item)]:  # a missing file: FileNotFoundError
+    live = 0
+    sidecars = []
+    if backfill:
+        from .quality.check import backfill_path
+
+        sidecars = [s for s in {backfill_path(set_base(i)) for i in items} if s.exists()]
+    for index, item in enumerate([*items, *sidecars]):
+        if index == len(items):
+            live = len(rows.trades["id"])
+        listed = set_files(item) if index < len(items) else [Path(item)]
+        for path in listed or [Path(item)]:  # a missing file: FileNotFoundError
             for line in read_lines(path, _LINE_LIMIT):
                 if not isinstance(line, bytes):
                     n += 1  # longer than any frame the recorder keeps: not a data line
@@ -582,17 +599,25 @@ def load_lines(paths: str | Path | Iterable[str | Path], levels: int = LEVELS) -
                 if event is not None:
                     rows.add(None, float(n), event)
                 n += 1
+    if backfill and not sidecars:
+        live = len(rows.trades["id"])
+    if backfill:
+        marks = [False] * live + [True] * (len(rows.trades["id"]) - live)
+        rows.trades["backfill"] = marks
     book_rows, trade_rows = rows.frames()
+    if backfill:
+        trade_rows["backfill"] = trade_rows["backfill"].astype(bool)
     first = Path(items[0]) if items else None
     return Recording(book_rows, trade_rows, False, None, {}, first, levels)
 
 
-def load(path: str | Path, levels: int = LEVELS) -> Recording:
-    """A capture (``.jsonl``/``.jsonl.gz`` with a btclib header) or else a data file (or set)."""
+def load(path: str | Path, levels: int = LEVELS, *, backfill: bool = False) -> Recording:
+    """A capture (``.jsonl``/``.jsonl.gz`` with a btclib header) or else a data file (or set);
+    ``backfill=True`` merges a data file's backfill sidecar in, marked (:func:`load_lines`)."""
     path = Path(path)
     if path.name.endswith((".jsonl", ".jsonl.gz", ".gz")) and not path.name.endswith(".txt.gz"):
         return load_capture(path, levels)
-    return load_lines(path, levels)
+    return load_lines(path, levels, backfill=backfill)
 
 
 # -- joins and derived quantities ----------------------------------------------------------------

@@ -183,3 +183,20 @@ def test_from_the_command_line_simulate_drop_after_then_record_backfill_heals_it
     strict = subprocess.run([sys.executable, "-m", "btclib", "check", str(out), "--strict"],
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert strict.returncode == 0, strict.stdout
+
+
+async def test_analysis_load_merges_the_sidecar_marked(tmp_path):
+    from btclib.analysis import load
+
+    out, _result, missing, expected, _ = await drop_and_backfill(tmp_path)
+    plain = load(out)
+    merged = load(out, backfill=True)
+    assert "backfill" not in plain.prints.columns
+    assert len(merged.prints) == len(plain.prints) + len(missing)
+    marked = merged.prints[merged.prints["backfill"]]
+    assert (
+        len(marked) == len(missing)
+        and not merged.prints["backfill"].iloc[: len(plain.prints)].any()
+    )
+    prices = [float(line.split("p:")[1].split(",")[0]) for line in expected]
+    assert marked["price"].tolist() == prices
