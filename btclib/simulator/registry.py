@@ -9,7 +9,7 @@ exchange to the simulator means one package beside :mod:`.binance` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
 from ..arguments import Option
@@ -17,7 +17,14 @@ from . import binance, bithumb, upbit
 from .link import Link
 from .market import Instrument, MarketParams
 
-__all__ = ["EXCHANGES", "SimExchange", "added_books", "connect_limit", "expected_line"]
+__all__ = [
+    "EXCHANGES",
+    "SimExchange",
+    "added_books",
+    "connect_limit",
+    "expected_line",
+    "message_id",
+]
 
 
 class SimExchange(Protocol):
@@ -51,11 +58,17 @@ class SimExchange(Protocol):
         """How to connect with wscat, for humans."""
         ...
 
-    # Optional, for an exchange beyond the default market's (see the functions below):
-    # ``books(params)``, the books it adds to the shared market; ``connect_limit(settings)``,
-    # the handshakes it accepts per window before answering 429; ``expected_line(payload,
-    # subscribed)``, the line a recorder must write for one of its frames, computed
-    # without btclib's parsers.
+    def expected_line(
+        self, payload: bytes, subscribed: Mapping[str, Any] | None = None
+    ) -> bytes | None:
+        """The line a recorder must write for one of its frames (None: no market data of
+        that subscription), computed from SPEC alone, without btclib's parsers."""
+        ...
+
+    # Optional (see the functions below): ``books(params)``, the books it adds to the
+    # shared market; ``connect_limit(settings)``, the handshakes it accepts per window
+    # before answering 429; ``message_id(payload)``, what names a message across
+    # connections when the exchange numbers its messages (else each frame is its own).
 
 
 #: Name -> simulated exchange, in routing order.
@@ -89,12 +102,24 @@ def connect_limit(name: str, settings: Mapping[str, Any]) -> tuple[int, float] |
     return limit
 
 
-def expected_line(name: str, payload: bytes, subscribed: Mapping[str, Any]) -> bytes | None:
-    """The line exchange ``name``'s package says one of its frames must give (its
-    ``expected_line``: None for a frame that is not market data); ``ValueError`` when the
-    package has no such rule."""
+def expected_line(
+    name: str, payload: bytes, subscribed: Mapping[str, Any] | None = None
+) -> bytes | None:
+    """The line exchange ``name``'s package says one of its frames must give (None for a
+    frame that is not market data); ``ValueError`` naming an exchange it does not know."""
     exchange = EXCHANGES.get(name)
-    if exchange is None or not hasattr(exchange, "expected_line"):
-        raise ValueError(f"no expected-line rule for exchange {name!r}")
-    line: bytes | None = exchange.expected_line(payload, subscribed)
-    return line
+    if exchange is None:
+        known = ", ".join(EXCHANGES)
+        raise ValueError(f"no simulated exchange {name!r} (known: {known})")
+    return exchange.expected_line(payload, subscribed)
+
+
+def message_id(name: str, payload: bytes) -> tuple[Hashable, ...] | None:
+    """What names a message of exchange ``name`` across connections (its package's
+    ``message_id``: its stream and id), or None when the exchange does not number its
+    messages."""
+    exchange = EXCHANGES[name]
+    if not hasattr(exchange, "message_id"):
+        return None
+    key: tuple[Hashable, ...] = exchange.message_id(payload)
+    return key

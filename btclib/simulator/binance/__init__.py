@@ -9,6 +9,7 @@ server's registry (:mod:`btclib.simulator.registry`) asks of every exchange.
 from __future__ import annotations
 
 from ..listing import exchange_info
+from .expected import expected_line, message_id
 from .frames import (
     BINANCE_451_BODY,
     REFUSAL_BODIES,
@@ -40,11 +41,13 @@ __all__ = [
     "UrlRequest",
     "banner",
     "depth_text",
+    "expected_line",
     "format_depth",
     "format_trade",
     "listing",
     "make_rest",
     "malformed_frame",
+    "message_id",
     "parse_stream",
     "parse_url",
     "server_shutdown",

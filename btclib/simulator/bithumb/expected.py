@@ -4,7 +4,8 @@ Tests and the soak compare the data file with what the simulator sent; a line ta
 from the recorder's own parser would let a parser bug hide behind itself. So it is
 worked out here from SPEC.md 1b alone: ``json`` says what the frame is (type, code,
 whatever its layout or escapes), and :func:`raw_member` slices the array or the
-number out of the frame's own bytes, keeping the exchange's spelling.
+number out of the frame's own bytes (the simulator's scanner, :mod:`..jsontext`),
+keeping the exchange's spelling.
 """
 
 from __future__ import annotations
@@ -13,60 +14,15 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..jsontext import members
+
 __all__ = ["expected_line", "raw_member"]
-
-_WS = b" \t\r\n"
-
-
-def _end(buf: bytes, i: int) -> int:
-    """The index after the JSON value starting at ``buf[i]``."""
-    depth, in_string, escaped = 0, False, False
-    for j in range(i, len(buf)):
-        c = buf[j]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif c == 0x5C:
-                escaped = True
-            elif c == 0x22:
-                in_string = False
-                if depth == 0:
-                    return j + 1
-        elif c == 0x22:
-            in_string = True
-        elif c in b"[{":
-            depth += 1
-        elif c in b"]}":
-            if depth == 0:
-                return j
-            depth -= 1
-            if depth == 0:
-                return j + 1
-        elif depth == 0 and c in b"," + _WS:
-            return j
-    return len(buf)
-
 
 def raw_member(buf: bytes, wanted: str) -> bytes | None:
     """The bytes of the value of top-level key ``wanted`` of the object ``buf``, as sent.
 
     Keys are compared decoded (``"\\u0074ype"`` is ``type``)."""
-    i = buf.index(b"{") + 1
-    while i < len(buf):
-        while i < len(buf) and buf[i] in _WS + b",":
-            i += 1
-        if i >= len(buf) or buf[i] == ord("}"):
-            return None
-        key_end = _end(buf, i)
-        key = json.loads(buf[i:key_end])
-        i = buf.index(b":", key_end) + 1
-        while buf[i] in _WS:
-            i += 1
-        end = _end(buf, i)
-        if key == wanted:
-            return buf[i:end]
-        i = end
-    return None
+    return next((value for key, _, value in members(buf) if key == wanted), None)
 
 
 def expected_line(payload: bytes, subscribed: Mapping[str, Any] | None = None) -> bytes | None:

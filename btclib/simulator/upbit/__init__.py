@@ -10,6 +10,7 @@ holds its timers. The names below are what the server's registry
 from __future__ import annotations
 
 from ..listing import market_all
+from .expected import expected_line
 from .frames import (
     REFUSAL_BODIES,
     STATUS_UP,
@@ -48,6 +49,7 @@ __all__ = [
     "UpbitRequest",
     "UpbitSession",
     "banner",
+    "expected_line",
     "format_orderbook",
     "format_trade",
     "listing",
