@@ -5,6 +5,7 @@
 :class:`Card`: per run and per stream its coverage and gaps, trade holes,
 book faults, rate collapses and silences, latency against the exchange's
 clock, and a verdict (``complete``, ``healed``, ``holes``, ``degraded``).
+:func:`btclib.quality.figure.timeline` draws a card (matplotlib, imported only there).
 """
 
 from .card import VERDICTS, Card, Finding, Gap, Hole, Latency, RunCard, StreamCard

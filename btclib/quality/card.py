@@ -107,6 +107,8 @@ class StreamCard:
     findings: list[Finding] = field(default_factory=list)
     rate_per_min: float | None = None
     """The stream's median messages per minute (capture receive times)."""
+    rates: list[list[float]] = field(default_factory=list)
+    """``[seconds since the run's start, messages per minute]`` per bin, for a timeline."""
     latency: Latency | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -25,7 +25,15 @@ from ..files.linereader import Skipped, read_lines
 from ..files.rotation import set_base, set_files
 from ..files.runs import Run, events, events_path, read_runs
 from .card import Card, Finding, Gap, Hole, Latency, RunCard, StreamCard
-from .rules import RateRules, book_faults, latency, rate_findings, trade_holes, update_id_backwards
+from .rules import (
+    RateRules,
+    book_faults,
+    latency,
+    rate_findings,
+    rate_series,
+    trade_holes,
+    update_id_backwards,
+)
 
 __all__ = ["BACKFILL_SUFFIX", "backfill_path", "check"]
 
@@ -279,6 +287,7 @@ def _judge(
         span = (started, end) if started is not None and end is not None else None
         times = sorted(s.times)
         card.rate_per_min, collapses = rate_findings(times, rules, excluded, span)
+        card.rates = rate_series(times, rules.bin_s, span or (times[0], times[-1]))
         card.findings += collapses
         if ledger is None:
             card.latency = raw

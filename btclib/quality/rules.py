@@ -21,6 +21,7 @@ __all__ = [
     "latency",
     "overlaps",
     "rate_findings",
+    "rate_series",
     "trade_holes",
     "update_id_backwards",
 ]
@@ -116,6 +117,22 @@ class RateRules:
 
 def overlaps(start: float, end: float, spans: Sequence[tuple[float, float]]) -> bool:
     return any(s < end and start < e for s, e in spans)
+
+
+def rate_series(
+    times: Sequence[float], bin_s: float, span: tuple[float, float], points: int = 240
+) -> list[list[float]]:
+    """Messages per minute over ``span`` in at most ``points`` bins: ``[[start, rate], ...]``
+    (bin starts in seconds since the span's start), for the card's timeline figure."""
+    start, end = span
+    width = max(bin_s, (end - start) / points)
+    out = []
+    t = start
+    while t < end:
+        count = bisect.bisect_left(times, t + width) - bisect.bisect_left(times, t)
+        out.append([round(t - start, 3), round(count * 60.0 / width, 3)])
+        t += width
+    return out
 
 
 def rate_findings(

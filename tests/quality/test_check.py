@@ -158,3 +158,20 @@ async def test_a_crossed_book_is_named_at_its_line(tmp_path):
     ]
     assert streams["btcusdt@orderbook"].verdict == "degraded"
     assert streams["btcusdt@trade"].findings == []
+
+
+async def test_the_timeline_figure_draws_a_row_per_stream_with_its_gaps(tmp_path):
+    from btclib.quality.figure import timeline
+
+    out, capture = tmp_path / "t.txt", tmp_path / "t.jsonl"
+    sim = dict(faults=Faults.of(Rule(Drop(after_seconds=1.5), exchange="binance", connection=0)))
+    await btclib.record("binance", source="sim", duration=3, out=out, capture=capture,
+                        sim_options=sim, **QUIET)  # fmt: skip
+    card = check(out, capture=capture, rules=RULES)
+    figure = timeline(card)
+    axes = figure.get_axes()
+    assert [ax.get_title(loc="left").split(":")[0] for ax in axes] == [
+        s.stream for s in card.streams
+    ]
+    assert all(s.rates for s in card.streams)
+    assert all(ax.patches for ax in axes)  # the drop's gap shaded on both streams
