@@ -20,6 +20,7 @@ for it with that reason.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import dataclasses
@@ -278,14 +279,15 @@ class Interrupted:
 # -- the recorders -----------------------------------------------------------------------------
 
 
-class Recorder:
+class Recorder(abc.ABC):
     """One recorder under test; :meth:`record` and :meth:`fail` in both recorders' words."""
 
     name = ""
 
-    def lacks(self, what: str) -> None:
+    def lacks(self, what: str) -> None:  # noqa: B027 (btclib lacks nothing: no skip)
         """Skip the test when this recorder deliberately lacks ``what`` (CPP_LACKS)."""
 
+    @abc.abstractmethod
     async def record(
         self,
         tmp_path: Path,
@@ -298,6 +300,7 @@ class Recorder:
     ) -> Run:
         raise NotImplementedError
 
+    @abc.abstractmethod
     async def fail(
         self,
         tmp_path: Path,
@@ -310,6 +313,7 @@ class Recorder:
     ) -> Failure:
         raise NotImplementedError
 
+    @abc.abstractmethod
     async def interrupt(
         self, tmp_path: Path, config: SimConfig, sig: signal.Signals, *, lines: int
     ) -> Interrupted:
