@@ -192,15 +192,17 @@ async def _loop(
     import nats.errors
 
     while stop is None or not stop.is_set():
+        # Ask how many wait first: a pull for more than there are can sit until the
+        # consumer's ack wait (30 s) on a resumed durable, where nothing new means done.
+        pending = (await sub.consumer_info()).num_pending
+        if pending == 0 and not follow:
+            summary.caught_up = True
+            return
         try:
-            msgs = await sub.fetch(BATCH, timeout=1.0)
+            msgs = await sub.fetch(min(BATCH, pending) or 1, timeout=1.0)
         except (TimeoutError, nats.errors.TimeoutError):
             msgs = []
         if not msgs:
-            info = await sub.consumer_info()
-            if info.num_pending == 0 and not follow:
-                summary.caught_up = True
-                return
             continue
         chunk: list[bytes] = []
         for msg in msgs:
@@ -221,7 +223,7 @@ async def _loop(
         summary.lines += len(chunk)
         _save(state_file, {"stream": stream, "subject": subject, "size": size,
                            "runs": written.ranges})  # fmt: skip
-        await msgs[-1].ack()
+        await msgs[-1].ack_sync(timeout=5.0)  # confirmed: a resumed consume starts after it
         pending = msgs[-1].metadata.num_pending
         if pending == 0 and not follow:
             summary.caught_up = True

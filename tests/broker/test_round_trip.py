@@ -23,9 +23,18 @@ def test_record_both_publish_then_consume_is_byte_identical(server: NatsServer, 
     recorded = data.read_bytes()
     assert recorded.count(b"\n") > 20
     assert back.read_bytes() == recorded  # cmp
-    # Consuming again into the same file resumes: nothing new, nothing twice.
+    # Consuming again into the same file resumes: nothing new, nothing twice...
     consume(server.url, back)
     assert back.read_bytes() == recorded
+    # ...and after a second run appended to the data file, exactly that run's lines.
+    again = btclib(
+        "record", "both", "--source", "sim", "--duration", "2",
+        "--out", str(data), "--publish", server.url,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    consume(server.url, back)
+    assert len(data.read_bytes()) > len(recorded)
+    assert back.read_bytes() == data.read_bytes()
 
 
 def test_subject_filter_gives_one_exchange_lines_in_order(server: NatsServer, tmp_path: Path):
