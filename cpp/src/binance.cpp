@@ -107,15 +107,17 @@ bool Parser::fast_trade(std::string_view f, Parsed& out) const {
     i += 6;
     if (!some(f, i, upper_or_digit) || !starts_at(f, i, "\",\"t\":")) return false;
     i += 6;
+    // The id's digits, read as they are passed (18 digits at most fit; longer ones, never
+    // seen, are left to the general path).
     std::size_t seq_at = i;
-    if (!some(f, i, digit)) return false;
-    auto seq = json::py_int(f.substr(seq_at, i - seq_at));
-    if (!seq || !starts_at(f, i, ",\"p\":\"")) return false;
+    std::int64_t seq = 0;
+    while (i < f.size() && digit(f[i])) seq = seq * 10 + (f[i++] - '0');
+    if (i == seq_at || i - seq_at > 18 || !starts_at(f, i, ",\"p\":\"")) return false;
     std::size_t p = i + 6, p_end = f.find('"', p);
     if (p_end == npos || !starts_at(f, p_end, "\",\"q\":\"")) return false;
     std::size_t q = p_end + 7, q_end = f.find('"', q);
     if (q_end == npos) return false;
-    out = Parsed::data(trade, *seq, f.substr(p, p_end - p), f.substr(q, q_end - q));
+    out = Parsed::data(trade, seq, f.substr(p, p_end - p), f.substr(q, q_end - q));
     return true;
 }
 

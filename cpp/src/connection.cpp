@@ -63,9 +63,9 @@ std::string Url::host_header() const {
     return default_port ? h : h + ":" + port;
 }
 
-asio::ssl::context make_tls_context() {
+asio::ssl::context make_tls_context(bool load_cas) {
     asio::ssl::context ctx(asio::ssl::context::tls_client);
-    ctx.set_default_verify_paths();
+    if (load_cas) ctx.set_default_verify_paths();
     ctx.set_verify_mode(asio::ssl::verify_peer);
     return ctx;
 }
@@ -86,11 +86,19 @@ Failure describe_connect(const boost::system::error_code& ec, const char* stage)
 }
 
 // Is `s` valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF)?
-// ASCII, what the exchanges send, is checked eight bytes at a time.
+// ASCII, what the exchanges send, is checked 32 bytes at a time.
 bool valid_utf8(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const unsigned char* end = p + s.size();
     while (p < end) {
+        if (end - p >= 32) {
+            std::uint64_t w[4];
+            std::memcpy(w, p, 32);
+            if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) == 0) {
+                p += 32;
+                continue;
+            }
+        }
         if (end - p >= 8) {
             std::uint64_t word;
             std::memcpy(&word, p, 8);

@@ -41,7 +41,9 @@ int record(const Options& o) {
     summary.lines.assign(summary.streams.size(), 0);
 
     asio::io_context io(1);
-    asio::ssl::context tls = make_tls_context();
+    bool tls_needed = false;
+    for (const auto& f : feeds) tls_needed = tls_needed || Url::parse(f.url).tls;
+    asio::ssl::context tls = make_tls_context(tls_needed);
     Run run(io, tls, *sink, summary);
     std::vector<std::unique_ptr<FeedRunner>> runners;
     std::size_t first = 0;
