@@ -40,15 +40,21 @@ class Partition:
 
     def settings(self, settings: Mapping[str, Any]) -> dict[str, Any]:
         """``settings`` (``all`` already resolved into lists) with each exchange's markets
-        cut to this partition's share; an exchange left with none is left out of the
-        recording by giving it an empty list (see :func:`btclib.steps.steps.record`)."""
+        cut to this partition's share. A share left empty is a ``ValueError`` saying so
+        (fewer partitions, or more markets, is the way out)."""
         out = dict(settings)
         for module in exchanges.EXCHANGES.values():
             value = settings.get(module.MARKETS_OPTION)
             if value is None or wants_all(value):
                 continue
             markets = [value] if isinstance(value, str) else list(value)
-            out[module.MARKETS_OPTION] = self.share(markets)
+            share = self.share(markets)
+            if markets and not share:
+                raise ValueError(
+                    f"partition {self} holds none of the {len(markets)} {module.TITLE} "
+                    f"market(s) asked: use fewer partitions, or name more markets"
+                )
+            out[module.MARKETS_OPTION] = share
         return out
 
 

@@ -7,6 +7,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from btclib.broker.partition import Partition, parse_partition
 from btclib.broker.servers import NatsServer
 from btclib.simulator import SimConfig, Simulator
@@ -44,6 +46,12 @@ def test_a_partition_is_a_stable_share_and_a_bad_one_is_refused():
     assert sorted(m for share in shares for m in share) == sorted(markets)
     assert all(150 < len(share) < 350 for share in shares)  # roughly even
     assert Partition(2, 4).share(markets[:500]) == [m for m in shares[1] if m in markets[:500]]
+    with pytest.raises(ValueError, match="holds none of the 1 Binance market"):
+        next(
+            Partition(k, 4).settings({"symbol": ["btcusdt"], "codes": ["KRW-BTC"]})
+            for k in range(1, 5)
+            if not Partition(k, 4).owns("btcusdt")
+        )
     for bad in ("0/4", "5/4", "1/0", "a/b", "3"):
         try:
             parse_partition(bad)
