@@ -8,6 +8,9 @@
 #include <cstring>
 #include <random>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -86,11 +89,21 @@ Failure describe_connect(const boost::system::error_code& ec, const char* stage)
 }
 
 // Is `s` valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF)?
-// ASCII, what the exchanges send, is checked 32 bytes at a time.
+// ASCII, what the exchanges send, is checked 64 bytes at a time (SSE2 on x86-64), else 32.
 bool valid_utf8(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const unsigned char* end = p + s.size();
     while (p < end) {
+#if defined(__SSE2__)
+        if (end - p >= 64) {
+            auto load = [&](int i) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p) + i); };
+            __m128i any = _mm_or_si128(_mm_or_si128(load(0), load(1)), _mm_or_si128(load(2), load(3)));
+            if (_mm_movemask_epi8(any) == 0) {
+                p += 64;
+                continue;
+            }
+        }
+#endif
         if (end - p >= 32) {
             std::uint64_t w[4];
             std::memcpy(w, p, 32);
