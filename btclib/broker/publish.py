@@ -169,7 +169,6 @@ class Publisher:
         self.removed = 0
         self.outages = 0
         self._down_since: float | None = None
-        self._down_lines = 0
         self._wake = asyncio.Event()
         self._window_full = False
         self._connected = asyncio.Event()
@@ -452,7 +451,6 @@ class Publisher:
         if self._down_since is not None:
             return
         self._down_since = time.monotonic()
-        self._down_lines = self.spooled
         self.outages += 1
         self.log("broker_down", why=why, spooled=self.spooled)
 
