@@ -20,7 +20,6 @@ is its module's ``CLOCK_PATH`` and ``server_time``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -147,7 +146,7 @@ async def measure(exchange: str, base: str, timeout: float = 5.0) -> dict[str, A
 
 class ClockLedger:
     """Writes ``clock`` events into a run's events log: at its first progress snapshot
-    (so after its ``start``), then every ``interval`` seconds, and at its end."""
+    (so after its ``start``), then every ``interval`` seconds while it runs."""
 
     def __init__(
         self,
@@ -162,11 +161,15 @@ class ClockLedger:
         self.interval = interval
         self._shown = shown
         self._due = 0.0
+        self._ended = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     def progress(self, p: Progress) -> None:
         if self._shown is not None:
             self._shown(p)
+        if p.done:  # the run logged its stop: nothing may follow it
+            self._ended = True
+            return
         now = time.monotonic()
         if self.bases and now >= self._due and not self._tasks and not p.done:
             self._due = now + self.interval
@@ -183,16 +186,18 @@ class ClockLedger:
             "local": local_clock(),
             "exchanges": list(exchanges),
         }
+        if self._ended:  # measured while the run ended: its stop stays the last record
+            return
         # One whole line, one write, O_APPEND: it cannot interleave with the recorder's
         # own records (also whole lines, appended).
         with self.log.open("ab") as f:
             f.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
 
     async def aclose(self) -> None:
-        """Wait for a measurement under way, then take the run's last one (at most 30 s:
-        an exchange that does not answer is written as its error)."""
+        """The run ended: a measurement still under way is dropped (a run's ``stop`` is its
+        last record; the next run's first entry follows its ``start``)."""
+        self._ended = True
+        for task in list(self._tasks):
+            task.cancel()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=15)
-        if self.bases and self._due:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.entry(), timeout=30)
+            await asyncio.wait(set(self._tasks), timeout=5)

@@ -486,7 +486,7 @@ async def record(
     (:mod:`btclib.quality.backfill`); the summary says what came back. ``metrics``
     (``"127.0.0.1:9108"``) serves Prometheus metrics and ``/health`` while it runs
     (:mod:`btclib.quality.metrics`). ``clock_ledger`` (on) writes ``clock`` events into
-    the events log at the start, every few minutes and at the end: this machine's clock
+    the events log at the start and every few minutes: this machine's clock
     state and each exchange's clock offset from round trips (:mod:`btclib.quality.clock`).
     """
     plan = make_plan(

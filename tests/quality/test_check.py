@@ -106,7 +106,7 @@ async def test_each_planted_fault_is_named_where_it_was_and_nothing_else(tmp_pat
         measured = float(re.search(r"clock is ([\d.]+) s ahead of", clock.detail).group(1))
         assert clock.count == s.latency.count and "round trips" in clock.detail
         assert abs(measured - 30.0) <= s.latency.bound_ms / 1000 + 0.05
-        assert s.latency.negative == 0 and 0 <= s.latency.p50 < 1500
+        assert s.latency.negative == 0 and -s.latency.bound_ms <= s.latency.p50 < 1500
     assert trade.latency.bound_ms < 50  # Binance's /api/v3/time: milliseconds
     assert 500 <= upbit.latency.bound_ms < 600  # Upbit's Date header: whole seconds
     assert upbit.verdict == depth.verdict == "degraded"
