@@ -29,3 +29,7 @@ async def test_each_file_a_rotation_closes_gets_its_card(tmp_path):
         assert sum(s["lines"] for s in streams) == sum(1 for _ in read_lines(file, 1 << 20))
         assert all(s["verdict"] == "complete" for s in streams)
     assert not card_path(still_open).exists()  # still being written: no card yet
+    whole = btclib.check(base)  # the set read as one recording
+    assert len(whole.files) == len(files) and len(whole.runs) == 1
+    assert {s.stream: s.lines for s in whole.streams} == summary.lines
+    assert all(s.verdict == "complete" for s in whole.streams)
