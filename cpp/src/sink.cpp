@@ -36,8 +36,8 @@ LineSink::~LineSink() {
 
 void LineSink::write(const Stream& stream, const Parsed& parsed) {
     std::unique_lock lock(mutex_);
-    if (front_.size() >= max_queued_)
-        room_.wait(lock, [this] { return front_.size() < max_queued_ || !error_.empty(); });
+    if (front_.size() + writing_ >= max_queued_)
+        room_.wait(lock, [this] { return front_.size() + writing_ < max_queued_ || !error_.empty(); });
     std::size_t before = front_.size();
     append_line(front_, stream, parsed);
     bool wake = before == 0 || (before < batch_bytes && front_.size() >= batch_bytes);
@@ -48,8 +48,8 @@ void LineSink::write(const Stream& stream, const Parsed& parsed) {
 void LineSink::write_lines(std::string& lines) {
     if (lines.empty()) return;
     std::unique_lock lock(mutex_);
-    if (front_.size() >= max_queued_)
-        room_.wait(lock, [this] { return front_.size() < max_queued_ || !error_.empty(); });
+    if (front_.size() + writing_ >= max_queued_)
+        room_.wait(lock, [this] { return front_.size() + writing_ < max_queued_ || !error_.empty(); });
     std::size_t before = front_.size();
     if (before == 0) front_.swap(lines);  // the usual case: no copy
     else front_.append(lines);
@@ -71,8 +71,8 @@ void LineSink::run() {
         if (!closing_ && front_.size() < batch_bytes)
             wake_writer_.wait_for(lock, gather, [this] { return front_.size() >= batch_bytes || closing_; });
         back.swap(front_);
+        writing_ = back.size();  // still queued (counted against max_queued) until written
         lock.unlock();
-        room_.notify_all();
         std::size_t done = 0;
         std::string failure;
         while (done < back.size()) {
@@ -87,6 +87,8 @@ void LineSink::run() {
         back.clear();
         lock.lock();
         written_ += done;
+        writing_ = 0;
+        room_.notify_all();
         if (!failure.empty()) {
             error_ = failure;
             front_.clear();

@@ -55,6 +55,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_writer_, room_;
     std::string front_;  // lines appended by the I/O thread
+    std::size_t writing_ = 0;  // bytes the writer took and has not written yet
     bool closing_ = false;
     std::string error_;
     std::uint64_t written_ = 0;
