@@ -170,12 +170,13 @@ async def test_record_cpp_from_the_simulator_is_announced_and_writes_whole_lines
     assert run.ok and run.exit_code == 0 and run.stopped == "duration reached"
     assert run.sources == {"binance": "simulator", "upbit": "simulator"}
     assert run.reasons == {x: "source 'sim' was chosen" for x in ("binance", "upbit")}
-    assert [s.splitlines()[1] for s in said[:2]] == [
-        "!! SIMULATED DATA: BINANCE IS NOT LIVE.                                     !!",
-        "!! SIMULATED DATA: UPBIT IS NOT LIVE.                                       !!",
+    # One box naming both exchanges and the shared reason (not one identical box each).
+    assert said[0].splitlines()[1:3] == [
+        "!! SIMULATED DATA: BINANCE AND UPBIT ARE NOT LIVE.                          !!",
+        "!! Why: source 'sim' was chosen                                             !!",
     ]
-    assert said[2].startswith("$ btcrec record both --duration 1.5 --out ")
-    assert "--depth-speed 100ms" in said[2] and "--summary-json" not in said[2]
+    assert said[1].startswith("$ btcrec record both --duration 1.5 --out ")
+    assert "--depth-speed 100ms" in said[1] and "--summary-json" not in said[1]
     data = out.read_bytes()
     lines = data.splitlines()
     assert data.endswith(b"\n") and len(lines) == run.total > 0
@@ -190,7 +191,7 @@ async def test_record_cpp_from_the_simulator_is_announced_and_writes_whole_lines
         "  source binance: simulator (source 'sim' was chosen)",
         "  source upbit: simulator (source 'sim' was chosen)",
     ]
-    assert f"the binance lines in {out} come from btclib's local exchange simulator" in (
+    assert f"the binance and upbit lines in {out} come from btclib's local exchange" in (
         notebook.notice(run)
     )
     assert "SIMULATED DATA" in repr(notebook.tail_view(out, 10, summary=run))
