@@ -30,6 +30,7 @@ __all__ = [
     "chapter_opening",
     "colophon_cells",
     "latex_chapter",
+    "merge_report",
     "set_title",
     "tail_output",
     "write_report",
@@ -247,4 +248,82 @@ def write_report(
                     f"xelatex failed on report.tex (kept in {target.parent}):\n{last}"
                 )
         shutil.copyfile(work / "report.pdf", target)
+    return target
+
+
+def _front_html(title: str, author: str, date: str, contents: Sequence[tuple[str, int]]) -> str:
+    import html
+
+    rows = "".join(
+        f"<tr><td>{html.escape(t)}</td><td style='text-align:right'>{page}</td></tr>"
+        for t, page in contents
+    )
+    by = f"<p style='font-size:1.3em'>{html.escape(author)}</p>" if author else ""
+    return (
+        "<html><head><meta charset='utf-8'><style>body{font-family:'DejaVu Sans',sans-serif}"
+        ".page{page-break-after:always;text-align:center;padding-top:30%}"
+        "table{width:100%;border-collapse:collapse}td{padding:4px 0;border-bottom:1px dotted #999}"
+        "</style></head><body>"
+        f"<div class='page'><h1>{html.escape(title)}</h1>"
+        "<p style='font-size:1.2em'>Steps A to E, and a fault lab: recording Binance and Upbit "
+        f"market data</p>{by}<p>{html.escape(date)}</p></div>"
+        f"<h2>Contents</h2><table>{rows}</table></body></html>"
+    )
+
+
+def _colophon_html(colophon: str) -> str:
+    import html
+
+    return (
+        "<html><head><meta charset='utf-8'><style>pre{white-space:pre-wrap;"
+        "overflow-wrap:anywhere;font-size:9pt}</style></head><body><h2>Colophon</h2>"
+        f"<pre>{html.escape(colophon)}</pre></body></html>"
+    )
+
+
+def merge_report(
+    pdfs: Sequence[tuple[Path, str]],
+    target: Path,
+    *,
+    title: str,
+    author: str,
+    date: str,
+    colophon: str,
+    print_html: Any,
+) -> Path:
+    """report.pdf without TeX: a title page and contents, each step's PDF as a chapter (a
+    bookmark each), the colophon, merged with pypdf. ``print_html(html_file, pdf_file)``
+    prints a page (the Chromium route's printer). The contents give each chapter's first
+    page; Chromium prints no page numbers, so the pages carry none (the TeX route's do)."""
+    from pypdf import PdfReader, PdfWriter
+
+    with tempfile.TemporaryDirectory(prefix="btclib-merge-") as scratch:
+        work = Path(scratch)
+        counts = [len(PdfReader(p).pages) for p, _ in pdfs]
+        front_pages = 2
+        for _ in range(3):  # the contents' page numbers depend on the front matter's length
+            start, contents = front_pages + 1, []
+            for (_, name), count in zip(pdfs, counts, strict=True):
+                contents.append((name, start))
+                start += count
+            contents.append(("Colophon", start))
+            (work / "front.html").write_text(_front_html(title, author, date, contents), "utf-8")
+            print_html(work / "front.html", work / "front.pdf")
+            got = len(PdfReader(work / "front.pdf").pages)
+            if got == front_pages:
+                break
+            front_pages = got
+        (work / "colophon.html").write_text(_colophon_html(colophon), "utf-8")
+        print_html(work / "colophon.html", work / "colophon.pdf")
+        writer = PdfWriter()
+        writer.append(work / "front.pdf")
+        for path, name in pdfs:
+            writer.append(path, outline_item=name)
+        writer.append(work / "colophon.pdf", outline_item="Colophon")
+        info = {"/Title": title}
+        if author:
+            info["/Author"] = author
+        writer.add_metadata(info)
+        with target.open("wb") as f:
+            writer.write(f)
     return target

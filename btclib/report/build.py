@@ -321,9 +321,20 @@ def run(args: argparse.Namespace) -> int:
             except Exception as exc:
                 print(f"report: FAILED report.pdf: {type(exc).__name__}: {exc}", file=sys.stderr)
                 failed.append("report.pdf")
-        else:
-            print("report: report.pdf is made on the TeX route only (xelatex): the step PDFs "
-                  "are written", file=sys.stderr)  # fmt: skip
+        else:  # no TeX: the step PDFs merged (pypdf), front matter printed by Chromium
+            from .nbexport import _chromium_print
+
+            try:
+                target = book.merge_report(
+                    [(output_dir / entry["pdf"], entry["title"]) for _, _, entry in executed],
+                    output_dir / "report.pdf", title=title, author=by,
+                    date=time.strftime("%d %B %Y", time.gmtime()),
+                    colophon=_report_colophon(manifest), print_html=_chromium_print,
+                )  # fmt: skip
+                print(f"report: {len(executed)} chapters -> {target}", flush=True)
+            except Exception as exc:
+                print(f"report: FAILED report.pdf: {type(exc).__name__}: {exc}", file=sys.stderr)
+                failed.append("report.pdf")
         (output_dir / provenance.MANIFEST).write_text(
             json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
         )

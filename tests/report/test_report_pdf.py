@@ -79,3 +79,29 @@ def test_the_colophon_and_manifest_agree_and_verify_confirms_them(
         text = pdf_text(out / pdf)
         assert "Colophon" in text and "git commit" in text and "seed" in text
     assert all(f.ok for f in verify.check(out))
+
+
+def test_without_tex_the_step_pdfs_are_merged_with_contents_and_bookmarks(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from btclib.report import book
+    from btclib.report.nbexport import _chromium_print, chromium_binary
+
+    if chromium_binary() is None:
+        pytest.skip("no Chromium/Chrome here: the route without TeX needs one")
+    steps = []
+    for name, pages in (("Step A: one", 1), ("Step B: two", 2)):
+        html = tmp_path / f"{pages}.html"
+        html.write_text("".join(f"<p style='page-break-after:always'>{name} {i}</p>"
+                                for i in range(pages)))  # fmt: skip
+        _chromium_print(html, tmp_path / f"{pages}.pdf")
+        steps.append((tmp_path / f"{pages}.pdf", name))
+    target = book.merge_report(steps, tmp_path / "report.pdf", title="T", author="A",
+                               date="d", colophon="sha256 " + "a" * 64,
+                               print_html=_chromium_print)  # fmt: skip
+    reader = PdfReader(target)
+    marks = {m.title: reader.get_destination_page_number(m) + 1 for m in reader.outline}
+    assert marks == {"Step A: one": 3, "Step B: two": 4, "Colophon": 6}
+    contents = reader.pages[1].extract_text()
+    assert "Step A: one" in contents and "Colophon" in contents and "6" in contents
+    assert reader.metadata.title == "T" and "a" * 64 in reader.pages[-1].extract_text()
