@@ -1,21 +1,28 @@
-"""``python -m btclib report``: run every notebook and export it to ``outputs/<name>.pdf``.
+"""``python -m btclib report``: run every notebook, export each to ``outputs/<name>.pdf``, and
+write ``outputs/report.pdf`` with ``outputs/report-manifest.json``.
 
 Why a module: ``make report`` needs ``make`` and bash, which Windows and macOS students
 may not have. This is the one implementation of the report: ``make report`` calls it too
 (after installing what it installs), so the two cannot drift apart.
 
-What it runs, per ``notebooks/step_*.ipynb`` and each in a process of its own (a failed
-notebook is reported and the others still run):
+What it does, per ``notebooks/step_*.ipynb`` in name order (a failed notebook is reported and
+the others still run):
 
-- the TeX route, when ``xelatex`` and ``pandoc`` are on the PATH (TeX Live, MiKTeX,
-  MacTeX): ``python -m nbconvert --config notebooks/nbconvert_config.py --execute --to pdf
-  --ExecutePreprocessor.timeout=T --output-dir outputs NOTEBOOK``, which is exactly what
-  ``jupyter nbconvert`` runs;
-- otherwise the Chromium route (:mod:`btclib.report.nbexport`, HTML printed to PDF by a Chromium
-  or Chrome), into the same folder, with the same config and time limit.
+- execute it once, in a process of its own: ``python -m nbconvert --config
+  notebooks/nbconvert_config.py --execute --to notebook --ExecutePreprocessor.timeout=T
+  --output-dir outputs/executed NOTEBOOK`` (exactly what ``jupyter nbconvert`` runs), with
+  ``BTCLIB_EXPORT=1`` so listings add their LaTeX form;
+- read back what its ``notebook.check_run`` stated, hash the data files, take each cell's run
+  time from the execution metadata (:mod:`.provenance`) and append the colophon;
+- export it by the TeX route when ``xelatex`` and ``pandoc`` are on the PATH (TeX Live, MiKTeX,
+  MacTeX), else by the Chromium route (HTML printed to PDF), and give the PDF a human title.
 
-The notebooks read ``BTCLIB_DURATION`` and ``BTCLIB_SOURCE`` from the environment, which
-the child processes inherit.
+Then report.pdf (:mod:`.book`): on the TeX route one LaTeX document of every chapter's own
+LaTeX (contents, page numbers, bookmarks); without TeX the step PDFs merged with pypdf. The
+manifest holds what the colophons print, for ``--verify`` (:mod:`.verify`).
+
+The notebooks read ``BTCLIB_DURATION``, ``BTCLIB_SOURCE`` and ``BTCLIB_OUTPUTS`` from the
+environment, which the child processes inherit; ``BTCLIB_AUTHOR`` names the author.
 """
 
 from __future__ import annotations
