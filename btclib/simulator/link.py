@@ -176,6 +176,10 @@ class Link:
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[_Out] = asyncio.Queue()
         self.data_sent = 0
+        #: Data frames queued so far. A stall decides when a frame is queued, so it counts
+        #: these: the writer may lag behind the market (a busy machine), and a count of
+        #: frames already sent would let the frames queued meanwhile through the stall.
+        self.data_queued = 0
         self.opened = self.loop.time()
         self.closing = False
         self.tasks: list[asyncio.Task[Any]] = []
@@ -269,7 +273,7 @@ class Link:
     def emit(self, channel: str, text: str) -> None:
         """Queue one market data frame unless a stall silences its channel."""
         if not self.closing and not self._stalled(channel):
-            self.queue.put_nowait(_Out(text, channel))
+            self._queue_data(_Out(text, channel))
 
     def control(self, text: str) -> None:
         """Queue one non-data frame (reply, error, status, event)."""
@@ -282,7 +286,7 @@ class Link:
             return
         if data:
             if not self._stalled("replay"):
-                self.queue.put_nowait(_Out(payload, "replay", binary=binary))
+                self._queue_data(_Out(payload, "replay", binary=binary))
         else:
             self.queue.put_nowait(_Out(payload, None, binary=binary))
 
@@ -301,10 +305,16 @@ class Link:
         self.closing = True
         await self.ws.close(code, reason)
 
+    def _queue_data(self, out: _Out) -> None:
+        self.data_queued += 1
+        self.queue.put_nowait(out)
+
     def _stalled(self, channel: str) -> bool:
         stalls = self.stalls
         begun = len(stalls.started)
-        silenced = stalls.silences(channel, self.loop.time(), self.data_sent)
+        # The queue is in order: the frames queued before this one are the data frames sent
+        # before it, however far the writer lags.
+        silenced = stalls.silences(channel, self.loop.time(), self.data_queued)
         for stall in stalls.started[begun:]:
             self.fired(stall)
         return silenced

@@ -26,6 +26,7 @@ from btclib.simulator import (
 )
 from btclib.simulator.binance import BINANCE_451_BODY
 from btclib.simulator.faults import Shutdown
+from btclib.simulator.link import SimConnection
 
 COMBINED = "/stream?streams=btcusdt@depth5@100ms/btcusdt@trade"
 UPBIT_REQUEST = '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC"]}]'
@@ -211,6 +212,30 @@ async def test_stall_only_depth_while_trades_flow() -> None:
         await asyncio.wait_for(await ws.ping(), 1)
     assert "btcusdt@depth5@100ms" in frames[:5]
     assert set(frames[10:]) == {"btcusdt@trade"}
+
+
+async def test_a_stall_holds_from_its_count_while_the_writer_lags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slow socket (a busy machine): each send waits, so the market queues frames faster
+    # than they go out. The stall counts the frames queued before it, so no depth frame
+    # comes after the 5th data frame however many were waiting (a count of frames already
+    # sent let depth through for as long as the writer lagged).
+    send = SimConnection.send
+
+    async def slow_send(self: SimConnection, message: Any, *args: Any, **kw: Any) -> None:
+        await asyncio.sleep(0.02)
+        await send(self, message, *args, **kw)
+
+    monkeypatch.setattr(SimConnection, "send", slow_send)
+    stall = Stall(after_messages=5, channels=("depth",))
+    async with (
+        Simulator(config(stall, speedup=50.0)) as sim,
+        connect(sim.urls["binance"] + COMBINED, max_queue=None) as ws,
+    ):
+        frames = [json.loads(await recv(ws))["stream"] for _ in range(40)]
+    assert "btcusdt@depth5@100ms" in frames[:5]
+    assert set(frames[5:]) == {"btcusdt@trade"}
 
 
 async def test_stall_for_a_while_then_resume() -> None:
