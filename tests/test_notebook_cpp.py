@@ -224,3 +224,17 @@ async def test_record_cpp_without_the_binary_says_how_to_build_it(tmp_path: Path
 async def test_record_cpp_refuses_an_unknown_step() -> None:
     with pytest.raises(ValueError, match="unknown step 'all'"):
         await notebook.record_cpp("all", duration=1)
+
+
+def test_a_build_streams_its_output_lines_as_they_come(tmp_path: Path) -> None:
+    from btclib.tools import btcrec
+
+    seen: list[str] = []
+    code, text = btcrec._run_build(
+        ["sh", "-c", "echo '[ 50%] Building CXX object a.o'; echo oops >&2; exit 3"],
+        tmp_path, 30, seen.append,
+    )  # fmt: skip
+    assert code == 3 and seen == ["[ 50%] Building CXX object a.o", "oops"]
+    assert text == "[ 50%] Building CXX object a.o\noops\n"
+    code, _ = btcrec._run_build(["sh", "-c", "sleep 5"], tmp_path, 0.5, None)
+    assert code is None  # past its time limit: stopped, said as a timeout by build()

@@ -188,28 +188,33 @@ def _run_build(
     command: list[str], root: Path, timeout: float, echo: Callable[[str], None] | None
 ) -> tuple[int | None, str]:
     """Run one build command: (exit status or None on timeout, its output), each line of
-    the output (stderr merged) handed to ``echo`` as it comes."""
-    deadline = time.monotonic() + timeout
+    the output (stderr merged) handed to ``echo`` as it comes. A thread reads the output, so
+    a build silent for its whole time limit still stops at the limit."""
+    import threading
+
     proc = subprocess.Popen(
         command, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, errors="replace",
     )  # fmt: skip
     lines: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:  # ends when the build closes its output
-        lines.append(line)
-        if echo is not None:
-            echo(line.rstrip("\n"))
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            return None, "".join(lines)
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if echo is not None:
+                echo(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        return proc.wait(timeout=max(1.0, deadline - time.monotonic())), "".join(lines)
+        code: int | None = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-        return None, "".join(lines)
+        code = None
+    reader.join(5)
+    return code, "".join(lines)
 
 
 # -- record -------------------------------------------------------------------------------------
