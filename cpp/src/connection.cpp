@@ -79,13 +79,23 @@ std::chrono::steady_clock::duration secs(double s) {
     return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s));
 }
 
-// A connect error in plain words, and whether retrying may heal it.
-Failure describe_connect(const boost::system::error_code& ec, const char* stage) {
-    if (ec == beast::error::timeout) return {Failure::transient, std::string(stage) + ": no answer in time"};
+// A connect error in plain words, and whether retrying may heal it; `explained` in the
+// words of btclib's failures.explain, the host named.
+Failure describe_connect(const boost::system::error_code& ec, const char* stage, const Url& url, double timeout) {
+    const std::string& host = url.host;
+    if (ec == beast::error::timeout)
+        return {Failure::transient, std::string(stage) + ": no answer in time", 0,
+                host + " did not answer within " + seconds(timeout) + " s"};
     if (ec.category() == asio::error::get_ssl_category() &&
         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED)
-        return {Failure::fatal, "TLS certificate verification failed (" + ec.message() + ")"};
-    return {Failure::transient, std::string(stage) + ": " + ec.message()};
+        return {Failure::fatal, "TLS certificate verification failed (" + ec.message() + ")", 0,
+                host + ": certificate not trusted (" + ec.message() + ")"};
+    std::string explained = host + ": " + ec.message();
+    if (ec == asio::error::connection_refused)
+        explained = "connection to " + host + " port " + url.port + " refused";
+    else if (ec == asio::error::network_unreachable || ec == asio::error::host_unreachable)
+        explained = "network unreachable for " + host + ": no internet access?";
+    return {Failure::transient, std::string(stage) + ": " + ec.message(), 0, explained};
 }
 
 // Is `s` valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF)?
@@ -197,19 +207,22 @@ public:
         boost::system::error_code ec;
         auto endpoints = co_await resolver.async_resolve(
             url_.host, url_.port, asio::redirect_error(use_awaitable, ec));
-        if (ec) throw ConnectError({Failure::transient, "cannot resolve " + url_.host + ": " + ec.message()});
+        if (ec)
+            throw ConnectError({Failure::transient, "cannot resolve " + url_.host + ": " + ec.message(), 0,
+                                "DNS lookup of " + url_.host + " failed (" + ec.message() + "): no internet access?"});
         tcp_layer.expires_after(secs(timeout));
         co_await tcp_layer.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
-        if (ec) throw ConnectError(describe_connect(ec, "connect"));
+        if (ec) throw ConnectError(describe_connect(ec, "connect", url_, timeout));
         tcp_layer.socket().set_option(tcp::no_delay(true));
         if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
             // SNI, and the certificate must name the host.
             if (!SSL_set_tlsext_host_name(stream_.native_handle(), url_.host.c_str()))
-                throw ConnectError({Failure::fatal, "cannot set TLS SNI for " + url_.host});
+                throw ConnectError({Failure::fatal, "cannot set TLS SNI for " + url_.host, 0,
+                                    url_.host + ": cannot set TLS SNI"});
             stream_.set_verify_callback(asio::ssl::host_name_verification(url_.host));
             co_await stream_.async_handshake(asio::ssl::stream_base::client,
                                              asio::redirect_error(use_awaitable, ec));
-            if (ec) throw ConnectError(describe_connect(ec, "TLS handshake"));
+            if (ec) throw ConnectError(describe_connect(ec, "TLS handshake", url_, timeout));
         }
         // The upgrade (RFC 6455 4.1), within the same timeout.
         tcp_layer.expires_after(secs(timeout));
@@ -222,23 +235,28 @@ public:
         req.set(http::field::sec_websocket_version, "13");
         req.set(http::field::user_agent, "btcrec/1 (btclib C++ twin)");
         co_await http::async_write(stream_, req, asio::redirect_error(use_awaitable, ec));
-        if (ec) throw ConnectError(describe_connect(ec, "WebSocket handshake"));
+        if (ec) throw ConnectError(describe_connect(ec, "WebSocket handshake", url_, timeout));
         beast::flat_buffer buffer;
         http::response_parser<http::string_body> parser;
         parser.body_limit(1u << 20);
         co_await http::async_read(stream_, buffer, parser, asio::redirect_error(use_awaitable, ec));
-        if (ec && !parser.is_header_done()) throw ConnectError(describe_connect(ec, "WebSocket handshake"));
+        if (ec && !parser.is_header_done()) throw ConnectError(describe_connect(ec, "WebSocket handshake", url_, timeout));
         const auto& res = parser.get();
         if (res.result_int() != 101) {
             std::string text = "HTTP " + std::to_string(res.result_int()) + " " + std::string(res.reason());
             std::string body = res.body();
             while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.pop_back();
             if (!body.empty()) text += ": " + body.substr(0, 300);  // not the contract: an excerpt
-            throw ConnectError({Failure::status, text, static_cast<int>(res.result_int())});
+            int status = static_cast<int>(res.result_int());
+            std::string explained = status == 451 ? url_.host + " refused with HTTP 451: the exchange blocks this region"  // not the contract: HTTP
+                                                  : url_.host + " refused the WebSocket handshake with HTTP " +
+                                                        std::to_string(status);
+            throw ConnectError({Failure::status, text, status, explained});
         }
         if (!has_token(res[http::field::upgrade], "websocket") || !has_token(res[http::field::connection], "upgrade") ||
             res[http::field::sec_websocket_accept] != accept_for(key))
-            throw ConnectError({Failure::transient, "WebSocket handshake: the server's answer is not an upgrade"});
+            throw ConnectError({Failure::transient, "WebSocket handshake: the server's answer is not an upgrade", 0,
+                                url_.host + ": the answer to the WebSocket handshake is not an upgrade"});
         tcp_layer.expires_never();
         // Frames that came with the answer are the first to read.
         auto rest = buffer.cdata();

@@ -69,6 +69,8 @@ FeedRunner::FeedRunner(Run& run, FeedSpec spec, const Timings& timings, std::siz
       tick_(run.io),
       sleep_(run.io) {
     for (const auto& s : spec_.parser->streams()) continuity_.emplace_back(s.contiguous);
+    link_ = run_.summary.links.size();
+    run_.summary.links.emplace_back().exchange = spec_.exchange;
     run_.add(this);
 }
 
@@ -107,6 +109,9 @@ asio::awaitable<void> FeedRunner::open() {
         connecting_ = nullptr;
         if (run_.stopping) co_return;
         if (failure) {
+            Link& link = run_.summary.links[link_];
+            ++link.failed;
+            link.last_error = failure->explained.empty() ? failure->text : failure->explained;
             co_await perform(supervisor_.connect_failed(*failure));
             continue;
         }
@@ -116,6 +121,7 @@ asio::awaitable<void> FeedRunner::open() {
         s->counts.assign(spec_.parser->streams().size(), 0);
         supervisor_.opened(s->id, run_.now(), &s->counts);
         ++run_.summary.connections;
+        ++run_.summary.links[link_].connections;
         log(s->id, "connected to " + spec_.url);
         sessions_[s->id] = s;
         asio::co_spawn(run_.io, pump(s), asio::detached);

@@ -76,6 +76,7 @@ private:
     Connection* connecting_ = nullptr;
     boost::asio::steady_timer tick_, sleep_;
     int next_id_ = 1;
+    std::size_t link_ = 0;  // this feed's entry in the summary's links
 
     boost::asio::awaitable<void> open();
     boost::asio::awaitable<void> pump(std::shared_ptr<Session> s);

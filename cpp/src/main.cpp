@@ -95,6 +95,12 @@ int record(const Options& o) {
         std::cerr << "btcrec: error: " << summary.errors.front() << std::endl;
         return 1;
     }
+    if (auto problems = summary.problems(); !problems.empty()) {  // never connected, or nothing written
+        std::string text;
+        for (const auto& p : problems) text += (text.empty() ? "" : "; ") + p;
+        std::cerr << "btcrec: error: " << text << std::endl;
+        return 1;
+    }
     return interrupted ? 130 : 0;
 }
 

@@ -26,7 +26,29 @@ std::string list(const std::vector<std::string>& items) {
     return out + "]";
 }
 
+// The reason without its detail in brackets and its hint: it has to fit one line.
+std::string short_reason(const std::string& error) {
+    std::string head = error;
+    if (error.find(" failed (") != std::string::npos) head = error.substr(0, error.find(" ("));
+    auto hint = head.find(": no internet access?");
+    return hint == std::string::npos ? head : head.substr(0, hint);
+}
+
 }  // namespace
+
+std::string Link::failures() const {
+    return std::to_string(failed) + " connection attempt" + (failed == 1 ? "" : "s") + " failed (" +
+           short_reason(last_error) + ")";
+}
+
+std::vector<std::string> Summary::problems() const {
+    std::vector<std::string> out;
+    for (const auto& link : links)
+        if (link.connections == 0)
+            out.push_back(link.exchange + ": " + (link.failed ? link.failures() + "; " : "") + "never connected");
+    if (total() == 0 && errors.empty() && out.empty()) out.push_back("no line was written");
+    return out;
+}
 
 std::uint64_t Summary::total() const { return std::accumulate(lines.begin(), lines.end(), std::uint64_t{0}); }
 
@@ -54,7 +76,10 @@ std::string Summary::text() const {
         out += ", ids out of order " + std::to_string(anomalies) + "\n";
     }
     for (const auto& g : gaps) out += "  gap: " + g + "\n";
+    for (const auto& link : links)
+        if (link.failed && link.connections) out += "  " + link.exchange + ": " + link.failures() + "\n";
     for (const auto& e : errors) out += "  error: " + e + "\n";
+    for (const auto& p : problems()) out += "  FAILED: " + p + "\n";
     return out;
 }
 
@@ -75,7 +100,8 @@ std::string Summary::json() const {
     field("anomalies", anomalies);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3f", elapsed);
-    out += ",\"gaps\":" + list(gaps) + ",\"errors\":" + list(errors) + ",\"stopped\":" + quoted(stopped) +
+    out += ",\"gaps\":" + list(gaps) + ",\"errors\":" + list(errors) + ",\"problems\":" + list(problems()) +
+           ",\"stopped\":" + quoted(stopped) +
            ",\"elapsed\":" + buf + "}";
     return out;
 }

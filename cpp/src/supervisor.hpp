@@ -126,6 +126,9 @@ struct Failure {
     enum Kind { status, invalid_url, transient, fatal } kind;
     std::string text;
     int http_status = 0;
+    // Why, in words a reader understands, the host named (btclib/recorder/failures.py
+    // explain): "DNS lookup of stream.binance.com failed (...): no internet access?".
+    std::string explained;
 };
 
 struct Action {

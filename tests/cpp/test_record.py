@@ -3,7 +3,10 @@ sent is one line, byte for byte, in order; a replayed capture gives btclib's own
 
 from __future__ import annotations
 
+import json
+import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 from btclib import record
 from btclib.simulator import SimConfig, Simulator
 
-from .conftest import PREFIX, btcrec_path, record_against_sim, start
+from .conftest import FAST, PREFIX, btcrec_path, record_against_sim, start
 
 
 @pytest.mark.parametrize("step", ["binance", "upbit", "both"])
@@ -141,3 +144,26 @@ async def test_the_shipped_real_frame_capture_gives_the_hand_written_lines(tmp_p
 
 def test_the_binary_exists_when_the_tests_run_on_ci():
     btcrec_path()  # skips here without a build, fails on CI
+
+
+def test_an_exchange_that_never_connected_is_named_with_why_and_the_run_exits_1(tmp_path: Path):
+    with socket.socket() as probe:  # a free port nobody listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    summary = tmp_path / "summary.json"
+    done = subprocess.run(
+        [
+            str(btcrec_path()), "record", "binance", "--duration", "1",
+            "--out", str(tmp_path / "data.txt"), "--summary-json", str(summary),
+            "--binance-url", f"ws://127.0.0.1:{port}", *FAST,
+        ],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 1
+    [problem] = json.loads(summary.read_text())["problems"]
+    assert re.fullmatch(
+        rf"binance: \d+ connection attempts? failed \(connection to 127\.0\.0\.1 port {port} "
+        r"refused\); never connected",
+        problem,
+    ), problem
+    assert f"FAILED: {problem}" in done.stdout and problem in done.stderr
