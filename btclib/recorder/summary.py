@@ -200,11 +200,15 @@ class RunSummary:
                 + ", ".join(f"{x} {had} of {asked}" for x, (had, asked) in self.markets.items())
                 + ("" if shown else f" ({len(self.lines)} streams; per stream: the events log)")
             )
+        # Two lines, each short enough for a notebook's width and a PDF's (one ran to 110).
         out.append(
             f"  connections {self.connections}, reconnects {self.reconnects}, "
             f"rotations {self.rotations}, gaps {len(self.gaps)}, missed trades "
-            f"{self.missed_trades}, duplicates dropped {self.duplicates}, bad frames "
-            f"{self.bad_frames}, unexpected {self.unexpected}, lines dropped {self.dropped}"
+            f"{self.missed_trades}"
+        )
+        out.append(
+            f"  duplicates dropped {self.duplicates}, bad frames {self.bad_frames}, "
+            f"unexpected {self.unexpected}, lines dropped {self.dropped}"
             + (f", ids out of order {self.anomalies}" if self.anomalies else "")
         )
         if self.skipped_records:
