@@ -12,6 +12,9 @@ The last line printed is a JSON object, as for :mod:`btclib.tools.bench.client`.
 ``{"pipeline": "server-ceiling", ...}`` measures the flood server instead
 (:func:`server_ceiling`): the frames/s it sends to a client that only drains, so a
 run shows whether btcrec or the server is the bound.
+
+``python -m btclib.tools.bench.cpp compare BEFORE AFTER [--workload W] [--frames N]
+[--rounds R]`` alternates two builds on one flood server (:func:`compare`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +34,7 @@ from typing import Any
 
 from . import frames as fr
 
-__all__ = ["BINARY", "main", "run", "server_ceiling"]
+__all__ = ["BINARY", "compare", "main", "run", "server_ceiling"]
 
 BINARY = Path(__file__).resolve().parents[3] / "cpp" / "build" / "btcrec"
 """Where ``make cpp`` puts btcrec."""
@@ -148,8 +152,62 @@ def _masked_close() -> bytes:
     )
 
 
+def compare(
+    binaries: list[Path], workload: str = "binance", n: int = 2_000_000, rounds: int = 6
+) -> dict[str, Any]:
+    """Binaries (before/after builds) on one flood server, alternating (A B, B A, ...), each run
+    in a fresh process, with the server's own ceiling each round for Binance; medians and
+    spreads (min, max) of frames/s and CPU per frame. How cpp/README.md's table was made."""
+    from .harness import FloodServer, child
+
+    server = FloodServer(max_seconds=3600)
+    runs: dict[str, list[dict[str, Any]]] = {str(b): [] for b in binaries}
+    ceilings: list[dict[str, Any]] = []
+    try:
+        base = {"module": "btclib.tools.bench.cpp", "port": server.port, "n": n}
+        for r in range(rounds):
+            for binary in binaries if r % 2 == 0 else binaries[::-1]:
+                out = child({**base, "workload": workload, "binary": str(binary)})
+                runs[str(binary)].append(out)
+                print(f"round {r}: {binary}: {out}", file=sys.stderr, flush=True)
+            if workload == "binance":
+                ceilings.append(child({**base, "pipeline": "server-ceiling"}))
+                print(f"round {r}: server ceiling: {ceilings[-1]}", file=sys.stderr, flush=True)
+    finally:
+        server.close()
+
+    def spread(outs: list[dict[str, Any]], key: str) -> dict[str, float] | None:
+        values = [o[key] for o in outs if o.get(key) is not None]
+        if not values:
+            return None
+        return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+    result = {
+        name: {"fps": spread(outs, "fps"), "cpu_us_per_frame": spread(outs, "cpu_us_per_frame")}
+        for name, outs in runs.items()
+    }
+    if ceilings:
+        result["server ceiling"] = {"fps": spread(ceilings, "fps")}
+    return result
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["compare"]:
+        import argparse
+
+        parser = argparse.ArgumentParser(prog="python -m btclib.tools.bench.cpp compare")
+        parser.add_argument("binaries", nargs="+", type=Path)
+        parser.add_argument("--workload", default="binance", choices=("binance", "upbit", "both"))
+        parser.add_argument("--frames", type=int, default=2_000_000)
+        parser.add_argument("--rounds", type=int, default=6)
+        args = parser.parse_args(sys.argv[2:])
+        print(json.dumps(compare(args.binaries, args.workload, args.frames, args.rounds), indent=1))
+        return
     spec = json.loads(sys.argv[1])
+    if "binary" in spec:
+        print(json.dumps(run(spec, Path(spec["binary"]))))
+        sys.stdout.flush()
+        os._exit(0)
     measure = server_ceiling if spec.get("pipeline") == "server-ceiling" else run
     print(json.dumps(measure(spec)))
     sys.stdout.flush()
