@@ -33,6 +33,7 @@ __all__ = [
     "Option",
     "count",
     "existing_file",
+    "existing_folder",
     "http_error_status",
     "integer",
     "non_negative",
@@ -196,6 +197,18 @@ def writable_folder(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"cannot make {text!r}: {str(folder)!r} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write in {text!r}: {str(folder)!r} is read-only")
+    return path
+
+
+def existing_folder(text: str) -> Path:
+    """A folder that is there (one a command reads, such as a written report)."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a folder, got ''")
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text!r} does not exist")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, expected a folder")
     return path
 
 

@@ -229,6 +229,8 @@ BAD_ARGUMENTS = {
         (["report", "--timeout", "ten"], "--timeout", "got 'ten'"),
         (["report", "--to", "word"], "--to", "invalid choice: 'word'"),
         (["report", "--output-dir", "{file}"], "--output-dir", "is a file, expected a folder"),
+        (["report", "--verify", "{file}"], "--verify", "is a file, expected a folder"),
+        (["report", "--verify", "no-such-report"], "--verify", "'no-such-report' does not exist"),
     ],
     "soak": [
         (["soak", "--duration", "abc"], "--duration", "'abc' is not a number of seconds"),
@@ -236,6 +238,7 @@ BAD_ARGUMENTS = {
         (["soak", "--duration", "nan"], "--duration", "must be more than 0 seconds"),
         (["soak", "--seed", "-1"], "--seed", "the seed must be 0 or more"),
         (["soak", "--seed", "one"], "--seed", "'one' is not a whole number"),
+        (["soak", "--recorder", "java"], "--recorder", "invalid choice: 'java'"),
     ],
     "consume": [
         (["consume", "http://x:4222", "--out", "f.txt"], "urls", "is not a NATS URL"),
@@ -360,7 +363,7 @@ def test_soak_runs_from_the_command_line_and_ends_with_its_verdict_line(tmp_path
         capture_output=True, text=True, timeout=120, env=ENV, cwd=tmp_path,
     )  # fmt: skip
     lines = done.stdout.strip().splitlines()
-    assert lines[0].startswith("soak: seed 5, 2 s (reproduce: python -m btclib soak")
+    assert lines[0].startswith("soak: seed 5, 2 s, recorder python (reproduce: python -m btclib soak")
     verdict = re.fullmatch(
         r"soak: (\d+) faults, (\d+) data messages sent while connected, (\d+) written, "
         r"(\d+) lost, (\d+) duplicated, (\d+) torn",

@@ -92,6 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--verify",
         nargs="?",
         const="outputs",
+        type=arguments.existing_folder,
         default=None,
         metavar="FOLDER",
         help="check a written report instead of making one: recompute every data file's "
