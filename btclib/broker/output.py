@@ -67,27 +67,29 @@ def published(
 ) -> PublishedOutput:
     """``output`` (the plan's) made to publish to ``broker``."""
     fields = {f.name: getattr(output, f.name) for f in dataclasses.fields(output)}
-    return PublishedOutput(**fields, broker=broker, file=file, options=options or PublishOptions())
+    options = options or PublishOptions(process=True)  # the client's work off the recorder
+    return PublishedOutput(**fields, broker=broker, file=file, options=options)
 
 
 def describe(output: PublishedOutput) -> str:
     """The summary's broker line: what went to the stream and what still waits."""
     out = []
     for sink in output.sinks:
-        p = sink.publisher
-        spooled, oldest = sink.behind()
+        r = sink.report()
         text = (
-            f"  broker: {p.published} lines acknowledged into stream {sink.broker.stream} "
-            f"(R{sink.broker.replicas}), {p.outages} outage(s)"
+            f"  broker: {r['published']} lines acknowledged into stream {sink.broker.stream} "
+            f"(R{sink.broker.replicas}), {r['outages']} outage(s)"
         )
-        if spooled:
+        if r["spooled"]:
             text += (
-                f"; {spooled} lines still in the spool {spool_path(sink.base)} "
-                f"(oldest {oldest:.1f} s): the next run on this spool sends them"
+                f"; {r['spooled']} lines still in the spool {spool_path(sink.base)} "
+                f"(oldest {r['oldest_s']:.1f} s): the next run on this spool sends them"
             )
         else:
             text += "; nothing left in the spool"
-        if p.not_spooled:
-            text += f"; {p.not_spooled} lines not published (spool full; in the data file)"
+        if r["not_spooled"]:
+            text += f"; {r['not_spooled']} lines not published (spool full; in the data file)"
+        if r.get("worker"):
+            text += f"; the publisher process {r['worker']}"
         out.append(text)
     return "\n".join(out)

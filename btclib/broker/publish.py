@@ -56,6 +56,7 @@ from typing import Any
 from ..files.eventlog import EventLog
 from ..files.sink import FileReport, Sink
 from .connection import Broker
+from .handoff import Handoff
 from .spool import RunSpool, Spool, spool_path
 from .subjects import Router, event_subject
 
@@ -81,6 +82,9 @@ class PublishOptions:
     """At the end, how long to wait for the broker to acknowledge what is left."""
     save_interval: float = 0.2
     events_interval: float = 0.25
+    process: bool = False
+    """Publish from a process of its own (:mod:`btclib.broker.worker`; the command line
+    does): the recorder then pays only the spool's write a flush."""
 
 
 class _Run:
@@ -152,8 +156,12 @@ class Publisher:
         log: EventLog,
         options: PublishOptions,
         events_path: Path | None = None,
+        events_from: int | None = None,
     ) -> None:
         self.broker = broker
+        self.events_from = events_from
+        """Where this run's records begin in the events file (its size when the sink
+        opened), for a spool that has published none of that file yet."""
         self.spool = spool
         self.router = router
         self.log = log
@@ -181,13 +189,17 @@ class Publisher:
 
     # Setting up.
 
-    async def start(self, run_id: str, leftovers: list[RunSpool]) -> None:
+    async def start(
+        self, run_id: str, leftovers: list[RunSpool], current: RunSpool | None = None
+    ) -> None:
+        """Begin sending: the earlier runs' lines first, then this run's (``current``: a
+        run another process writes, :meth:`RunSpool.follow`; else a new one, :meth:`add`)."""
         nc = self.broker.nc
         self._inbox = nc.new_inbox()
         self._sub = await nc.subscribe(self._inbox + ".>", cb=self._on_ack)
         for spool in leftovers:
             self.runs.append(_Run(len(self.runs), spool))
-        self.current = _Run(len(self.runs), self.spool.new_run(run_id))
+        self.current = _Run(len(self.runs), current or self.spool.new_run(run_id))
         self.runs.append(self.current)
         if nc.is_connected:
             self._connected.set()
@@ -250,6 +262,27 @@ class Publisher:
             run.mem_bytes += len(chunk)
         if not self._wake.is_set():
             self._wake.set()
+
+    def add_followed(self, lines: list[bytes]) -> None:
+        """``lines``, already in the spool (written by the recorder's process and found by
+        :meth:`RunSpool.follow`), queued for sending."""
+        run = self.current
+        assert run is not None
+        if run.mem_end + len(lines) == run.end and run.mem_bytes < self.options.memory_bytes:
+            run.lines.extend(lines)
+            run.mem_bytes += sum(map(len, lines))
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def report(self) -> dict[str, Any]:
+        """What the summary says of the broker (the worker prints it for the recorder)."""
+        return {
+            "published": self.published,
+            "outages": self.outages,
+            "spooled": self.spooled,
+            "oldest_s": round(self.oldest_age(), 3),
+            "not_spooled": self.not_spooled,
+        }
 
     # How far behind.
 
@@ -495,6 +528,8 @@ class Publisher:
             info = json.loads(self._events_meta().read_text())
             if self.events_path is not None and info["path"] == str(self.events_path):
                 return int(info["offset"])
+        if self.events_from is not None:
+            return self.events_from
         if self.events_path is not None and self.events_path.exists():
             return self.events_path.stat().st_size  # a fresh spool: this run's events on
         return 0
@@ -575,6 +610,13 @@ class Publisher:
             self.broker.listeners.remove(self)
 
 
+def _size(path: Path | None) -> int | None:
+    try:
+        return None if path is None else path.stat().st_size
+    except OSError:
+        return 0
+
+
 class BrokerSink:
     """A :class:`~btclib.files.sink.Sink` that writes ``file`` (``None``: ``--no-file``)
     and publishes every line to ``broker`` (see the module's docstring).
@@ -604,9 +646,28 @@ class BrokerSink:
         self.failed = file.failed if file is not None else asyncio.Event()
         self._log = EventLog(self.events_path)
         self.spool = Spool(spool_path(self.base), self.options.spool_max_bytes)
+        events_from = _size(self.events_path)  # this run's records begin here
         self.publisher = Publisher(
-            broker, self.spool, Router(routes), self._log, self.options, self.events_path
+            broker,
+            self.spool,
+            Router(routes),
+            self._log,
+            self.options,
+            self.events_path,
+            events_from,
         )
+        self.handoff: Handoff | None = None
+        if self.options.process:
+            self.handoff = Handoff(
+                self.spool,
+                broker.urls,
+                broker.stream,
+                self.run_id,
+                self.events_path,
+                self.options.drain_timeout,
+                self.options.spool_max_bytes,
+                events_from,
+            )
         self._new: list[bytes] = []
         self._count = 0
         self._scheduled = False
@@ -639,12 +700,30 @@ class BrokerSink:
     def behind(self) -> tuple[int, float]:
         """(lines not yet in the stream, seconds the oldest has waited): the progress
         line's and the summary's "how far behind"."""
+        if self.handoff is not None:
+            return self.handoff.behind()
         return self.publisher.spooled, self.publisher.oldest_age()
+
+    def report(self) -> dict[str, Any]:
+        """Lines published, outages, lines still spooled, the oldest's age, lines the
+        spool had no room for: the summary's broker line."""
+        if self.handoff is not None:
+            return self.handoff.report()
+        return self.publisher.report()
 
     # Life.
 
     def open(self) -> None:
         self._loop = asyncio.get_running_loop()
+        if self.handoff is not None:
+            self.handoff.start()
+            try:
+                if self.file is not None:
+                    self.file.open()
+            except BaseException:
+                self._loop.create_task(self.handoff.close())
+                raise
+            return
         leftovers = self.spool.open()
         try:
             if self.file is not None:
@@ -692,6 +771,9 @@ class BrokerSink:
         if new and not self._closed:
             self._count += len(new)
             self._new = []
+            if self.handoff is not None:
+                self.handoff.add(new)
+                return
             if self.publisher.current is None:  # start() has not run yet: hold them
                 self._new = new
                 return
@@ -714,7 +796,10 @@ class BrokerSink:
             await self._starting
         self.flush()
         self._closed = True
-        await self.publisher.close(self.options.drain_timeout)
+        if self.handoff is not None:
+            await self.handoff.close()
+        else:
+            await self.publisher.close(self.options.drain_timeout)
         self._log.close()
         if error is not None:
             raise error

@@ -62,7 +62,11 @@ class RunSpool:
     end: int = 1
     """The sequence number the next line will get."""
     segments: list[_Segment] = field(default_factory=list)
+    following: bool = False
+    """Written by another process (the recorder), read here as it grows (:meth:`follow`):
+    the last segment is never deleted, the writer may still be appending to it."""
     _fd: int = -1
+    _tail: tuple[int, int] = (0, 0)  # (first sequence of the segment followed, byte offset)
     _cursor: tuple[int, int, int] | None = None  # (segment index, byte offset, seq) to read next
 
     @property
@@ -133,7 +137,7 @@ class RunSpool:
 
     def save(self) -> None:
         """Write how far the run is acknowledged (atomically) and delete what is done."""
-        while len(self.segments) > 1 or (self.segments and self._fd < 0):
+        while len(self.segments) > 1 or (self.segments and self._fd < 0 and not self.following):
             seg = self.segments[0]
             if seg.first + seg.count - 1 > self.acked:
                 break
@@ -148,6 +152,46 @@ class RunSpool:
         tmp = self.meta.with_name(self.meta.name + ".tmp")
         tmp.write_text(json.dumps(meta))
         os.replace(tmp, self.meta)
+
+    def follow(self, max_bytes: int = 4 << 20) -> list[bytes]:
+        """The whole lines another process appended since the last call (a following run)."""
+        known = {seg.first for seg in self.segments}
+        for path in sorted(self.folder.glob(f"{self.run}.*.lines")):
+            first = int(path.name.split(".")[-2])
+            if first not in known and first >= self.end:
+                self.segments.append(_Segment(first, path))
+        self.segments.sort(key=lambda seg: seg.first)
+        out: list[bytes] = []
+        size = 0
+        while size < max_bytes:
+            first, offset = self._tail
+            seg = next((x for x in self.segments if x.first == first), None)
+            if seg is None:  # the first call: the segment holding line ``end``
+                seg = next((x for x in self.segments if x.first == self.end), None)
+                if seg is None:
+                    break
+                self._tail = first, offset = seg.first, 0
+            try:
+                with seg.path.open("rb") as f:
+                    f.seek(offset)
+                    data = f.read(max_bytes - size)
+            except OSError:
+                break
+            whole = data[: data.rfind(b"\n") + 1]
+            if whole:
+                lines = [line + b"\n" for line in whole.split(b"\n")[:-1]]
+                out.extend(lines)
+                seg.count += len(lines)
+                seg.size += len(whole)
+                self.end += len(lines)
+                size += len(whole)
+                self._tail = seg.first, offset + len(whole)
+                continue
+            following = next((x for x in self.segments if x.first == self.end), None)
+            if following is None or following is seg:
+                break  # nothing new yet
+            self._tail = following.first, 0  # the writer moved on to the next segment
+        return out
 
     def sync(self) -> None:
         """``fsync`` the open segment (from a thread: it may take a while)."""
@@ -184,20 +228,25 @@ class Spool:
         self._lock: FileLock | None = None
         self._lock_fd = -1
 
-    def open(self) -> list[RunSpool]:
+    def open(self, *, lock: bool = True, skip: frozenset[str] = frozenset()) -> list[RunSpool]:
         """Create and lock the folder; the earlier runs with lines still unacknowledged,
-        oldest first (runs left fully acknowledged are removed)."""
+        oldest first (runs left fully acknowledged are removed). The publisher's own
+        process (:mod:`btclib.broker.worker`) reads a folder its recorder holds locked
+        (``lock=False``), leaving the recorder's current run (``skip``) alone."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            self._lock = platform_lock()
-            self._lock.acquire(self._lock_fd)
-        except OSError:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
-            raise
+        if lock:
+            self._lock_fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self._lock = platform_lock()
+                self._lock.acquire(self._lock_fd)
+            except OSError:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
+                raise
         left = []
         for meta in sorted(self.folder.glob("*.run.json"), key=lambda p: p.stat().st_mtime):
+            if meta.name.removesuffix(".run.json") in skip:
+                continue
             try:
                 info = json.loads(meta.read_text())
             except (OSError, ValueError):

@@ -84,7 +84,23 @@ def by_key(data: bytes) -> dict[bytes, list[bytes]]:
     return dict(groups)
 
 
-def spooled_bytes(data_file: Path) -> int:
-    """Bytes of lines waiting in the spool beside ``data_file``."""
+def spooled_lines(data_file: Path) -> int:
+    """Lines in the spool beside ``data_file`` that the broker has not acknowledged, read
+    from the disk: per run, its last line's number (segment files are named by their
+    first) minus how far its progress file says it is acknowledged."""
+    import json
+
     folder = data_file.with_name(data_file.name + ".spool")
-    return sum(p.stat().st_size for p in folder.glob("*.lines")) if folder.exists() else 0
+    waiting = 0
+    for meta in folder.glob("*.run.json") if folder.exists() else []:
+        run = meta.name.removesuffix(".run.json")
+        try:
+            acked = int(json.loads(meta.read_text())["acked"])
+        except (OSError, ValueError):
+            continue  # being replaced at this very moment
+        last = acked
+        for segment in folder.glob(f"{run}.*.lines"):
+            first = int(segment.name.split(".")[-2])
+            last = max(last, first + segment.read_bytes().count(b"\n") - 1)
+        waiting += last - acked
+    return waiting
