@@ -44,6 +44,7 @@ from .supervisor import (
     Rotate,
     Stop,
     Supervisor,
+    worth_logging,
 )
 from .wsqueue import queued_frames
 
@@ -226,7 +227,7 @@ class FeedRunner:
         kind = notice.kind
         if kind == "malformed":
             self.summary.bad_frames += 1
-            if self.summary.bad_frames <= 20 or self.summary.bad_frames % 100 == 0:
+            if worth_logging(self.summary.bad_frames):
                 self.log("bad_frame", self.feed.exchange, session.id, detail=notice.detail)
         elif kind == "unexpected":
             self.summary.unexpected += 1

@@ -52,6 +52,7 @@ from .options import Rules
 
 __all__ = [
     "ANOMALIES_LOGGED",
+    "LOGGED_EVERY",
     "TLS_HINT",
     "Abort",
     "Action",
@@ -66,6 +67,7 @@ __all__ = [
     "Rotate",
     "Stop",
     "Supervisor",
+    "worth_logging",
 ]
 
 
@@ -170,7 +172,15 @@ TLS_HINT = (
     "certificate: put its CA certificate in a PEM file and point SSL_CERT_FILE at it."
 )
 ANOMALIES_LOGGED = 20
-"""Ids out of order logged one by one per stream; after that, every hundredth."""
+"""Repeated events (ids out of order per stream, bad frames) logged one by one; after that,
+every :data:`LOGGED_EVERY`-th, so a misbehaving server cannot flood the events log."""
+LOGGED_EVERY = 100
+"""After the first :data:`ANOMALIES_LOGGED`, a repeated event is logged this often."""
+
+
+def worth_logging(count: int) -> bool:
+    """Whether the ``count``-th (from 1) of a repeated event goes into the events log."""
+    return count <= ANOMALIES_LOGGED or count % LOGGED_EVERY == 0
 _RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 _THROTTLE_STATUSES = frozenset({418, 429})
 _THROTTLE_BACKOFF_ATTEMPT = 6
@@ -424,7 +434,7 @@ class Supervisor:
         for stream, cont in self.continuity.items():
             seen, total = self._anomalies_seen[stream], len(cont.anomalies)
             for n in range(seen, total):
-                if n < ANOMALIES_LOGGED or (n + 1) % 100 == 0:
+                if worth_logging(n + 1):
                     a = cont.anomalies[n]
                     fields = {"stream": stream, "id": a.seq, "after": a.after, "count": n + 1}
                     actions.append(Log("anomaly", a.conn, fields))

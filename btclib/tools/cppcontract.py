@@ -114,6 +114,7 @@ def values() -> dict[str, Any]:
         "rules": {
             "throttle_backoff_attempt": supervisor._THROTTLE_BACKOFF_ATTEMPT,
             "anomalies_logged": supervisor.ANOMALIES_LOGGED,
+            "logged_every": supervisor.LOGGED_EVERY,
             "continuity_recent": recent,
         },
         "sink": {"flush_bytes": sink.FLUSH_BYTES},

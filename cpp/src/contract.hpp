@@ -49,6 +49,7 @@ inline constexpr std::size_t flush_bytes = 65536;
 // The supervisor's rules (btclib.recorder.supervisor, continuity).
 inline constexpr int throttle_backoff_attempt = 6;
 inline constexpr int anomalies_logged = 20;
+inline constexpr int logged_every = 100;
 inline constexpr std::size_t continuity_recent = 4096;
 inline constexpr int retried_statuses[] = {500, 502, 503, 504};
 inline constexpr int throttle_statuses[] = {418, 429};

@@ -199,14 +199,20 @@ asio::awaitable<void> FeedRunner::keepalive(std::shared_ptr<Session> s) {
     }
 }
 
-// Ids that went backwards on their connection (written): the first few logged one by one,
-// then every hundredth, so a misbehaving server cannot flood the log (btclib's supervisor).
+// A repeated event (an id out of order, a bad frame): the first few logged one by one, then
+// every hundredth, so a misbehaving server cannot flood the log (btclib's worth_logging).
+static bool worth_logging(std::uint64_t count) {
+    return count <= static_cast<std::uint64_t>(contract::anomalies_logged) ||
+           count % static_cast<std::uint64_t>(contract::logged_every) == 0;
+}
+
+// Ids that went backwards on their connection (written), logged as worth_logging says.
 void FeedRunner::report_anomalies(int stream) {
     Continuity& c = continuity_[stream];
     std::uint64_t n = c.anomalies - c.pending.size();
     for (const auto& a : c.pending) {
         ++n;
-        if (n <= static_cast<std::uint64_t>(contract::anomalies_logged) || n % 100 == 0)
+        if (worth_logging(n))
             log(a.conn, "anomaly: " + spec_.parser->streams()[stream].key + " id " + std::to_string(a.seq) +
                             " after " + std::to_string(a.after) + " (written; " + std::to_string(n) +
                             " so far)");
@@ -219,7 +225,7 @@ void FeedRunner::notice(Session& s, const Parsed& p) {
     switch (p.kind) {
         case Kind::malformed:
             ++summary.bad_frames;
-            if (summary.bad_frames <= 20 || summary.bad_frames % 100 == 0) log(s.id, "bad frame: " + p.detail);
+            if (worth_logging(summary.bad_frames)) log(s.id, "bad frame: " + p.detail);
             break;
         case Kind::unexpected:
             ++summary.unexpected;

@@ -425,3 +425,11 @@ def test_ids_out_of_order_are_logged_as_anomalies_and_counted_without_flooding()
     assert anomalies[0] == Log("anomaly", 1, {"stream": TRADE, "id": 499, "after": 500, "count": 1})
     assert [a.fields["count"] for a in anomalies] == [*range(1, 21), 100, 200]
     assert sup.tick(1.1) == []  # each logged once
+
+
+def test_repeated_events_are_logged_one_by_one_then_every_hundredth():
+    """One rule for ids out of order and bad frames (btcrec takes it from the contract)."""
+    from btclib.recorder.supervisor import worth_logging
+
+    logged = [n for n in range(1, 1001) if worth_logging(n)]
+    assert logged == [*range(1, 21), *range(100, 1001, 100)]
