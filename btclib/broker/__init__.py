@@ -2,6 +2,8 @@
 
 - :mod:`~btclib.broker.publish`: :class:`BrokerSink`, the sink behind ``record
   --publish`` (a tee: the data file as always, and the stream), and its publisher.
+- :mod:`~btclib.broker.worker`, :mod:`~btclib.broker.handoff`: the publisher in a process
+  of its own, following the spool; the recorder's side of it.
 - :mod:`~btclib.broker.spool`: the lines not yet acknowledged, on disk beside the file.
 - :mod:`~btclib.broker.consume`: ``python -m btclib consume``, the stream into a file.
 - :mod:`~btclib.broker.subjects`: ``btclib.<exchange>.<market>.<kind>``.
@@ -14,4 +16,14 @@
 
 from __future__ import annotations
 
-__all__ = ["connection", "consume", "partition", "publish", "servers", "spool", "subjects"]
+__all__ = [
+    "connection",
+    "consume",
+    "handoff",
+    "partition",
+    "publish",
+    "servers",
+    "spool",
+    "subjects",
+    "worker",
+]

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ class Handoff:
         drain: float,
         max_bytes: int,
         events_from: int | None = None,
+        log: Callable[..., None] | None = None,
     ) -> None:
         self.spool = spool
         self.argv = command(urls, stream, spool.folder, run, events, drain, events_from)
@@ -66,6 +68,8 @@ class Handoff:
         self.run: RunSpool | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.not_spooled = 0
+        self._log = log
+        self._full = False
         self._acked = 0
         self._checked = 0.0
         self._notice = -1
@@ -93,7 +97,15 @@ class Handoff:
         chunk = b"".join(lines)
         if self._pending(run) + len(chunk) > self.max_bytes:
             self.not_spooled += len(lines)
+            if not self._full and self._log is not None:
+                self._log(
+                    "broker_spool_full",
+                    limit=self.max_bytes,
+                    why="the broker is too far behind: lines stay in the data file only",
+                )
+            self._full = True
             return
+        self._full = False
         run.append(chunk, len(lines))
         with contextlib.suppress(BlockingIOError, BrokenPipeError, OSError):
             os.write(self._notice, b"n\n")

@@ -5,8 +5,11 @@ knows only that contract, so publishing is one more sink and nothing in the reco
 changes; the data file is still written first and stays the local truth (``--no-file``
 leaves it out). The hot path only appends the line to a list; at each ``flush`` (before
 the reader next waits for the network) the new lines go into the spool on disk in one
-write (:mod:`btclib.broker.spool`) and into the publisher's queue. An asyncio task, the
-publisher, sends them on: the reader never waits for the broker.
+write (:mod:`btclib.broker.spool`). The publisher sends them on, either as an asyncio
+task of the recorder's own loop (:class:`Publisher`, fed by :meth:`Publisher.add`) or,
+as the command line does, from a process of its own that follows the spool's files
+(:mod:`btclib.broker.worker`, fed through :mod:`btclib.broker.handoff`), so that the
+NATS client's work per line is not the recorder's: the reader never waits for the broker.
 
 How lines reach the stream exactly once and in order:
 
@@ -667,6 +670,7 @@ class BrokerSink:
                 self.options.drain_timeout,
                 self.options.spool_max_bytes,
                 events_from,
+                self._log,
             )
         self._new: list[bytes] = []
         self._count = 0
