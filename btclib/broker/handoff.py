@@ -84,7 +84,8 @@ class Handoff:
         )
         assert self.process.stdin is not None
         self._notice = self.process.stdin.fileno()
-        os.set_blocking(self._notice, False)
+        with contextlib.suppress(OSError):  # a pipe that cannot be made so: the worker reads on
+            os.set_blocking(self._notice, False)
 
     def add(self, lines: list[bytes]) -> None:
         """The hot path's other half, once per flush."""
