@@ -19,15 +19,14 @@ https://apidocs.bithumb.com/reference/연결-관리 (keepalive). Lines: SPEC.md 
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..arguments import Option, positive
-from ..errors import ExchangeError
-from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_object
-from .markets import ListingError, chosen, load_listing, split_evenly
+from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt
+from . import quotation
+from .markets import chosen, split_evenly
+from .quotation import currencies, format_orderbook
 from .rawjson import member_spans
 from .records import (
     UNREADABLE,
@@ -38,7 +37,6 @@ from .records import (
     Trade,
     epoch_seconds,
     frame_kind,
-    value,
 )
 
 __all__ = [
@@ -87,12 +85,9 @@ LISTING_URL = "https://api.bithumb.com/v1/market/all"
 LISTING_PATH = "/v1/market/all"
 """The listing's path on Bithumb's REST host (the simulator, whose one port also serves
 Upbit's identical path, answers it under ``/bithumb``)."""
-LISTED_QUOTE = "KRW-"
-"""``all`` means the KRW markets (Bithumb also lists BTC- and USDT- markets)."""
-
 PREFIX = NAME + ":"
 """Every line starts with it (SPEC 1b): ``bithumb:btckrw@orderbook,...``."""
-DEFAULT_MARKETS = ("KRW-BTC",)
+DEFAULT_MARKETS = (quotation.DEFAULT_MARKET,)
 MARKETS_OPTION = "bithumb_codes"
 """The option naming the markets (``all``: every KRW market of :data:`LISTING_URL`);
 not ``codes``, which is Upbit's: both venues can be recorded in one run."""
@@ -134,14 +129,6 @@ OPTIONS = (
 )
 """What :func:`make_feed` takes besides the URL: the market codes, the client ping interval."""
 
-_QUOTES = ("KRW", "BTC", "USDT")
-"""Bithumb's quote markets: a line key ``btckrw`` ends with one of them."""
-_UNIT_KEYS = {
-    False: ("bid_price", "bid_size", "ask_price", "ask_size"),  # DEFAULT format
-    True: ("bp", "bs", "ap", "as"),  # SIMPLE format
-}
-_CODE = re.compile(r"([A-Z]{2,10})-([A-Z0-9]{1,15})")
-
 STATUS_HINTS = {
     429: (
         "Bithumb says too many connection requests from this IP (HTTP 429: more than 10 a "
@@ -150,13 +137,10 @@ STATUS_HINTS = {
 }
 
 
-class BithumbError(ExchangeError):
+class BithumbError(quotation.QuotationError):
     """Bithumb answered with an error message (``{"error":{"name":...,"message":...}}``)."""
 
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"Bithumb error {name}: {message}")
-        self.name = name
-        self.message = message
+    title = TITLE
 
 
 def check_code(code: str) -> str:
@@ -165,21 +149,10 @@ def check_code(code: str) -> str:
     The form is Upbit's, QUOTE-BASE (docs/protocols-bithumb.md 2); lower case is
     upper-cased, since the docs require upper case and an unknown code gives no data.
     """
-    upper = code.strip().upper()
-    if not _CODE.fullmatch(upper):
-        raise ValueError(
-            f"unknown Bithumb market code format {code!r}: expected QUOTE-BASE such as 'KRW-BTC'"
-        )
-    return upper
+    return quotation.check_code(code, TITLE)
 
 
 check_market = check_code
-
-
-def currencies(market: str) -> tuple[str, str] | None:
-    """``KRW-BTC`` -> ``("BTC", "KRW")``: base then quote; ``None`` for another form."""
-    quote, sep, base = market.partition("-")
-    return (base, quote) if sep and base and quote else None
 
 
 def line_key(code: str, kind: str = "orderbook") -> str:
@@ -189,7 +162,7 @@ def line_key(code: str, kind: str = "orderbook") -> str:
     return f"{PREFIX}{base.lower()}{quote.lower()}@{kind}"
 
 
-def subscription(codes: Sequence[str] = ("KRW-BTC",), ticket: str | None = None) -> str:
+def subscription(codes: Sequence[str] = DEFAULT_MARKETS, ticket: str | None = None) -> str:
     """The request array: ticket, an orderbook and a trade type object for all codes, format.
 
     One frame carries every code and both types: as on Upbit, a new request is taken to
@@ -198,14 +171,7 @@ def subscription(codes: Sequence[str] = ("KRW-BTC",), ticket: str | None = None)
     >>> subscription(["KRW-BTC"], ticket="t")  # doctest: +NORMALIZE_WHITESPACE
     '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC"]},{"type":"trade","codes":["KRW-BTC"]},{"format":"DEFAULT"}]'
     """
-    checked = [check_code(c) for c in codes]
-    request = [
-        {"ticket": ticket or str(uuid.uuid4())},
-        {"type": "orderbook", "codes": checked},
-        {"type": "trade", "codes": checked},
-        {"format": "DEFAULT"},
-    ]
-    return json.dumps(request, separators=(",", ":"))
+    return quotation.request([check_code(c) for c in codes], ("orderbook", "trade"), ticket)
 
 
 def codes(value: str | Sequence[str]) -> list[str]:
@@ -215,36 +181,10 @@ def codes(value: str | Sequence[str]) -> list[str]:
 
 
 def parse_listing(body: bytes | str) -> list[str]:
-    """The KRW market codes of a ``/v1/market/all`` answer, in its order, KRW-BTC first.
-
-    The answer (https://api.bithumb.com/v1/market/all, Upbit's shape)::
-
-        [{"market":"KRW-BTC","korean_name":"비트코인","english_name":"Bitcoin"},
-         {"market":"KRW-ETH",...},{"market":"BTC-ETH",...},...]
-
-    (``?isDetails=true`` adds ``market_warning``; ignored.)
-    """
-    listing = load_listing(body, TITLE)
-    if not isinstance(listing, list):
-        raise ListingError(f"Bithumb's market list is not a JSON array: {str(listing)[:120]}")
-    out = [
-        entry["market"]
-        for entry in listing
-        if isinstance(entry, dict)
-        and isinstance(entry.get("market"), str)
-        and entry["market"].startswith(LISTED_QUOTE)
-        and _CODE.fullmatch(entry["market"])
-    ]
-    out = list(dict.fromkeys(out))
-    if DEFAULT_MARKETS[0] in out:
-        out.remove(DEFAULT_MARKETS[0])
-        out.insert(0, DEFAULT_MARKETS[0])
-    return out
-
-
-def format_orderbook(key: str, units: bytes) -> bytes:
-    """``bithumb:btckrw@orderbook,<orderbook_units>`` with the array copied as sent."""
-    return b"".join((key.encode(), b",", units, b"\n"))
+    """The KRW market codes of a ``/v1/market/all`` answer
+    (https://api.bithumb.com/v1/market/all, Upbit's shape), in its order, KRW-BTC first:
+    see :func:`~btclib.exchanges.quotation.parse_listing`."""
+    return quotation.parse_listing(body, TITLE)
 
 
 def format_trade(key: str, price: bytes, volume: bytes) -> bytes:
@@ -280,7 +220,7 @@ class Parser:
     be text or binary: both arrive here as bytes.
     """
 
-    def __init__(self, codes: Sequence[str] = ("KRW-BTC",)) -> None:
+    def __init__(self, codes: Sequence[str] = DEFAULT_MARKETS) -> None:
         self.codes = tuple(check_code(c) for c in codes)
         self._books = {code: line_key(code) for code in self.codes}
         self._trades = {code: line_key(code, "trade") for code in self.codes}
@@ -357,18 +297,9 @@ class Parser:
 
     def _general(self, frame: bytes) -> Parsed:
         frame = bytes(frame)  # the recorder may hand websockets' bytearray
-        message = load_object(frame)
+        message = quotation.control(frame, BithumbError)
         if isinstance(message, Notice):
             return message
-        if "error" in message:
-            error = message["error"]
-            if isinstance(error, dict):
-                raise BithumbError(str(error.get("name")), str(error.get("message")))
-            raise BithumbError("UNKNOWN", str(error))
-        if "status" in message:
-            return Notice("status", excerpt(frame))
-        if "method" in message or "mthd" in message:
-            return Notice("reply", excerpt(frame))
         kind = message.get("type", message.get("ty"))
         code = message.get("code", message.get("cd"))
         if kind not in ("orderbook", "trade"):
@@ -407,7 +338,7 @@ def _is_number(text: bytes) -> bool:
 
 
 def feed(
-    codes: str | Sequence[str] = ("KRW-BTC",),
+    codes: str | Sequence[str] = DEFAULT_MARKETS,
     url: str = LIVE_URL,
     keepalive: float | None = None,
     stall_after: float | None = None,
@@ -425,12 +356,7 @@ def feed(
     connection budget.
     """
     parser = Parser(_codes(codes))
-    keepalive = LIMITS.keepalive if keepalive is None else keepalive
-    most = LIMITS.stall_after / 2
-    if keepalive is None or keepalive <= 0 or keepalive > most:
-        raise ValueError(
-            f"keepalive {keepalive} s: must be above 0 and at most {most:g} s for Bithumb"
-        )
+    keepalive = quotation.check_keepalive(keepalive, LIMITS, TITLE)
     books = tuple(parser._books.values())
     watched = books if len(books) <= WATCHED_CODES else books[:1]
     shown = ", ".join(parser.codes) if len(books) <= 8 else f"{len(books)} codes"
@@ -458,7 +384,7 @@ _codes = codes
 
 
 def feeds(
-    codes: str | Sequence[str] = ("KRW-BTC",),
+    codes: str | Sequence[str] = DEFAULT_MARKETS,
     url: str = LIVE_URL,
     keepalive: float | None = None,
     stall_after: float | None = None,
@@ -482,27 +408,6 @@ def make_feeds(
     return feeds(settings[MARKETS_OPTION], url, settings["bithumb_keepalive"], stall_after)
 
 
-def _code(key: str) -> str:
-    """``btckrw`` -> ``KRW-BTC`` (the line key is base then quote, lower case)."""
-    upper = key.upper()
-    for quote in _QUOTES:
-        if upper.endswith(quote) and len(upper) > len(quote):
-            return f"{quote}-{upper[: -len(quote)]}"
-    return upper
-
-
-def _book(code: str, units: list[dict[str, Any]], number: Number) -> Book[Any]:
-    """Each unit holds one bid and one ask of the same rank (0-price padding kept)."""
-    bid, bid_size, ask, ask_size = _UNIT_KEYS[bool(units) and "ap" in units[0]]
-    zero = number("0")
-
-    def side(price: str, size: str) -> tuple[tuple[Any, Any], ...]:
-        pairs = ((u.get(price, zero), u.get(size, zero)) for u in units)
-        return tuple((value(p, number), value(s, number)) for p, s in pairs)
-
-    return Book(NAME, code, side(bid, bid_size), side(ask, ask_size))
-
-
 def read_line(line: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:
     """A Bithumb line read back (SPEC section 1b), or ``None`` if it is not one.
 
@@ -517,67 +422,29 @@ def read_line(line: bytes | str, number: Number = float) -> Book[Any] | Trade[An
     try:
         if stream == "orderbook" and rest.startswith("["):
             units = json.loads(rest, parse_float=number, parse_int=number)
-            return _book(_code(name), units, number)
+            return quotation.book(NAME, quotation.market_code(name), units, number)
         if stream == "trade" and rest.startswith(" p:"):
             price, sep, size = rest[3:].partition(",q:")
             if sep:
-                return Trade(NAME, _code(name), number(price), number(size))
+                return Trade(NAME, quotation.market_code(name), number(price), number(size))
     except UNREADABLE:
         return None
     return None
-
-
-def _message(frame: bytes | str, number: Number | None) -> dict[str, Any] | None:
-    """The frame's JSON object (``*_LIST`` formats unwrapped); numbers made by ``number``
-    (``None``: as :func:`json.loads` makes them, ints exact)."""
-    try:
-        if number is None:
-            message = json.loads(frame)
-        else:
-            message = json.loads(frame, parse_float=number, parse_int=number)
-    except ValueError:
-        return None
-    if isinstance(message, list) and len(message) == 1:
-        message = message[0]
-    return message if isinstance(message, dict) else None
 
 
 def read_frame(frame: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:
-    """The market data of one frame (any code), or ``None`` for anything else.
-
-    Orderbook and trade messages in DEFAULT or SIMPLE format, possibly wrapped in a
-    one-element list (the ``*_LIST`` formats). Status messages and errors give ``None``.
-    """
-    message = _message(frame, number)
-    if message is None:
-        return None
-    kind = message.get("type", message.get("ty"))
-    code = message.get("code", message.get("cd"))
-    if not isinstance(code, str):
-        return None
-    try:
-        if kind == "orderbook":
-            return _book(code, message.get("orderbook_units", message.get("obu")) or [], number)
-        if kind == "trade":
-            price = message.get("trade_price", message.get("tp"))
-            size = message.get("trade_volume", message.get("tv"))
-            if price is not None and size is not None:
-                return Trade(NAME, code, value(price, number), value(size, number))
-    except UNREADABLE:
-        return None
-    return None
+    """The market data of one frame (any code), or ``None`` for anything else: see
+    :func:`~btclib.exchanges.quotation.read_frame`."""
+    return quotation.read_frame(NAME, frame, number)
 
 
 def frame_facts(frame: bytes | str) -> FrameFacts | None:
     """A data frame's line key, trade ``sequential_id`` (unique, not contiguous; books
     have none) and ``timestamp``, or ``None`` for anything else."""
-    message = _message(frame, None)
-    if message is None:
+    data = quotation.data_message(frame)
+    if data is None or data[1] not in ("orderbook", "trade"):
         return None
-    kind = message.get("type", message.get("ty"))
-    code = message.get("code", message.get("cd"))
-    if kind not in ("orderbook", "trade") or not isinstance(code, str):
-        return None
+    message, kind, code = data
     try:
         key = line_key(code, kind)
     except ValueError:

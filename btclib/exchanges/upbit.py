@@ -14,15 +14,14 @@ section 2). Lines: SPEC.md section 1.
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..arguments import Option, positive
-from ..errors import ExchangeError
-from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt, load_object
-from .markets import ListingError, chosen, load_listing, split_evenly
+from ..feed import Data, Feed, Limits, Line, Notice, Parsed, excerpt
+from . import quotation
+from .markets import chosen, split_evenly
+from .quotation import currencies, format_orderbook
 from .rawjson import member_spans
 from .records import (
     UNREADABLE,
@@ -33,7 +32,6 @@ from .records import (
     Trade,
     epoch_seconds,
     frame_kind,
-    value,
 )
 
 __all__ = [
@@ -82,10 +80,7 @@ LISTING_URL = "https://api.upbit.com/v1/market/all"
 """Where ``--code all`` finds the live markets (REST host)."""
 LISTING_PATH = "/v1/market/all"
 """The listing's path, served by the simulator on its own port too."""
-LISTED_QUOTE = "KRW-"
-"""``all`` means the KRW markets (Upbit also lists BTC- and USDT- markets)."""
-
-DEFAULT_MARKETS = ("KRW-BTC",)
+DEFAULT_MARKETS = (quotation.DEFAULT_MARKET,)
 MARKETS_OPTION = "codes"
 """The option that names the markets (``all``: every KRW market of :data:`LISTING_URL`)."""
 LIMITS = Limits(
@@ -127,28 +122,16 @@ OPTIONS = (
 )
 """What :func:`make_feed` takes besides the URL: the market codes, the client ping interval."""
 
-_QUOTES = ("KRW", "BTC", "USDT")
-"""Upbit's quote markets: a line key ``btckrw`` ends with one of them."""
-_UNIT_KEYS = {
-    False: ("bid_price", "bid_size", "ask_price", "ask_size"),  # DEFAULT format
-    True: ("bp", "bs", "ap", "as"),  # SIMPLE format
-}
-
-_CODE = re.compile(r"([A-Z]{2,10})-([A-Z0-9]{1,15})")
-
 STATUS_HINTS = {
     429: "Upbit says too many connections or requests from this IP (HTTP 429).",
     418: "Upbit has temporarily banned this IP for too many requests (HTTP 418).",
 }
 
 
-class UpbitError(ExchangeError):
+class UpbitError(quotation.QuotationError):
     """Upbit answered with an error message, e.g. ``NO_CODES`` or ``WRONG_FORMAT``."""
 
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"Upbit error {name}: {message}")
-        self.name = name
-        self.message = message
+    title = TITLE
 
 
 def check_code(code: str) -> str:
@@ -157,21 +140,10 @@ def check_code(code: str) -> str:
     Upbit accepts unknown or lower-case codes silently and then sends nothing
     (protocols.md 2.2), so the form is checked here. Lower case is upper-cased.
     """
-    upper = code.strip().upper()
-    if not _CODE.fullmatch(upper):
-        raise ValueError(
-            f"unknown Upbit market code format {code!r}: expected QUOTE-BASE such as 'KRW-BTC'"
-        )
-    return upper
+    return quotation.check_code(code, TITLE)
 
 
 check_market = check_code
-
-
-def currencies(market: str) -> tuple[str, str] | None:
-    """``KRW-BTC`` -> ``("BTC", "KRW")``: base then quote; ``None`` for another form."""
-    quote, sep, base = market.partition("-")
-    return (base, quote) if sep and base and quote else None
 
 
 def line_key(code: str) -> str:
@@ -189,12 +161,7 @@ def subscription(codes: Sequence[str] = DEFAULT_MARKETS, ticket: str | None = No
     >>> subscription(["KRW-BTC"], ticket="t")
     '[{"ticket":"t"},{"type":"orderbook","codes":["KRW-BTC"]},{"format":"DEFAULT"}]'
     """
-    request = [
-        {"ticket": ticket or str(uuid.uuid4())},
-        {"type": "orderbook", "codes": [check_code(c) for c in codes]},
-        {"format": "DEFAULT"},
-    ]
-    return json.dumps(request, separators=(",", ":"))
+    return quotation.request([check_code(c) for c in codes], ("orderbook",), ticket)
 
 
 def codes(value: str | Sequence[str]) -> list[str]:
@@ -204,37 +171,10 @@ def codes(value: str | Sequence[str]) -> list[str]:
 
 
 def parse_listing(body: bytes | str) -> list[str]:
-    """The KRW market codes of a ``/v1/market/all`` answer, in its order, KRW-BTC first.
-
-    The answer (https://api.upbit.com/v1/market/all)::
-
-        [{"market":"KRW-BTC","korean_name":"비트코인","english_name":"Bitcoin"},
-         {"market":"KRW-ETH",...},{"market":"BTC-ETH",...},...]
-
-    (``?isDetails=true`` adds ``market_warning``/``market_event``; ignored.)
-    KRW-BTC leads because with many codes only the first is watched for a stall.
-    """
-    listing = load_listing(body, TITLE)
-    if not isinstance(listing, list):
-        raise ListingError(f"Upbit's market list is not a JSON array: {str(listing)[:120]}")
-    out = [
-        entry["market"]
-        for entry in listing
-        if isinstance(entry, dict)
-        and isinstance(entry.get("market"), str)
-        and entry["market"].startswith(LISTED_QUOTE)
-        and _CODE.fullmatch(entry["market"])
-    ]
-    out = list(dict.fromkeys(out))
-    if DEFAULT_MARKETS[0] in out:
-        out.remove(DEFAULT_MARKETS[0])
-        out.insert(0, DEFAULT_MARKETS[0])
-    return out
-
-
-def format_orderbook(key: str, units: bytes) -> bytes:
-    """``btckrw@orderbook,<orderbook_units>`` with the array copied as sent."""
-    return b"".join((key.encode(), b",", units, b"\n"))
+    """The KRW market codes of a ``/v1/market/all`` answer
+    (https://api.upbit.com/v1/market/all), in its order, KRW-BTC first: see
+    :func:`~btclib.exchanges.quotation.parse_listing`."""
+    return quotation.parse_listing(body, TITLE)
 
 
 class Parser:
@@ -307,18 +247,9 @@ class Parser:
 
     def _general(self, frame: bytes) -> Parsed:
         frame = bytes(frame)  # the recorder may hand websockets' bytearray
-        message = load_object(frame)
+        message = quotation.control(frame, UpbitError)
         if isinstance(message, Notice):
             return message
-        if "error" in message:
-            error = message["error"]
-            if isinstance(error, dict):
-                raise UpbitError(str(error.get("name")), str(error.get("message")))
-            raise UpbitError("UNKNOWN", str(error))
-        if "status" in message:
-            return Notice("status", excerpt(frame))
-        if "method" in message or "mthd" in message:
-            return Notice("reply", excerpt(frame))
         kind = message.get("type", message.get("ty"))
         code = message.get("code", message.get("cd"))
         if kind != "orderbook":
@@ -353,12 +284,7 @@ def feed(
     """
     parser = Parser(_codes(codes))
     keys = tuple(parser._keys.values())
-    keepalive = LIMITS.keepalive if keepalive is None else keepalive
-    most = LIMITS.stall_after / 2
-    if keepalive is None or keepalive <= 0 or keepalive > most:
-        raise ValueError(
-            f"keepalive {keepalive} s: must be above 0 and at most {most:g} s for Upbit"
-        )
+    keepalive = quotation.check_keepalive(keepalive, LIMITS, TITLE)
     watched = keys if len(keys) <= WATCHED_CODES else keys[:1]
     shown = ", ".join(parser.codes) if len(keys) <= 8 else f"{len(keys)} codes"
     return Feed(
@@ -411,28 +337,6 @@ def make_feeds(
     return feeds(settings[MARKETS_OPTION], url, settings["keepalive"], stall_after)
 
 
-def _code(key: str) -> str:
-    """``btckrw`` -> ``KRW-BTC`` (the line prefix is base then quote, lower case)."""
-    upper = key.upper()
-    for quote in _QUOTES:
-        if upper.endswith(quote) and len(upper) > len(quote):
-            return f"{quote}-{upper[: -len(quote)]}"
-    return upper
-
-
-def _book(code: str, units: list[dict[str, Any]], number: Number) -> Book[Any]:
-    """Each unit holds one bid and one ask of the same rank; a thin side is
-    padded with 0-price units (kept here: they are what was sent)."""
-    bid, bid_size, ask, ask_size = _UNIT_KEYS[bool(units) and "ap" in units[0]]
-    zero = number("0")
-
-    def side(price: str, size: str) -> tuple[tuple[Any, Any], ...]:
-        pairs = ((u.get(price, zero), u.get(size, zero)) for u in units)
-        return tuple((value(p, number), value(s, number)) for p, s in pairs)
-
-    return Book(NAME, code, side(bid, bid_size), side(ask, ask_size))
-
-
 def read_line(line: bytes | str, number: Number = float) -> Book[Any] | None:
     """An Upbit line read back (SPEC section 1), or ``None`` if it is not one.
 
@@ -445,46 +349,16 @@ def read_line(line: bytes | str, number: Number = float) -> Book[Any] | None:
     if stream != "orderbook" or not rest.startswith("["):
         return None
     try:
-        return _book(_code(name), json.loads(rest, parse_float=number, parse_int=number), number)
+        units = json.loads(rest, parse_float=number, parse_int=number)
+        return quotation.book(NAME, quotation.market_code(name), units, number)
     except UNREADABLE:
         return None
 
 
 def read_frame(frame: bytes | str, number: Number = float) -> Book[Any] | Trade[Any] | None:
-    """The market data of one frame (any code), or ``None`` for anything else.
-
-    Orderbook (and trade) messages in DEFAULT or SIMPLE format, possibly
-    wrapped in a one-element list (the ``*_LIST`` formats)::
-
-        {"type":"orderbook","code":"KRW-BTC",...,"orderbook_units":[{"ask_price":1.16539E8,
-         "bid_price":1.16538E8,"ask_size":0.02054761,"bid_size":0.08120946}],...}
-        {"ty":"orderbook","cd":"KRW-BTC",...,"obu":[{"ap":1.16539E8,"bp":...}],...}
-
-    Status messages, replies and errors give ``None``.
-    """
-    try:
-        message = json.loads(frame, parse_float=number, parse_int=number)
-    except ValueError:
-        return None
-    if isinstance(message, list) and len(message) == 1:
-        message = message[0]
-    if not isinstance(message, dict):
-        return None
-    kind = message.get("type", message.get("ty"))
-    code = message.get("code", message.get("cd"))
-    if not isinstance(code, str):
-        return None
-    try:
-        if kind == "orderbook":
-            return _book(code, message.get("orderbook_units", message.get("obu")) or [], number)
-        if kind == "trade":
-            price = message.get("trade_price", message.get("tp"))
-            size = message.get("trade_volume", message.get("tv"))
-            if price is not None and size is not None:
-                return Trade(NAME, code, value(price, number), value(size, number))
-    except UNREADABLE:
-        return None
-    return None
+    """The market data of one frame (any code), or ``None`` for anything else: see
+    :func:`~btclib.exchanges.quotation.read_frame`."""
+    return quotation.read_frame(NAME, frame, number)
 
 
 _ANY_CODE = Parser()
@@ -499,17 +373,10 @@ def classify(frame: bytes) -> FrameKind:
 def frame_facts(frame: bytes | str) -> FrameFacts | None:
     """An orderbook frame's line key and ``timestamp`` (Upbit numbers no book: ``seq`` is
     ``None``), or ``None`` for anything else."""
-    try:
-        message = json.loads(frame)
-    except ValueError:
+    data = quotation.data_message(frame)
+    if data is None or data[1] != "orderbook":
         return None
-    if isinstance(message, list) and len(message) == 1:
-        message = message[0]
-    if not isinstance(message, dict):
-        return None
-    code = message.get("code", message.get("cd"))
-    if message.get("type", message.get("ty")) != "orderbook" or not isinstance(code, str):
-        return None
+    message, _, code = data
     try:
         key = line_key(code)
     except ValueError:
