@@ -180,10 +180,8 @@ def test_only_the_files_package_asks_a_sink_its_class(name: str):
 MAX_PARAMETERS = 10
 FRONT_DOOR = {"btclib.steps.steps.record", "btclib.steps.steps.record_sync"}
 """A user's keyword options may stay keywords here (what btclib/__init__.py exports)."""
-KNOWN_LONG = {
-    # Owned by other rooms, reported to be cut down; remove a line once it is fixed.
-    "btclib.tools.btcrec.record",  # the C++ twin's front door (tools/btcrec.py)
-}
+KNOWN_LONG: set[str] = set()
+"""Functions reported to be cut down (remove a name once it is fixed): none now."""
 
 
 def parameters(node: ast.FunctionDef | ast.AsyncFunctionDef, method: bool) -> int:

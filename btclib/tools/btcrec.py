@@ -47,6 +47,9 @@ ROOT = BINARY.parents[2]
 
 # STEPS (Step A, B, C and their exchanges) is btclib.steps.steps.STEPS: the registry's, once.
 
+MARKET_SETTINGS = ("symbol", "codes", "depth_speed")
+"""What to record, as :func:`record` takes it (btcrec's --symbol, --code, --depth-speed)."""
+
 GRACE = 30.0
 """Seconds btcrec may take beyond ``--duration`` (closing politely, flushing) before it is
 interrupted: it closes each connection within a few seconds, so this is only a safety net."""
@@ -297,7 +300,6 @@ def command(
     symbol: str | None,
     codes: Sequence[str] | None,
     depth_speed: str | None,
-    extra: Sequence[str] = (),
 ) -> list[str]:
     """btcrec's command line for a run: the same words as ``python -m btclib record``."""
     args = [str(binary), "record", step, "--duration", f"{duration:g}", "--out", str(out),
@@ -310,7 +312,7 @@ def command(
         args += ["--code", code]
     if depth_speed is not None:
         args += ["--depth-speed", depth_speed]
-    return [*args, *extra]
+    return args
 
 
 async def record(
@@ -319,17 +321,16 @@ async def record(
     duration: float,
     source: str | None = None,
     out: str | Path | None = None,
-    symbol: str | None = None,
-    codes: Sequence[str] | None = None,
-    depth_speed: str | None = None,
     binary: str | Path | None = None,
-    probe_timeout: float = TIMINGS.probe_timeout,
     seed: int | None = None,
-    extra_args: Sequence[str] = (),
     announce: Callable[[str], None] = print,
     progress: str | ProgressFn | None = "auto",
+    **markets: Any,
 ) -> CppRun:
     """Record ``step`` with btcrec for ``duration`` seconds, live or from the simulator.
+
+    ``markets``: what to record, as btcrec's command line takes it: ``symbol`` (Binance),
+    ``codes`` (Upbit), ``depth_speed``; each as for :func:`btclib.record`.
 
     ``source``: ``auto`` (each live exchange that answers, the simulator for the others, said
     with the SIMULATED DATA banner and reason), ``live`` or ``sim``; default ``BTCLIB_SOURCE``,
@@ -349,21 +350,26 @@ async def record(
         raise FileNotFoundError(
             f"{program} is not built: call btclib.tools.btcrec.build() (make cpp)"
         )
-    settings: dict[str, Any] = {"symbol": symbol, "codes": codes, "depth_speed": depth_speed}
-    mine = {k: v for k, v in settings.items() if v is not None}
+    unknown = sorted(set(markets) - set(MARKET_SETTINGS))
+    if unknown:
+        raise TypeError(
+            f"record() got unknown keyword {', '.join(unknown)}; btcrec takes "
+            f"{', '.join(MARKET_SETTINGS)}"
+        )
+    mine = {k: v for k, v in markets.items() if v is not None}
+    symbol, codes, depth_speed = (markets.get(name) for name in MARKET_SETTINGS)
     # auto tries the exact URLs btcrec will open, as btclib.record does.
     probes = {f.exchange: f.url for f in build_feeds(step, live_urls(), **mine)}
     path = Path(out) if out is not None else default_path(step)
     with tempfile.TemporaryDirectory(prefix="btcrec-") as scratch:
         summary_json = Path(scratch) / "summary.json"
         async with open_source(
-            STEPS[step], source, probe_urls=probes, probe_timeout=probe_timeout, seed=seed,
-            announce=announce,
+            STEPS[step], source, probe_urls=probes, probe_timeout=TIMINGS.probe_timeout,
+            seed=seed, announce=announce,
         ) as endpoints:  # fmt: skip
             args = command(
                 step, endpoints.urls, duration=duration, out=path, summary_json=summary_json,
                 binary=program, symbol=symbol, codes=codes, depth_speed=depth_speed,
-                extra=extra_args,
             )  # fmt: skip
             # The command as a reader would type it: the summary file is this helper's plumbing.
             at = args.index("--summary-json")
