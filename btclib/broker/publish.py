@@ -701,6 +701,11 @@ class BrokerSink:
     def waiting(self) -> bool:
         return self.file.waiting if self.file is not None else False
 
+    @property
+    def queued_bytes(self) -> int:
+        """The data file's (what waits for the broker is :meth:`behind`)."""
+        return self.file.queued_bytes if self.file is not None else 0
+
     def behind(self) -> tuple[int, float]:
         """(lines not yet in the stream, seconds the oldest has waited): the progress
         line's and the summary's "how far behind"."""

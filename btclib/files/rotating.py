@@ -323,6 +323,14 @@ class SplitSink:
     def waiting(self) -> bool:
         return any(sink.waiting for sink in self.sinks.values())
 
+    @property
+    def queued_bytes(self) -> int:
+        return sum(sink.queued_bytes for sink in self.sinks.values())
+
+    def behind(self) -> None:
+        """Files alone: no copy beyond them."""
+        return None
+
     def open(self) -> None:
         """Start the one thread that fsyncs every market's file (each at most once per
         ``fsync_interval``): thousands of markets must not mean thousands of such threads.

@@ -164,6 +164,18 @@ class Sink(Protocol):
         must not take the silence for a stalled stream."""
         ...
 
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes handed over and not yet written by the OS (pending on the loop or queued
+        for the writer thread): how far the disk is behind, for the progress and metrics."""
+        ...
+
+    def behind(self) -> tuple[int, float] | None:
+        """How far a copy beyond the file is behind (a broker's: lines not yet acknowledged,
+        seconds the oldest has waited), for the progress line, the summary and metrics;
+        None for a sink that writes files alone."""
+        ...
+
     def open(self) -> None:
         """Open the file(s) and start the sink's threads; raises
         :class:`~btclib.errors.SinkError` naming the file when it cannot."""
@@ -419,6 +431,15 @@ class LineSink:
     def waiting(self) -> bool:
         """A reader is waiting in :meth:`room` (so it is not reading on purpose)."""
         return self._room_made is not None
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes pending on the loop plus those queued for the writer thread."""
+        return self._pending_bytes + self._queued_in - self._queued_out
+
+    def behind(self) -> None:
+        """A file sink has no copy beyond its file."""
+        return None
 
     async def room(self) -> None:
         """Wait until the writer thread has brought the queue down to a quarter full

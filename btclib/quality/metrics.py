@@ -166,7 +166,7 @@ class RunMetrics:
         yield from (missed, healed)
         yield GaugeMetricFamily(
             "btclib_writer_queue_bytes", "Bytes waiting for the disk",
-            value=self.queue_bytes() if self.queue_bytes else 0,
+            value=self.queue_bytes() if self.queue_bytes else (p.queued_bytes if p else 0),
         )  # fmt: skip
         yield CounterMetricFamily(
             "btclib_lines_dropped", "Lines dropped (a line larger than the queue, a write error)",
@@ -178,7 +178,7 @@ class RunMetrics:
         )  # fmt: skip
         yield GaugeMetricFamily(
             "btclib_spooled_lines", "Lines kept on disk until the broker acknowledges them",
-            value=self.spooled() if self.spooled else 0,
+            value=self.spooled() if self.spooled else (p.behind[0] if p and p.behind else 0),
         )  # fmt: skip
 
     def scrape(self) -> bytes:

@@ -289,6 +289,8 @@ class Recording:
             done=done,
             links=summary.links_at(asyncio.get_running_loop().time()),
             summary=summary,
+            queued_bytes=self.sink.queued_bytes,
+            behind=self.sink.behind(),
         )
 
     async def _tick(self) -> None:

@@ -100,6 +100,10 @@ class Progress:
     """Per exchange: its connection state (copies as of this snapshot)."""
     summary: RunSummary | None = None
     """The run's summary so far (gaps, bad frames...), for live metrics; do not change it."""
+    queued_bytes: int = 0
+    """Bytes the sink holds that the OS has not written yet (the writer queue)."""
+    behind: tuple[int, float] | None = None
+    """When publishing: lines not yet acknowledged by the broker, and the oldest's age (s)."""
 
     @property
     def connecting(self) -> list[LinkState]:

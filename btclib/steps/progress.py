@@ -20,6 +20,7 @@ __all__ = [
     "NotebookProgress",
     "ProgressFn",
     "TerminalProgress",
+    "behind",
     "in_notebook",
     "make_progress",
     "status_line",
@@ -44,7 +45,16 @@ def status_line(p: Progress) -> str:
     # An exchange that is not connected says why (attempt, last error, retry in):
     # a silent "0 lines" hid four failed DNS lookups.
     links = "".join(f" | {link.status()}" for link in p.connecting)
-    return f"{p.lines:>8,} lines | {p.rate:7.1f} lines/s{left}{again}{links} | {streams}"
+    broker = "" if p.behind is None else f" | broker {behind(*p.behind)}"
+    return f"{p.lines:>8,} lines | {p.rate:7.1f} lines/s{left}{again}{links}{broker} | {streams}"
+
+
+def behind(lines: int, oldest: float) -> str:
+    """How far the broker is behind, in words: ``up to date`` or ``12 lines spooled, oldest
+    3.4 s``."""
+    if lines == 0:
+        return "up to date"
+    return f"{lines:,} line{'s' if lines != 1 else ''} spooled, oldest {oldest:.1f} s"
 
 
 class TerminalProgress:
@@ -85,7 +95,8 @@ class NotebookProgress:
             )
         self._bar.n = round(min(p.elapsed, p.duration or p.elapsed), 1)
         links = "".join(f", {link.status()}" for link in p.connecting)
-        self._bar.set_postfix_str(f"{p.lines} lines, {p.rate:.1f}/s{links}", refresh=True)
+        broker = "" if p.behind is None else f", broker {behind(*p.behind)}"
+        self._bar.set_postfix_str(f"{p.lines} lines, {p.rate:.1f}/s{links}{broker}", refresh=True)
         if p.done:
             # A run stopped early (an interrupt) ended as asked: tqdm paints a bar closed short
             # of its total red, which reads as an error, so the total becomes what was recorded.

@@ -340,3 +340,33 @@ async def test_the_sink_writes_the_same_bytes_with_text_mode_translation_on(
         sink._inline = False  # and the writer thread's route, too
         sink.write(b"from the thread\n")
     assert path.read_bytes() == b"left by someone else\n" + b"".join(lines) + b"from the thread\n"
+
+
+async def test_queued_bytes_are_what_the_disk_has_not_written_yet(tmp_path: Path):
+    import threading
+
+    stalled, release = threading.Event(), threading.Event()
+    clock = DiskClock()
+
+    def disk(fd: int, data: memoryview) -> int:
+        if threading.current_thread() is threading.main_thread():
+            clock.now += 0.01  # a slow write: writing moves to the thread
+        elif not stalled.is_set():
+            stalled.set()
+            release.wait(5)  # the disk stalls while lines queue
+        return os.write(fd, data)
+
+    async with LineSink(tmp_path / "data.txt", write=disk, clock=clock) as sink:
+        assert sink.queued_bytes == 0 and sink.behind() is None
+        sink.append(b"pending\n")
+        assert sink.queued_bytes == 8  # on the loop, not yet flushed
+        sink.flush()  # the slow inline write: the next chunks go to the thread
+        assert sink.queued_bytes == 0
+        sink.append(b"first\n")
+        sink.flush()
+        await asyncio.to_thread(stalled.wait, 5)
+        sink.append(b"second\n")
+        sink.flush()
+        assert sink.queued_bytes == 6 + 7  # both queued behind the stalled disk
+        release.set()
+    assert sink.queued_bytes == 0

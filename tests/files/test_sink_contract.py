@@ -69,6 +69,10 @@ class Tee:
     dropped = property(lambda self: self.inner.dropped)
     size = property(lambda self: self.inner.size)
     waiting = property(lambda self: self.inner.waiting)
+    queued_bytes = property(lambda self: self.inner.queued_bytes)
+
+    def behind(self) -> tuple[int, float] | None:
+        return (0, 0.0)  # every line "published" at once
 
     def open(self) -> None:
         self.inner.open()

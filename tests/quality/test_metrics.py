@@ -50,8 +50,11 @@ def test_metrics_and_health_from_snapshots_on_an_injected_clock():
     summary.gaps.append({"exchange": "binance", "missed": {"btcusdt@trade": 7}})
     link = LinkState("binance", state="connected", connections=2, failed=1)
     m.update(Progress(1.0, None, 3, 3.0, {DEPTH: 1, "btcusdt@trade": 2}, 1,
-                      links={"binance": link}, summary=summary))  # fmt: skip
+                      links={"binance": link}, summary=summary, queued_bytes=4096,
+                      behind=(12, 0.5)))  # fmt: skip
     got = samples(m.scrape().decode())
+    assert got[("btclib_writer_queue_bytes", ())] == 4096  # from the sink, through the snapshot
+    assert got[("btclib_spooled_lines", ())] == 12  # from the broker sink's spool
     assert got[("btclib_lines_total", (("stream", DEPTH),))] == 1
     assert got[("btclib_missed_trades_total", (("stream", "btcusdt@trade"),))] == 7
     assert got[("btclib_connections_total", (("exchange", "binance"),))] == 2

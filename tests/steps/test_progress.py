@@ -21,3 +21,12 @@ def test_thousands_of_streams_are_summed_up_not_listed():
     line = status_line(progress(streams))
     assert len(streams) > STREAMS_LISTED
     assert line.endswith("2,000 of 3,000 streams with data") and len(line) < 120
+
+
+def test_a_publishing_run_says_how_far_the_broker_is_behind():
+    p = progress({"btcusdt@trade": 9})
+    assert "broker" not in status_line(p)  # files alone: nothing to say
+    p.behind = (0, 0.0)
+    assert " | broker up to date | " in status_line(p)
+    p.behind = (1234, 3.25)
+    assert " | broker 1,234 lines spooled, oldest 3.2 s | " in status_line(p)
