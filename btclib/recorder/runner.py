@@ -326,7 +326,7 @@ class FeedRunner:
         for session in list(self.sessions.values()):
             with contextlib.suppress(Exception):
                 await session.ws.close()
-        await self._perform(self.supervisor.finish())
+        await self._perform(self.supervisor.finish(self.loop.time()))
 
     @property
     def duplicates(self) -> int:

@@ -389,9 +389,37 @@ def test_a_gap_still_open_at_the_end_of_the_run_is_reported_with_no_end():
     sup, _ = supervisor()
     connect(sup, 1, now=0.0)
     sup.closed(1, 2.0, "stalled")
-    [found] = sup.finish()
+    [found] = sup.finish(3.0)
     assert found.gap["end"] is None and found.gap["cause"] == "stalled"
-    assert sup.finish() == []
+    assert sup.finish(3.1) == []
+
+
+def test_ids_that_jumped_just_before_a_close_are_reported_with_the_close():
+    """A jump the last tick did not see yet is reported when the connection ends, apart
+    from the gap that opens then (which counts only what the new connection shows)."""
+    sup, continuity = supervisor()
+    trades = continuity[TRADE]
+    connect(sup, 1, now=0.0)
+    for i in (1, 2, 3, 10):  # 4..9 skipped, and the connection ends before the next tick
+        trades.accept(i)
+    jumped = [a for a in sup.closed(1, 0.03, "closed by the server with code 1012") if
+              isinstance(a, GapFound)]  # fmt: skip
+    assert [g.gap["missed"] for g in jumped] == [{TRADE: 6}]
+    assert jumped[0].gap["ids"] == {TRADE: [[4, 9]]}
+    counts = connect(sup, 2, now=1.0)
+    trades.accept(12)  # 11 was sent while no connection was up
+    counts[TRADE] = 1
+    [gap] = sup.tick(1.1)
+    assert gap.gap["missed"] == {TRADE: 1} and gap.gap["ids"] == {TRADE: [[11, 11]]}
+
+
+def test_ids_that_jumped_since_the_last_tick_are_reported_when_the_run_ends():
+    sup, continuity = supervisor()
+    connect(sup, 1, now=0.0)
+    for i in (1, 2, 5):
+        continuity[TRADE].accept(i)
+    [found] = [a for a in sup.finish(0.5) if isinstance(a, GapFound)]
+    assert found.gap["missed"] == {TRADE: 2} and found.gap["start"] is None
 
 
 def test_when_the_source_has_ended_a_close_finishes_the_feed_instead_of_reconnecting():
