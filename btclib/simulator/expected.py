@@ -19,13 +19,13 @@ once. An exchange whose messages carry no id (Upbit) has each frame as its own m
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from . import registry
 from .link import SentFrame
 
-__all__ = ["distinct_messages", "expected_line", "line_for", "message_key"]
+__all__ = ["expected_line", "line_for", "message_key"]
 
 
 def _payload(frame: SentFrame) -> bytes:
@@ -63,19 +63,3 @@ def message_key(frame: SentFrame, n: int) -> Hashable:
     if key is not None:
         return (frame.exchange, *key)  # (exchange, stream, id): the soak reads trade ids so
     return (frame.exchange, frame.conn_id, n)
-
-
-def distinct_messages(sent: Iterable[SentFrame]) -> list[Hashable]:
-    """The messages among data frames sent, by :func:`message_key`, first copy of each.
-
-    What a recorder must write exactly once: during a make-before-break rotation both
-    connections send the same Binance messages, which count once here.
-    """
-    seen: set[Hashable] = set()
-    out = []
-    for n, frame in enumerate(sent):
-        key = message_key(frame, n)
-        if key not in seen:
-            seen.add(key)
-            out.append(key)
-    return out
