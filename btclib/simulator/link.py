@@ -152,6 +152,8 @@ class _Out:
     close_code: int | None = None
     #: The fault this frame or sentinel carries out (listed in ``Simulator.fired`` when sent).
     fault: Fault | None = None
+    #: Sentinel: nothing is sent; ``fault`` is listed as fired when the writer gets here.
+    mark: bool = False
 
 
 class Link:
@@ -316,7 +318,9 @@ class Link:
         # before it, however far the writer lags.
         silenced = stalls.silences(channel, self.loop.time(), self.data_queued)
         for stall in stalls.started[begun:]:
-            self.fired(stall)
+            # It strikes the stream here, after the frames already queued: listed as fired
+            # when the writer gets to this point, in order with the faults the writer fires.
+            self.queue.put_nowait(_Out("", None, fault=stall, mark=True))
         return silenced
 
     def fired(self, fault: Fault) -> None:
@@ -367,6 +371,10 @@ class Link:
                             self.fired(out.fault)
                         await self._end(out.close_code)
                         return
+                    if out.mark:
+                        assert out.fault is not None
+                        self.fired(out.fault)
+                        continue
                     frame = await self._send(out)
                     if out.injected:
                         self.host.injected.append(frame)

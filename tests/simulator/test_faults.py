@@ -229,13 +229,19 @@ async def test_a_stall_holds_from_its_count_while_the_writer_lags(
 
     monkeypatch.setattr(SimConnection, "send", slow_send)
     stall = Stall(after_messages=5, channels=("depth",))
+    bad = Malformed(MalformedKind.NOT_JSON, after_messages=4)
     async with (
-        Simulator(config(stall, speedup=50.0)) as sim,
+        Simulator(config(stall, bad, speedup=50.0)) as sim,
         connect(sim.urls["binance"] + COMBINED, max_queue=None) as ws,
     ):
-        frames = [json.loads(await recv(ws))["stream"] for _ in range(40)]
+        received = [await recv(ws) for _ in range(41)]
+    assert received[4] == sim.injected[0].payload  # right after the 4th data frame
+    frames = [json.loads(f)["stream"] for f in received[:4] + received[5:]]
     assert "btcusdt@depth5@100ms" in frames[:5]
     assert set(frames[5:]) == {"btcusdt@trade"}
+    # Listed in stream order: the stall strikes after the 5th data frame, so after the
+    # frame injected after the 4th, however early the market queued the frames behind it.
+    assert [type(f.fault) for f in sim.fired] == [Malformed, Stall]
 
 
 async def test_stall_for_a_while_then_resume() -> None:
