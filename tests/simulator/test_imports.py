@@ -98,5 +98,14 @@ def test_each_exchange_builds_its_frames_without_io() -> None:
         assert {p.name for p in pure} >= {"frames.py", "session.py", "malformed.py"}
         for path in pure:
             assert not _third_party_imports(path) & {"asyncio", "websockets"}, path
-        # The link is where the I/O is (a timer may live in the shared base Link).
-        assert "websockets" in _third_party_imports(ROOT / name / "link.py")
+        # The link is where the I/O is (a timer may live in the shared base Link, or in
+        # the link of a protocol family the exchange belongs to, ``from ..family.link``).
+        link = ROOT / name / "link.py"
+        family = [
+            ROOT / node.module.replace(".", "/")
+            for node in ast.walk(ast.parse(link.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module
+            if node.module.endswith(".link")
+        ]
+        links = [link, *(p.with_suffix(".py") for p in family)]
+        assert any("websockets" in _third_party_imports(p) for p in links), name

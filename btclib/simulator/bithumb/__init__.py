@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .. import quotation
 from ..market import SIZE_SCALE, Instrument, MarketParams
 from .expected import expected_line
 from .frames import (
@@ -159,10 +160,4 @@ def listing(symbols: list[str], now_ms: int) -> str:
 
 def banner(url: str) -> list[str]:
     """How to connect with wscat, for humans."""
-    request = '[{"ticket":"test"},{"type":"orderbook","codes":["KRW-BTC"]}]'
-    return [
-        "Bithumb:",
-        f"  wscat -c {url}",
-        f"  then paste: {request}",
-        "  (Bithumb frames are binary here; wscat prints them as text.)",
-    ]
+    return quotation.banner("Bithumb", url, "binary here")

@@ -18,6 +18,7 @@ from ..jsontext import members
 
 __all__ = ["expected_line", "raw_member"]
 
+
 def raw_member(buf: bytes, wanted: str) -> bytes | None:
     """The bytes of the value of top-level key ``wanted`` of the object ``buf``, as sent.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..market import Book, Level, Trade
+from ..quotation.session import STATUS_UP
 
 __all__ = [
     "REFUSAL_BODIES",
@@ -24,8 +25,6 @@ __all__ = [
     "size_text",
 ]
 
-#: The answer to a text ``PING``, repeated every 10 s after it (docs: 연결 관리).
-STATUS_UP = '{"status":"UP"}'
 #: HTTP status -> the body Bithumb refuses a handshake with (its text UNCONFIRMED;
 #: the status is documented: 429 beyond 10 connection requests a second per IP).
 REFUSAL_BODIES: dict[int, str] = {

@@ -8,10 +8,10 @@ What this session sends is Bithumb's: its number spelling, its field order
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..market import Market, Step
+from ..quotation.session import Reply
 from ..upbit.requests import UpbitError, UpbitRequest
 from .frames import STATUS_UP, format_orderbook, format_trade
 from .requests import parse
@@ -20,22 +20,6 @@ __all__ = ["VENUE", "BithumbSession", "Reply"]
 
 VENUE = "bithumb"
 """The market's venue of Bithumb's books (``bithumb:KRW-BTC``)."""
-
-
-@dataclass
-class Reply:
-    """What the server must do after one client message."""
-
-    #: Market data frames (snapshots) as ``(type, text)``.
-    data: list[tuple[str, str]] = field(default_factory=list)
-    #: Other frames: an error, ``{"status":"UP"}``.
-    control: list[str] = field(default_factory=list)
-    #: An error was answered: close the connection (1000) shortly.
-    close: bool = False
-    #: The client sent text ``PING``: keep sending status UP every 10 s.
-    ping: bool = False
-    #: A valid subscription request was received.
-    subscribed: bool = False
 
 
 class BithumbSession:

@@ -9,6 +9,7 @@ holds its timers. The names below are what the server's registry
 
 from __future__ import annotations
 
+from .. import quotation
 from ..listing import market_all
 from .expected import expected_line
 from .frames import (
@@ -87,10 +88,4 @@ def listing(symbols: list[str], now_ms: int) -> str:
 
 def banner(url: str) -> list[str]:
     """How to connect with wscat, for humans."""
-    request = '[{"ticket":"test"},{"type":"orderbook","codes":["KRW-BTC"]}]'
-    return [
-        "Upbit:",
-        f"  wscat -c {url}",
-        f"  then paste: {request}",
-        "  (Upbit frames are binary; wscat prints them as text.)",
-    ]
+    return quotation.banner("Upbit", url)

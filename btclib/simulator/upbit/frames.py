@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from ..market import SIZE_SCALE, Book, Level, Trade
 from ..numbers import java_bigdecimal, java_double
+from ..quotation.session import STATUS_UP
 
 __all__ = [
     "REFUSAL_BODIES",
@@ -23,8 +24,6 @@ __all__ = [
     "unit_text",
 ]
 
-#: The answer to a text ``PING``, repeated every 10 s after it.
-STATUS_UP = '{"status":"UP"}'
 #: HTTP status -> the body Upbit sends with it when it refuses a handshake.
 REFUSAL_BODIES: dict[int, str] = {
     429: '{"error":{"name":"too_many_requests","message":"Too many API requests."}}',

@@ -8,30 +8,14 @@ The asyncio link sends every string it gets from here as a binary frame.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..market import Book, Market, Step, Trade
+from ..quotation.session import Reply
 from .frames import STATUS_UP, format_orderbook, format_trade
 from .requests import Format, UpbitError, UpbitRequest, parse_request
 
 __all__ = ["Reply", "UpbitSession"]
-
-
-@dataclass
-class Reply:
-    """What the server must do after one client message."""
-
-    #: Market data frames (snapshots), recorded as data.
-    data: list[tuple[str, str]] = field(default_factory=list)
-    #: Other frames: error, LIST_SUBSCRIPTIONS result, ``{"status":"UP"}``.
-    control: list[str] = field(default_factory=list)
-    #: An error was answered: close the connection (code 1000) shortly.
-    close: bool = False
-    #: The client sent text ``PING``: keep sending status UP every 10 s.
-    ping: bool = False
-    #: A valid subscription request was received.
-    subscribed: bool = False
 
 
 class UpbitSession:
