@@ -39,6 +39,16 @@ The records, by ``event``:
   ``compressed`` (``file`` -> ``gz``), ``compress_failed`` (``file``, ``error``);
 - ``lines_dropped`` (``count``, ``why``), ``records_skipped`` (``count``, ``records``:
   the first 100 as ``line``/``size``, ``why``): before ``stop``, when any;
+- ``clock`` (between ``start`` and ``stop``, every few minutes: :mod:`btclib.quality.clock`):
+  ``local`` (the OS's own clock state: synchronised, maximum and estimated error) and
+  ``exchanges`` (each one's offset from a round trip, with the round trip as its bound);
+- ``backfill`` (after a run, :mod:`btclib.quality.backfill`): ``exchange``, ``stream``,
+  ``first``/``last`` (the id range asked for), ``count`` (trades healed), ``file`` (the
+  sidecar), ``unavailable`` (id ranges the exchange no longer had);
+- when publishing (:mod:`btclib.broker`): ``broker`` (the stream and subjects),
+  ``broker_down`` (``why``, ``spooled``), ``broker_up`` (``down_s``, ``spooled``,
+  ``resent``), ``broker_resend`` (a restarted recorder's spool), ``broker_behind`` and
+  ``broker_spool_full``;
 - ``stop`` (one per run, last): ``stopped`` (why), ``lines`` (per stream), ``elapsed``
   (s), ``end_offset``/``end_line`` (of the last file; null when split), ``file`` when
   rotating, ``files`` when split (each file -> ``end_offset`` and ``end_line``).
@@ -68,6 +78,7 @@ __all__ = [
     "EventLog",
     "EventTap",
     "FileEvents",
+    "append",
     "count_lines",
     "events",
     "events_path",
@@ -126,16 +137,11 @@ class EventLog:
             self._file = path.open("ab")
 
     def __call__(self, event: str, exchange: str = "", conn: int = 0, **fields: Any) -> None:
-        record = {"time": round(time.time(), 6), "event": event}
-        if exchange:
-            record["exchange"] = exchange
-        if conn:
-            record["conn"] = conn
-        record.update(fields)
+        record = _record(event, exchange, conn, fields)
         level = logging.DEBUG if event in ("reply", "status") else logging.INFO
         logger.log(level, "%s", json.dumps(record, ensure_ascii=False))
         if self._file is not None and level > logging.DEBUG:
-            self._file.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+            self._file.write(_encoded(record))
             self._file.flush()
         if self._tap is not None and exchange:
             self._tap.event(exchange, conn, event, **fields)
@@ -184,6 +190,28 @@ class EventLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _record(event: str, exchange: str, conn: int, fields: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {"time": round(time.time(), 6), "event": event}
+    if exchange:
+        record["exchange"] = exchange
+    if conn:
+        record["conn"] = conn
+    record.update(fields)
+    return record
+
+
+def _encoded(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def append(path: Path, event: str, exchange: str = "", **fields: Any) -> None:
+    """Append one record from outside a run's :class:`EventLog` (the clock ledger while it
+    runs, the backfill after it): one whole line in one ``O_APPEND`` write, so it cannot
+    interleave with the run's own records."""
+    with path.open("ab") as f:
+        f.write(_encoded(_record(event, exchange, 0, fields)))
 
 
 class FileEvents:

@@ -16,7 +16,6 @@ Books cannot be backfilled: no exchange serves its past books.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 import urllib.error
@@ -28,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..exchanges import EXCHANGES
+from ..files import eventlog
 from ..files.rotation import set_base
 from ..files.runs import events, events_path
 from .check import backfill_path
@@ -234,20 +234,9 @@ def _write(
             os.fsync(f.fileno())
     got = sorted(lines)
     missing = [i for i in range(first, last + 1) if i not in lines]
-    record: dict[str, Any] = {
-        "time": round(time.time(), 6),
-        "event": "backfill",
-        "exchange": exchange,
-        "stream": stream,
-        "first": first,
-        "last": last,
-        "count": len(got),
-        "file": str(sidecar),
-    }
-    if missing:
-        record["unavailable"] = _ranges(missing)
-    with log.open("ab") as f:
-        f.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+    extra: dict[str, Any] = {"unavailable": _ranges(missing)} if missing else {}
+    eventlog.append(log, "backfill", exchange, stream=stream, first=first, last=last,
+                    count=len(got), file=str(sidecar), **extra)  # fmt: skip
 
 
 def _ranges(ids: list[int]) -> list[list[int]]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import json
 import sys
 import time
 import urllib.error
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exchanges import EXCHANGES
+from ..files import eventlog
 from ..recorder import Progress
 
 __all__ = ["LEDGER_INTERVAL", "ClockLedger", "local_clock", "measure", "offset_of"]
@@ -180,18 +180,9 @@ class ClockLedger:
     async def entry(self) -> None:
         """Measure every exchange and append one ``clock`` event."""
         exchanges = await asyncio.gather(*(measure(x, b) for x, b in self.bases.items()))
-        record = {
-            "time": round(time.time(), 6),
-            "event": "clock",
-            "local": local_clock(),
-            "exchanges": list(exchanges),
-        }
         if self._ended:  # measured while the run ended: its stop stays the last record
             return
-        # One whole line, one write, O_APPEND: it cannot interleave with the recorder's
-        # own records (also whole lines, appended).
-        with self.log.open("ab") as f:
-            f.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        eventlog.append(self.log, "clock", local=local_clock(), exchanges=list(exchanges))
 
     async def aclose(self) -> None:
         """The run ended: a measurement still under way is dropped (a run's ``stop`` is its
