@@ -357,7 +357,8 @@ async def perform(
                 stop_reason=stop_reason or ("stopped" if stop is not None else "interrupted"),
                 on_file_closed=cards.closed,
             )
-            shown = make_progress(progress, f"{plan.step} ({'/'.join(endpoints.sources.values())})")
+            kinds = "/".join(dict.fromkeys(endpoints.sources.values()))  # "simulator", once
+            shown = make_progress(progress, f"{plan.step} ({kinds})")
             served = None
             if metrics is not None:  # --metrics: Prometheus and /health while it runs
                 from ..quality.metrics import serve_while_recording
