@@ -12,6 +12,7 @@ adds the exchange's words)::
     |   `-- ListingError         the exchange's market listing (``all``) unreadable
     |-- ExchangeError            the exchange answered our request with an error
     |   `-- <Name>Error          one per exchange module: BinanceError, UpbitError, ...
+    |                            (Upbit's and Bithumb's under QuotationError, their shared shape)
     |-- BrokerError              the message broker refused or cannot be reached at the start
     |-- SinkError (OSError)      a data, events or capture file cannot be written
     |-- CaptureError (ValueError)  a capture file btclib cannot read
