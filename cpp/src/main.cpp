@@ -85,6 +85,14 @@ int record(const Options& o) {
             }
         });
     io.run();
+    // Stopping now: a second SIGINT/SIGTERM (Ctrl+C again, or btclib's record_cpp forwarding
+    // the one its whole process group got) has nothing left to stop. Ignored until exit: the
+    // signal_set's destructor restores the default action, and a signal landing while btcrec
+    // exited killed it (exit -SIGINT instead of 130, its summary already written).
+    boost::system::error_code ignored;
+    signals.clear(ignored);
+    std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGTERM, SIG_IGN);
 
     summary.elapsed = run.now() - started;
     std::string sink_error = sink->close();
