@@ -154,6 +154,8 @@ class _Out:
     fault: Fault | None = None
     #: Sentinel: nothing is sent; ``fault`` is listed as fired when the writer gets here.
     mark: bool = False
+    #: With ``mark``: set when the writer gets here (every frame queued before it is out).
+    reached: asyncio.Event | None = None
 
 
 class Link:
@@ -293,13 +295,20 @@ class Link:
             self.queue.put_nowait(_Out(payload, None, binary=binary))
 
     async def flushed(self) -> None:
-        """Wait until every queued frame was handed to the socket (or the writer ended)."""
+        """Wait until every frame queued so far was handed to the socket (or the writer ended).
+
+        Frames queued meanwhile do not count: an empty queue (``join``) need never come
+        on a busy machine, where the market may queue frames as fast as a lagging writer
+        sends them, and a lifetime cut would wait for it.
+        """
         assert self._writer_task is not None, "link not running"
-        join = self.loop.create_task(self.queue.join())
+        reached = asyncio.Event()
+        self.queue.put_nowait(_Out("", None, mark=True, reached=reached))
+        wait = self.loop.create_task(reached.wait())
         try:
-            await asyncio.wait({join, self._writer_task}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({wait, self._writer_task}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            join.cancel()
+            wait.cancel()
 
     async def close(self, code: int, reason: str = "") -> None:
         """Close with a close frame once every queued frame is out; nothing is sent after."""
@@ -372,8 +381,10 @@ class Link:
                         await self._end(out.close_code)
                         return
                     if out.mark:
-                        assert out.fault is not None
-                        self.fired(out.fault)
+                        if out.fault is not None:
+                            self.fired(out.fault)
+                        if out.reached is not None:
+                            out.reached.set()
                         continue
                     frame = await self._send(out)
                     if out.injected:

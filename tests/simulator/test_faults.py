@@ -39,7 +39,11 @@ def config(*faults: Rule | Any, **kw: Any) -> SimConfig:
 
 
 async def recv(ws: ClientConnection, timeout: float = 3.0) -> Any:
-    return await asyncio.wait_for(ws.recv(), timeout)
+    # asyncio.timeout, not wait_for: on Python 3.11 a wait_for whose awaitable completes as
+    # it is cancelled returns the result and swallows the cancellation, so a drain under an
+    # outer deadline ran on forever (CPython gh-86296, fixed in 3.12).
+    async with asyncio.timeout(timeout):
+        return await ws.recv()
 
 
 async def drain_until_closed(ws: ClientConnection) -> tuple[list[Any], ConnectionClosed]:
@@ -327,7 +331,8 @@ async def test_a_shutdown_is_announced_then_closes_only_the_chosen_connection() 
         async with connect(sim.urls["binance"] + COMBINED) as second:
             await recv(second)
             with pytest.raises(TimeoutError):  # no cut for connection 1
-                await asyncio.wait_for(drain_until_closed(second), 0.9)
+                async with asyncio.timeout(0.9):
+                    await drain_until_closed(second)
     notices = [f for f in frames if "serverShutdown" in f]
     assert len(notices) == 1
     assert closed.rcvd is not None and closed.rcvd.code == 1001  # binance_lifetime_close_code
