@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,20 @@ from btclib.recorder import Progress, RecorderOptions, RunSummary, record_feeds
 from btclib.simulator import SimConfig, Simulator
 from btclib.simulator.expected import expected_line
 from btclib.steps.steps import build_feeds
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl+C as in a terminal, however the suite was started.
+
+    A shell without job control (``cmd &`` in a script, ``nohup``) starts its background
+    jobs with SIGINT ignored, and an ignored signal stays ignored across ``exec``: the
+    recorder then rightly leaves Ctrl+C alone (:func:`btclib.steps.steps.interrupt_stops`),
+    and every test of what Ctrl+C does, in this process or in the recorders it starts,
+    would fail or hang for its time limit. Python's own handler is what a terminal gives.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 UPBIT_REQUEST_ERRORS = [
     ('[{"type":"orderbook","codes":["KRW-BTC"]}]', "NO_TICKET"),
@@ -42,6 +57,7 @@ FAST = RecorderOptions(
     progress_interval=0.05,
     overlap_max=2.0,
 )
+
 
 @dataclass
 class Run:
