@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["STOP_SIGNALS", "install_stop_handlers"]
+__all__ = ["STOP_SIGNALS", "install_stop_handlers", "signal_child"]
 
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name)
@@ -68,3 +70,25 @@ def install_stop_handlers(
         previous.clear()
 
     return restore
+
+
+def signal_child(proc: asyncio.subprocess.Process, sig: int | None = None) -> None:
+    """Send ``sig`` (None: kill) to an asyncio child process, unless it is known to have ended.
+
+    Why not ``proc.send_signal``: before Python 3.13 it polls the child first
+    (``Popen.send_signal``), and a poll that finds the child just ended reaps it behind
+    asyncio's child watcher, which then reports exit status 255 instead of the real one
+    (CPython gh-87744). That is the very case of a stop: btcrec ends on the SIGINT the whole
+    process group got from Ctrl+C or Kernel > Interrupt, a few milliseconds before btclib
+    forwards its own. ``os.kill`` does not reap, and a child that ended but is not yet reaped
+    takes the signal as a no-op. Windows has no child watcher: ``send_signal`` is right there.
+    """
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        if sys.platform != "win32":
+            os.kill(proc.pid, sig if sig is not None else signal.SIGKILL)
+        elif sig is not None:
+            proc.send_signal(sig)
+        else:
+            proc.kill()

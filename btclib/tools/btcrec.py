@@ -35,6 +35,7 @@ from typing import Any
 from ..errors import BuildError
 from ..recorder import Progress
 from ..recorder.options import TIMINGS
+from ..steps.interrupts import signal_child
 from ..steps.progress import ProgressFn, make_progress
 from ..steps.sources import live_urls, open_source
 from ..steps.steps import STEPS, build_feeds, default_path, interrupt_stops
@@ -478,12 +479,11 @@ async def _run(
 async def _interrupt(proc: asyncio.subprocess.Process) -> int:
     """SIGINT (btcrec writes its last whole lines and summary), then kill if it lingers."""
     if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGINT)
+        signal_child(proc, signal.SIGINT)
         try:
             return await asyncio.wait_for(proc.wait(), 15)
         except TimeoutError:
-            proc.kill()
+            signal_child(proc)
     return await proc.wait()
 
 

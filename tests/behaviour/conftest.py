@@ -47,6 +47,7 @@ from btclib.files.sink import LineSink
 from btclib.recorder import Progress, RecorderOptions, record_feeds
 from btclib.simulator import SentFrame, SimConfig, Simulator
 from btclib.simulator.expected import expected_line
+from btclib.steps.interrupts import signal_child
 from btclib.steps.steps import build_feeds
 from btclib.tools import soak
 
@@ -478,11 +479,11 @@ class PythonRecorder(Recorder):
             process = CliProcess(proc, out)
             try:
                 await process.until_lines(lines)
-                proc.send_signal(sig)
+                signal_child(proc, sig)
                 code = await process.finish()
             finally:
                 if proc.returncode is None:
-                    proc.kill()
+                    signal_child(proc)
         return Interrupted("python", code, out.read_bytes(), process.stdout, list(sim.sent))
 
 
@@ -646,7 +647,7 @@ class CppRecorder(Recorder):
                     await process.wait_for(lambda: not process.open_connections(), timeout)
                 finally:
                     if process.proc.returncode is None:
-                        process.proc.send_signal(signal.SIGINT)
+                        signal_child(process.proc, signal.SIGINT)
                 code = await process.finish()
         # The simulator's own stop (close 1001) is no fault of the run: its reconnects are not
         # counted, as the Python recorder, told the source is finishing, does not reconnect.
@@ -681,7 +682,7 @@ class CppRecorder(Recorder):
                     process.stderr.append(f"(the test: btcrec did not end within {timeout:g} s)")
                 finally:
                     if process.proc.returncode is None:
-                        process.proc.kill()
+                        signal_child(process.proc)
                         await process.proc.wait()
         target = out or data
         summary = process.summary() if process.summary_path.is_file() else None
@@ -697,11 +698,11 @@ class CppRecorder(Recorder):
             try:
                 await process.said("connected", times=2, timeout=15)
                 await process.wait_for(lambda: len(process.lines()) >= lines, 30)
-                process.proc.send_signal(sig)
+                signal_child(process.proc, sig)
                 code = await process.finish()
             finally:
                 if process.proc.returncode is None:
-                    process.proc.kill()
+                    signal_child(process.proc)
         return Interrupted(
             "cpp", code, process.out.read_bytes(), process.stdout, list(sim.sent),
             Summary.of_cpp(process.summary()),

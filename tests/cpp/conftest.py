@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from btclib.simulator import SimConfig, Simulator
+from btclib.steps.interrupts import signal_child
 
 from ..conftest import expected_line
 
@@ -211,7 +212,7 @@ async def record_against_sim(
         mark = len(process.stderr)
         await sim.stop()
         await process.said("closed by the server", times=feeds, after=mark)
-        process.proc.send_signal(signal.SIGINT)
+        signal_child(process.proc, signal.SIGINT)
         code = await process.finish()
     # The simulator's own stop (close 1001) is no fault of the run: its reconnects are not
     # counted, as the Python recorder, told the source is finishing, does not reconnect.

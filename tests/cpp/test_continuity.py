@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from btclib.recorder.continuity import Continuity
+from btclib.steps.interrupts import signal_child
 
 from .conftest import btcrec_path, start
 
@@ -135,7 +136,7 @@ async def test_a_real_trade_below_the_synthetic_ids_on_one_connection_is_kept(tm
             "--stall-after", "60", "--first-data-within", "60",
         )  # fmt: skip
         await process.said("closed by the server", times=2, timeout=20)
-        process.proc.send_signal(signal.SIGINT)
+        signal_child(process.proc, signal.SIGINT)
         assert await asyncio.wait_for(process.finish(), 20) == 130
     lines = process.lines()
     assert lines == [

@@ -16,6 +16,7 @@ import pytest
 
 from btclib import record
 from btclib.simulator import SimConfig, Simulator
+from btclib.steps.interrupts import signal_child
 
 from .conftest import FAST, PREFIX, btcrec_path, record_against_sim, start
 
@@ -64,10 +65,10 @@ async def test_a_second_sigint_while_btcrec_stops_changes_nothing(tmp_path: Path
         async with Simulator(SimConfig(seed=8, speedup=20)) as sim:
             process = await start(tmp_path, "binance", sim, name=f"run{i}")
             await process.wait_for(lambda p=process: len(p.lines()) >= 3)  # type: ignore[misc]
-            process.proc.send_signal(signal.SIGINT)
+            signal_child(process.proc, signal.SIGINT)
             await asyncio.sleep(gap)  # the spacing of the two signals is what is tried
             with contextlib.suppress(ProcessLookupError):
-                process.proc.send_signal(signal.SIGINT)
+                signal_child(process.proc, signal.SIGINT)
             code = await process.finish(timeout=15)
         assert code == 130, f"second SIGINT {gap} s after the first: exit {code}"
         assert json.loads(process.summary_path.read_text())["stopped"] == "interrupted"
@@ -116,7 +117,7 @@ async def replay_with_btcrec(tmp_path: Path, step: str, capture: Path) -> bytes:
     async with Simulator(SimConfig(replay=capture, replay_speed="max")) as sim:
         process = await start(tmp_path, step, sim, name="btcrec")
         await process.said("replay finished", times=feeds, timeout=30)
-        process.proc.send_signal(signal.SIGINT)
+        signal_child(process.proc, signal.SIGINT)
         assert await process.finish() == 130
     return process.out.read_bytes()
 

@@ -5,12 +5,15 @@ command line, each line whole."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,3 +142,41 @@ def test_the_command_line_stops_on_ctrl_c_without_add_signal_handler(tmp_path: P
             check_stopped_cleanly(proc, data)
         else:
             pytest.fail(f"the command line ended before Ctrl+C: {proc.communicate()}")
+
+
+# -- signalling a child that may just have ended -------------------------------------
+
+
+@contextlib.contextmanager
+def reaped_by_the_loop() -> Iterator[None]:
+    """A child watcher that reaps only when the loop handles SIGCHLD, so a test decides what
+    runs between a child's exit and its reaping (the default watcher reaps from a thread at
+    once, and the race below is then a matter of luck)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the watcher API, 3.12-3.13
+        watcher = asyncio.SafeChildWatcher()
+        before = asyncio.get_child_watcher()
+        watcher.attach_loop(asyncio.get_running_loop())
+        asyncio.set_child_watcher(watcher)
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            asyncio.set_child_watcher(before)
+            watcher.close()
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32" or not hasattr(asyncio, "SafeChildWatcher"),
+    reason="asyncio's child watchers: POSIX, Python 3.13 at the latest",
+)
+async def test_a_signal_to_a_child_that_just_ended_leaves_its_exit_status_intact():
+    # btclib forwards Ctrl+C to btcrec, which often ended on the group's SIGINT already.
+    # proc.send_signal would poll, reap the child behind asyncio and make its status 255.
+    with reaped_by_the_loop():
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "raise SystemExit(7)")
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
+        interrupts.signal_child(proc, signal.SIGINT)
+        interrupts.signal_child(proc)  # a kill as well: nothing for an ended child
+        assert await asyncio.wait_for(proc.wait(), 10) == 7
