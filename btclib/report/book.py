@@ -125,8 +125,12 @@ def chapter_opening(nb: Any, files: Sequence[dict[str, Any]]) -> Any:
         f"{facts.get('last_line') or '?'}); its last 10 lines, as `tail -n 10` prints them, "
         "each whole:"
     )
+    shown = copy.deepcopy(tail)
+    # Here the tail follows the sentence on the chapter's first page (the template starts a
+    # step's own tail on a page of its own, which would leave this page with a heading alone).
+    shown["metadata"]["btclib"]["opening"] = True
     new = [nbformat.v4.new_markdown_cell(head), nbformat.v4.new_markdown_cell(said),
-           _code_cell([copy.deepcopy(tail)])]  # fmt: skip
+           _code_cell([shown])]  # fmt: skip
     if rest.strip():
         new.append(nbformat.v4.new_markdown_cell(rest.lstrip("\n")))
     cells[first : first + 1] = new
@@ -191,7 +195,10 @@ def master_latex(
         preamble,
         "\\hypersetup{pdftitle={" + _escape(title) + "}"
         + (",pdfauthor={" + _escape(author) + "}" if author else "") + "}\n",
-        "\\setcounter{tocdepth}{2}\n\\begin{document}\n",
+        # Room in the contents for a two-digit section number (6.10) before its title.
+        "\\setcounter{tocdepth}{2}\n\\makeatletter"
+        "\\renewcommand*\\l@subsection{\\@dottedtocline{2}{1.5em}{2.9em}}\\makeatother\n"
+        "\\begin{document}\n",
         "\\begin{titlepage}\\centering\\vspace*{4cm}\n",
         f"{{\\Huge {_escape(title)}\\par}}\\vspace{{2em}}\n",
         "{\\Large Steps A to E, and a fault lab: recording Binance and Upbit market data\\par}\n",

@@ -11,7 +11,7 @@ import pytest
 
 from btclib.report import build, provenance, verify
 
-from .test_pdf_export import assert_whole, pdf_text, require_pdf_tools, squash
+from .test_pdf_export import assert_whole, page_texts, pdf_text, require_pdf_tools, squash
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,10 @@ def test_the_chapter_opens_with_its_tail_and_every_tail_line_is_whole(
     squashed = squash(text)
     for n, line in enumerate(tail, 1):
         assert_whole(line, squashed, f"tail line {n} in report.pdf")
+    # The tail follows that sentence on the chapter's first page: no page with a heading alone.
+    pages = page_texts(out / "report.pdf")
+    first = next(p for p in pages if squash("The data file first.") in p)
+    assert squash(tail[0])[:40] in first, "the chapter's first page does not show its tail"
 
 
 def test_the_colophon_and_manifest_agree_and_verify_confirms_them(
