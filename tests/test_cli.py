@@ -16,6 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from btclib import cli
+from btclib.steps.interrupts import signal_child
 
 ENV = {**os.environ, "BTCLIB_SOURCE": "sim"}
 
@@ -73,11 +74,16 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_whole_lines(tmp_path: Path):
         env=ENV,
     )
     assert proc.stderr is not None
-    for line in proc.stderr:  # wait for the first progress line: data is flowing
-        if "lines/s" in line and not line.lstrip().startswith("0 lines"):
-            break
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
+    try:
+        for line in proc.stderr:  # wait for the first progress line: data is flowing
+            if "lines/s" in line and not line.lstrip().startswith("0 lines"):
+                break
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:  # a failed test leaves no recorder behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0, stderr
     assert "stopped: interrupted." in stdout
     data = out.read_bytes()
@@ -98,13 +104,18 @@ async def test_simulate_serves_any_websocket_client_until_ctrl_c():
         env=ENV,
     )
     assert proc.stdout is not None
-    first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-    base = re.search(r"ws://127\.0\.0\.1:\d+", first).group(0)
-    async with connect(f"{base}/stream?streams=btcusdt@depth5/btcusdt@trade") as ws:
-        frame = await asyncio.wait_for(ws.recv(), 10)
-    assert frame.startswith('{"stream":"btcusdt@')
-    proc.send_signal(signal.SIGINT)
-    assert await asyncio.wait_for(proc.wait(), 10) == 0
+    try:
+        first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        base = re.search(r"ws://127\.0\.0\.1:\d+", first).group(0)
+        async with connect(f"{base}/stream?streams=btcusdt@depth5/btcusdt@trade") as ws:
+            frame = await asyncio.wait_for(ws.recv(), 10)
+        assert frame.startswith('{"stream":"btcusdt@')
+        signal_child(proc, signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    finally:  # a failed test leaves no simulator behind (one ran on for 90 minutes)
+        if proc.returncode is None:
+            signal_child(proc)
+            await proc.wait()
 
 
 def test_simulate_refuses_a_bad_fault_spec():
