@@ -374,48 +374,45 @@ class Link:
         try:
             while True:
                 out = await self.queue.get()
-                try:
-                    if out.abort:
-                        if out.fault is not None:
-                            self.fired(out.fault)
-                        await self._end(out.close_code)
-                        return
-                    if out.mark:
-                        if out.fault is not None:
-                            self.fired(out.fault)
-                        if out.reached is not None:
-                            out.reached.set()
-                        continue
-                    frame = await self._send(out)
-                    if out.injected:
-                        self.host.injected.append(frame)
-                        if out.fault is not None:
-                            self.fired(out.fault)
-                    if out.channel is None:
-                        continue
-                    self.data_sent += 1
-                    if self.config.record_sent:
-                        self.host.sent.append(frame)
-                    for fault in self.malformed:
-                        if fault.after_messages == self.data_sent:
-                            # Sent right now, not queued: it lands exactly after
-                            # the N-th data frame whatever is waiting.
-                            self.host.injected.append(await self._send(self._bad(fault)))
-                            self.fired(fault)
-                    drop = next(
-                        (
-                            d
-                            for d in self.drops
-                            if d.after_messages is not None and self.data_sent >= d.after_messages
-                        ),
-                        None,
-                    )
-                    if drop is not None:
-                        self.fired(drop)
-                        await self._end(drop.close_code)
-                        return
-                finally:
-                    self.queue.task_done()
+                if out.abort:
+                    if out.fault is not None:
+                        self.fired(out.fault)
+                    await self._end(out.close_code)
+                    return
+                if out.mark:
+                    if out.fault is not None:
+                        self.fired(out.fault)
+                    if out.reached is not None:
+                        out.reached.set()
+                    continue
+                frame = await self._send(out)
+                if out.injected:
+                    self.host.injected.append(frame)
+                    if out.fault is not None:
+                        self.fired(out.fault)
+                if out.channel is None:
+                    continue
+                self.data_sent += 1
+                if self.config.record_sent:
+                    self.host.sent.append(frame)
+                for fault in self.malformed:
+                    if fault.after_messages == self.data_sent:
+                        # Sent right now, not queued: it lands exactly after
+                        # the N-th data frame whatever is waiting.
+                        self.host.injected.append(await self._send(self._bad(fault)))
+                        self.fired(fault)
+                drop = next(
+                    (
+                        d
+                        for d in self.drops
+                        if d.after_messages is not None and self.data_sent >= d.after_messages
+                    ),
+                    None,
+                )
+                if drop is not None:
+                    self.fired(drop)
+                    await self._end(drop.close_code)
+                    return
         except ConnectionClosed:
             self.closing = True
 
