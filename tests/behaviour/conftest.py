@@ -482,8 +482,7 @@ class PythonRecorder(Recorder):
                 signal_child(proc, sig)
                 code = await process.finish()
             finally:
-                if proc.returncode is None:
-                    signal_child(proc)
+                signal_child(proc)  # a no-op once it ended
         return Interrupted("python", code, out.read_bytes(), process.stdout, list(sim.sent))
 
 
@@ -701,8 +700,7 @@ class CppRecorder(Recorder):
                 signal_child(process.proc, sig)
                 code = await process.finish()
             finally:
-                if process.proc.returncode is None:
-                    signal_child(process.proc)
+                signal_child(process.proc)  # a no-op once it ended
         return Interrupted(
             "cpp", code, process.out.read_bytes(), process.stdout, list(sim.sent),
             Summary.of_cpp(process.summary()),
